@@ -1,0 +1,171 @@
+//! What crosses the boundary: the CLI's `--format json` and the app's IPC use these same
+//! types and snake_case field names. TypeScript is generated from them (see `tests/bindings.rs`).
+
+use serde::Serialize;
+use ts_rs::TS;
+
+macro_rules! dto {
+    ($($item:item)*) => {
+        $(
+            #[derive(Debug, Clone, PartialEq, Serialize, TS)]
+            #[ts(export_to = "../../../ui/src/bindings/")]
+            $item
+        )*
+    };
+}
+
+dto! {
+    /// A finding of `validate`: what, where, and how to fix it.
+    pub struct Finding {
+        pub code: String,
+        pub severity: Severity,
+        pub message: String,
+        pub env: Option<String>,
+        pub file: Option<String>,
+        #[ts(type = "number | null")]
+        pub line: Option<usize>,
+        pub hint: Option<String>,
+    }
+
+    #[serde(rename_all = "snake_case")]
+    pub enum Severity {
+        Error,
+        Warning,
+    }
+
+    pub struct ValidationReport {
+        pub chain: String,
+        pub envs: Vec<String>,
+        pub ok: bool,
+        pub errors: u32,
+        pub warnings: u32,
+        pub findings: Vec<Finding>,
+    }
+
+    /// One agent step of a run.
+    pub struct StepView {
+        pub agent: String,
+        pub model_requested: String,
+        pub model_reported: Option<String>,
+        pub attempts: u32,
+        #[ts(type = "number")]
+        pub tokens_in: u64,
+        #[ts(type = "number")]
+        pub tokens_out: u64,
+        /// USD; null when the model has no price.
+        pub cost: Option<f64>,
+        #[ts(type = "number")]
+        pub duration_ms: u64,
+        pub status: String,
+        pub error: Option<String>,
+    }
+
+    /// A run as `runs last` prints it (DESIGN.md §8).
+    pub struct RunView {
+        pub id: String,
+        pub project: String,
+        pub chain: String,
+        pub env: String,
+        /// The tag, else 12 hex of the hash.
+        pub version: String,
+        pub version_hash: String,
+        pub deployment_id: Option<String>,
+        pub status: String,
+        pub cost: Option<f64>,
+        #[ts(type = "number")]
+        pub tokens_in: u64,
+        #[ts(type = "number")]
+        pub tokens_out: u64,
+        #[ts(type = "number | null")]
+        pub duration_ms: Option<u64>,
+        pub started_at: String,
+        pub ended_at: Option<String>,
+        /// The output file's path.
+        pub output: Option<String>,
+        /// The first part of the output file, for previews.
+        pub output_preview: Option<String>,
+        pub error: Option<String>,
+        pub run_dir: String,
+        pub steps: Vec<StepView>,
+    }
+
+    /// A live progress report of a run.
+    pub struct RunProgress {
+        pub agent: String,
+        /// `started`, `completed` or `failed`.
+        pub state: String,
+        pub done: u32,
+        pub total: u32,
+    }
+
+    pub struct GraphNode {
+        pub id: String,
+        /// `agent`, `start` or `end`.
+        pub kind: String,
+        pub label: String,
+    }
+
+    pub struct GraphEdge {
+        pub id: String,
+        pub source: String,
+        pub target: String,
+        /// The event that connects them.
+        pub label: String,
+    }
+
+    pub struct ChainGraph {
+        pub nodes: Vec<GraphNode>,
+        pub edges: Vec<GraphEdge>,
+    }
+
+    /// An agent's settings as one environment resolves them.
+    pub struct AgentInEnv {
+        pub agent: String,
+        pub model: String,
+        pub provider: String,
+        pub timeout_secs: f64,
+    }
+
+    pub struct RunSummary {
+        pub id: String,
+        pub status: String,
+        pub cost: Option<f64>,
+        pub started_at: String,
+    }
+
+    /// One environment column of a chain.
+    pub struct EnvColumn {
+        pub env: String,
+        pub agents: Vec<AgentInEnv>,
+        /// Why this env does not resolve, if it does not.
+        pub problems: Vec<String>,
+        pub last_run: Option<RunSummary>,
+    }
+
+    pub struct ChainView {
+        pub name: String,
+        pub dir: String,
+        pub description: Option<String>,
+        pub graph: ChainGraph,
+        pub envs: Vec<EnvColumn>,
+        /// Set when the chain's files do not load (syntax error …); the rest is then empty.
+        pub error: Option<String>,
+    }
+
+    pub struct ProjectView {
+        pub id: String,
+        pub root: String,
+        pub environments: Vec<String>,
+        pub chains: Vec<ChainView>,
+    }
+
+    /// Whether a secret is set in an env; never its value.
+    pub struct SecretStatus {
+        pub name: String,
+        pub env: String,
+        pub set: bool,
+        pub set_at: Option<String>,
+        /// Whether a chain of the project needs it in this env.
+        pub required: bool,
+    }
+}

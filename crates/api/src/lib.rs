@@ -1,0 +1,95 @@
+//! The one surface every caller uses: the CLI, the desktop app and the tests call these use
+//! cases and get DTOs (exported to TypeScript) or an [`ApiError`] `{code, message}` back.
+
+mod clock;
+pub mod dto;
+mod error;
+mod project;
+mod runs;
+pub mod sample;
+mod secrets;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{ApiError, ErrorCode};
+pub use project::ProjectArgs;
+pub use runs::{RunArgs, RunsQuery};
+pub use secrets::SecretArgs;
+
+use chainlift_secrets::SecretSource;
+use sqlx::SqlitePool;
+
+pub type Result<T> = std::result::Result<T, ApiError>;
+
+/// The data folder: `$CHAINLIFT_HOME`, else the OS data dir + `chainlift/` (DESIGN.md §7).
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("CHAINLIFT_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    dirs::data_dir()
+        .map(|d| d.join("chainlift"))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadInput,
+                "no data folder: set CHAINLIFT_HOME to a writable folder",
+            )
+        })
+}
+
+/// Everything a use case needs, built once by the caller (CLI `main`, the app's `setup()`).
+#[derive(Clone)]
+pub struct Chainlift {
+    data_dir: PathBuf,
+    pool: SqlitePool,
+    secrets: SecretSource,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+}
+
+impl Chainlift {
+    /// Open the data folder and its database, with the secret source the process asks for.
+    pub async fn open(data_dir: &Path) -> Result<Chainlift> {
+        Self::open_with(
+            data_dir,
+            SecretSource::from_process(),
+            Arc::new(SystemClock),
+        )
+        .await
+    }
+
+    pub async fn open_with(
+        data_dir: &Path,
+        secrets: SecretSource,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Chainlift> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            ApiError::new(
+                ErrorCode::BadInput,
+                format!("{}: cannot create the data folder: {e}", data_dir.display()),
+            )
+        })?;
+        let pool = chainlift_store::open(&data_dir.join("chainlift.db")).await?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
+        Ok(Chainlift {
+            data_dir: data_dir.to_path_buf(),
+            pool,
+            secrets,
+            clock,
+            http,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}

@@ -1,0 +1,252 @@
+//! Finding a project and a chain, resolving it per environment, and the overview the app draws.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chainlift_model::resolve::{resolve, ResolveInput, ResolveIssue};
+use chainlift_model::{ChainDef, EnvFile, Project, ResolvedChain, SourceLocation};
+use chainlift_store::runs::{self, RunFilter};
+
+use crate::dto::{
+    AgentInEnv, ChainGraph, ChainView, EnvColumn, GraphEdge, GraphNode, ProjectView, RunSummary,
+};
+use crate::{ApiError, Chainlift, ErrorCode, Result};
+
+/// Which project (and chain) a command is about: `--project`, the CHAIN argument, the cwd.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectArgs {
+    pub project: Option<PathBuf>,
+    pub chain: Option<String>,
+    pub cwd: PathBuf,
+}
+
+impl ProjectArgs {
+    pub fn project(&self) -> Result<Project> {
+        Ok(Project::discover(self.project.as_deref(), self.chain.as_deref(), &self.cwd)?.0)
+    }
+
+    /// The project and the chain named by the CHAIN argument (or the only chain there is).
+    pub fn chain(&self) -> Result<(Project, ChainDef)> {
+        let (project, dir) =
+            Project::discover(self.project.as_deref(), self.chain.as_deref(), &self.cwd)?;
+        let dir = match dir {
+            Some(d) => d,
+            None => match project.chain_dirs().as_slice() {
+                [only] => only.clone(),
+                [] => {
+                    return Err(ApiError::new(
+                        ErrorCode::NotFound,
+                        format!(
+                            "{}: no chains in this project (chains/<name>/chain.yaml)",
+                            project.root.display()
+                        ),
+                    ))
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::BadInput,
+                        "this project has several chains: name one",
+                    ))
+                }
+            },
+        };
+        let chain = ChainDef::load(&dir)?;
+        Ok((project, chain))
+    }
+}
+
+/// The env file of `env`, or None when the chain has none (an issue for the caller to report).
+pub(crate) fn env_file(chain: &ChainDef, env: &str) -> Result<Option<EnvFile>> {
+    let path = chain.dir.join("config").join(format!("{env}.env"));
+    if !path.is_file() {
+        return Ok(None);
+    }
+    Ok(Some(EnvFile::load(&path)?))
+}
+
+pub(crate) fn resolve_env(
+    project: &Project,
+    chain: &ChainDef,
+    env: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<std::result::Result<ResolvedChain, Vec<ResolveIssue>>> {
+    let file = env_file(chain, env)?;
+    let flags = BTreeMap::new();
+    let input = ResolveInput {
+        project,
+        chain,
+        env,
+        env_file: file.as_ref(),
+        vars,
+        flags: &flags,
+    };
+    let mut result = resolve(&input);
+    if file.is_none() {
+        let issue = ResolveIssue {
+            code: "missing-env-file",
+            message: format!("env `{env}` has no config/{env}.env"),
+            at: SourceLocation {
+                file: chain.dir.join("config").join(format!("{env}.env")),
+                line: 0,
+            },
+            hint: format!("create config/{env}.env with the values this env needs"),
+        };
+        match &mut result {
+            Err(issues) => issues.insert(0, issue),
+            Ok(_) => result = Err(vec![issue]),
+        }
+    }
+    Ok(result)
+}
+
+pub(crate) fn issue_text(i: &ResolveIssue) -> String {
+    format!("{}: {} (fix: {})", i.at, i.message, i.hint)
+}
+
+/// Agents as nodes, events as labelled edges; `chain:start` and `chain:complete` as the ends.
+pub fn graph(chain: &ChainDef) -> ChainGraph {
+    let mut nodes = vec![GraphNode {
+        id: "chain:start".into(),
+        kind: "start".into(),
+        label: "start".into(),
+    }];
+    let mut edges = Vec::new();
+    for a in &chain.agents {
+        nodes.push(GraphNode {
+            id: a.name.clone(),
+            kind: "agent".into(),
+            label: a.name.clone(),
+        });
+    }
+    let mut ends = false;
+    for a in &chain.agents {
+        for t in a.triggers().iter().filter(|t| *t == "chain:start") {
+            edges.push(GraphEdge {
+                id: format!("{t}->{}", a.name),
+                source: t.clone(),
+                target: a.name.clone(),
+                label: t.clone(),
+            });
+        }
+        let Some(emit) = &a.emits else { continue };
+        if emit == "chain:complete" {
+            ends = true;
+            edges.push(GraphEdge {
+                id: format!("{}->{emit}", a.name),
+                source: a.name.clone(),
+                target: emit.clone(),
+                label: emit.clone(),
+            });
+        }
+        for b in chain.agents.iter().filter(|b| b.triggers().contains(emit)) {
+            edges.push(GraphEdge {
+                id: format!("{}-{emit}->{}", a.name, b.name),
+                source: a.name.clone(),
+                target: b.name.clone(),
+                label: emit.clone(),
+            });
+        }
+    }
+    if ends {
+        nodes.push(GraphNode {
+            id: "chain:complete".into(),
+            kind: "end".into(),
+            label: "complete".into(),
+        });
+    }
+    ChainGraph { nodes, edges }
+}
+
+impl Chainlift {
+    /// The project overview: every chain's graph and, per environment, its resolved agents
+    /// and last run. A chain that does not load is shown with its error, not dropped.
+    pub async fn open_project(&self, args: &ProjectArgs) -> Result<ProjectView> {
+        let project = args.project()?;
+        let environments = project.environments();
+        let mut chains = Vec::new();
+        for dir in project.chain_dirs() {
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let chain = match ChainDef::load(&dir) {
+                Ok(c) => c,
+                Err(e) => {
+                    chains.push(ChainView {
+                        name,
+                        dir: dir.display().to_string(),
+                        description: None,
+                        graph: ChainGraph {
+                            nodes: vec![],
+                            edges: vec![],
+                        },
+                        envs: vec![],
+                        error: Some(e.to_string()),
+                    });
+                    continue;
+                }
+            };
+            let mut envs = Vec::new();
+            for env in &environments {
+                envs.push(self.env_column(&project, &chain, env).await?);
+            }
+            chains.push(ChainView {
+                name: chain.name.clone(),
+                dir: dir.display().to_string(),
+                description: chain.description.clone(),
+                graph: graph(&chain),
+                envs,
+                error: None,
+            });
+        }
+        Ok(ProjectView {
+            id: project.id.clone(),
+            root: project.root.display().to_string(),
+            environments,
+            chains,
+        })
+    }
+
+    async fn env_column(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+    ) -> Result<EnvColumn> {
+        let (agents, problems) = match resolve_env(project, chain, env, &BTreeMap::new()) {
+            Ok(Ok(resolved)) => (
+                resolved
+                    .agents
+                    .iter()
+                    .map(|a| AgentInEnv {
+                        agent: a.name.clone(),
+                        model: a.model.clone(),
+                        provider: a.model_entry.provider.clone(),
+                        timeout_secs: a.timeout.as_secs_f64(),
+                    })
+                    .collect(),
+                vec![],
+            ),
+            Ok(Err(issues)) => (vec![], issues.iter().map(issue_text).collect()),
+            Err(e) => (vec![], vec![e.message]),
+        };
+        let filter = RunFilter {
+            project: Some(project.id.clone()),
+            chain: Some(chain.name.clone()),
+            env: Some(env.to_string()),
+        };
+        let last_run = runs::last(&self.pool, &filter).await?.map(|r| RunSummary {
+            id: r.id,
+            status: r.status,
+            cost: r.cost,
+            started_at: r.started_at,
+        });
+        Ok(EnvColumn {
+            env: env.to_string(),
+            agents,
+            problems,
+            last_run,
+        })
+    }
+}

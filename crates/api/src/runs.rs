@@ -1,0 +1,364 @@
+//! `run` and `runs`: execute a chain in an environment and read the history back.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use chainlift_engine::cassette::{Cassette, Recorder};
+use chainlift_engine::{Progress, ProgressState, RunContext, SecretLookup};
+use chainlift_model::hash::definition_hash;
+use chainlift_model::secret::SecretValue;
+use chainlift_secrets::{account, SecretSource};
+use chainlift_store::runs::{self as table, RunEnd, RunFilter, RunRow, StepRow};
+
+use crate::dto::{RunProgress, RunView, StepView};
+use crate::project::{issue_text, resolve_env};
+use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+
+/// The config key naming a cassette (relative to the chain folder) that answers every call.
+pub const CASSETTE_KEY: &str = "CHAINLIFT_CASSETTE";
+
+#[derive(Debug, Clone, Default)]
+pub struct RunArgs {
+    pub at: ProjectArgs,
+    pub env: String,
+    pub input: PathBuf,
+    pub vars: BTreeMap<String, String>,
+    /// Call the real providers and write the calls to the env's cassette.
+    pub record: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunsQuery {
+    pub at: Option<ProjectArgs>,
+    pub env: Option<String>,
+    pub limit: Option<u32>,
+}
+
+struct KeychainLookup {
+    source: SecretSource,
+    project: String,
+    env: String,
+}
+
+impl SecretLookup for KeychainLookup {
+    fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<Option<SecretValue>, String>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            self.source
+                .get(&account(&self.project, &self.env, name), name)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+const PREVIEW_CHARS: usize = 4000;
+
+fn preview(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.chars().take(PREVIEW_CHARS).collect())
+}
+
+fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
+    let version = row
+        .version_tag
+        .clone()
+        .unwrap_or_else(|| row.version_hash.chars().take(12).collect());
+    RunView {
+        output_preview: row.output.as_deref().and_then(|p| preview(Path::new(p))),
+        id: row.id,
+        project: row.project,
+        chain: row.chain,
+        env: row.env,
+        version,
+        version_hash: row.version_hash,
+        deployment_id: row.deployment_id,
+        status: row.status,
+        cost: row.cost,
+        tokens_in: row.tokens_in.max(0) as u64,
+        tokens_out: row.tokens_out.max(0) as u64,
+        duration_ms: row.duration_ms.map(|d| d.max(0) as u64),
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        output: row.output,
+        error: row.error,
+        run_dir: row.run_dir,
+        steps: steps
+            .into_iter()
+            .map(|s| StepView {
+                agent: s.agent,
+                model_requested: s.model_requested,
+                model_reported: s.model_reported,
+                attempts: s.attempts.max(0) as u32,
+                tokens_in: s.tokens_in.max(0) as u64,
+                tokens_out: s.tokens_out.max(0) as u64,
+                cost: s.cost,
+                duration_ms: s.duration_ms.max(0) as u64,
+                status: s.status,
+                error: s.error,
+            })
+            .collect(),
+    }
+}
+
+fn read_input(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadInput,
+            format!("{}: cannot read the input: {e}", path.display()),
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadInput,
+            format!(
+                "{}:{}: the input is not valid JSON: {e}",
+                path.display(),
+                e.line()
+            ),
+        )
+    })
+}
+
+impl Chainlift {
+    /// Run a chain in an env with one input, recording everything; progress goes to `on_progress`.
+    pub async fn run(
+        &self,
+        args: &RunArgs,
+        on_progress: &(dyn Fn(RunProgress) + Send + Sync),
+    ) -> Result<RunView> {
+        let (project, chain) = args.at.chain()?;
+        if !project.environments().contains(&args.env) {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "unknown env `{}` (this project has: {})",
+                    args.env,
+                    project.environments().join(", ")
+                ),
+            ));
+        }
+        let resolved = resolve_env(&project, &chain, &args.env, &args.vars)?.map_err(|issues| {
+            let lines: Vec<String> = issues.iter().map(issue_text).collect();
+            ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "the chain does not resolve for env `{}`:\n{}",
+                    args.env,
+                    lines.join("\n")
+                ),
+            )
+        })?;
+        let input_path = if args.input.is_absolute() {
+            args.input.clone()
+        } else {
+            args.at.cwd.join(&args.input)
+        };
+        let input = read_input(&input_path)?;
+        let version_hash = definition_hash(&chain.dir)?;
+
+        if let Some(cap) = resolved.cost_per_day {
+            let since = self
+                .clock
+                .now()
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc().to_rfc3339())
+                .unwrap_or_default();
+            let spent = table::cost_since(&self.pool, &project.id, &args.env, &since).await?;
+            if spent >= cap {
+                return Err(ApiError::new(
+                    ErrorCode::BudgetExceeded,
+                    format!("env `{}` has spent ${spent:.4} today, at or over cost_per_day ${cap:.2}: the run was not started", args.env),
+                ));
+            }
+        }
+
+        let cassette_path = resolved
+            .config
+            .get(CASSETTE_KEY)
+            .filter(|p| !p.is_empty())
+            .map(|p| chain.dir.join(p));
+        let (replay, record) = if args.record {
+            let path = cassette_path.unwrap_or_else(|| {
+                chain
+                    .dir
+                    .join("cassettes")
+                    .join(format!("{}.jsonl", args.env))
+            });
+            (
+                None,
+                Some(Recorder::create(&path).map_err(|e| ApiError::new(ErrorCode::BadInput, e))?),
+            )
+        } else {
+            match cassette_path {
+                Some(p) => (
+                    Some(Cassette::load(&p).map_err(|e| ApiError::new(ErrorCode::BadInput, e))?),
+                    None,
+                ),
+                None => (None, None),
+            }
+        };
+
+        let started = self.clock.now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let run_dir = self.data_dir.join("runs").join(&id);
+        std::fs::create_dir_all(&run_dir).map_err(|e| {
+            ApiError::new(ErrorCode::Internal, format!("{}: {e}", run_dir.display()))
+        })?;
+        let row = RunRow {
+            id: id.clone(),
+            project: project.id.clone(),
+            chain: chain.name.clone(),
+            env: args.env.clone(),
+            version_hash,
+            version_tag: None,
+            deployment_id: None,
+            status: "running".into(),
+            input_file: Some(input_path.display().to_string()),
+            run_dir: run_dir.display().to_string(),
+            started_at: started.to_rfc3339(),
+            ended_at: None,
+            duration_ms: None,
+            cost: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            output: None,
+            error: None,
+        };
+        table::insert_started(&self.pool, &row).await?;
+
+        let lookup = KeychainLookup {
+            source: self.secrets.clone(),
+            project: project.id.clone(),
+            env: args.env.clone(),
+        };
+        let progress = |p: Progress| {
+            on_progress(RunProgress {
+                agent: p.agent,
+                state: match p.state {
+                    ProgressState::Started => "started",
+                    ProgressState::Completed => "completed",
+                    ProgressState::Failed => "failed",
+                }
+                .into(),
+                done: p.done as u32,
+                total: p.total as u32,
+            })
+        };
+        let clock = self.clock.clone();
+        let now = move || clock.now();
+        let process_base_urls = ["OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"]
+            .into_iter()
+            .filter_map(|k| {
+                std::env::var(k)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (k.to_string(), v))
+            })
+            .collect();
+        let ctx = RunContext {
+            chain: &resolved,
+            input,
+            run_dir: run_dir.clone(),
+            secrets: &lookup,
+            replay,
+            record,
+            http: self.http.clone(),
+            process_base_urls,
+            progress: &progress,
+            now: &now,
+        };
+        let outcome = chainlift_engine::run_chain(&ctx).await;
+
+        let end = RunEnd {
+            status: outcome.status.as_str().into(),
+            ended_at: self.clock.now().to_rfc3339(),
+            duration_ms: outcome.duration_ms as i64,
+            cost: outcome.cost,
+            tokens_in: outcome.tokens_in as i64,
+            tokens_out: outcome.tokens_out as i64,
+            output: outcome
+                .output_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            error: outcome.error.clone(),
+        };
+        let steps: Vec<StepRow> = outcome
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepRow {
+                seq: i as i64,
+                agent: s.agent.clone(),
+                model_requested: s.model_requested.clone(),
+                model_reported: s.model_reported.clone(),
+                attempts: s.attempts as i64,
+                tokens_in: s.tokens_in as i64,
+                tokens_out: s.tokens_out as i64,
+                cost: s.cost,
+                duration_ms: s.duration_ms as i64,
+                status: s.status.as_str().into(),
+                error: s.error.clone(),
+            })
+            .collect();
+        table::finish(&self.pool, &id, &end, &steps).await?;
+        self.run_show(&id).await
+    }
+
+    pub async fn run_show(&self, id: &str) -> Result<RunView> {
+        let row = table::get(&self.pool, id).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no run `{id}` in {}", self.data_dir.display()),
+            )
+        })?;
+        let steps = table::steps(&self.pool, id).await?;
+        Ok(view(row, steps))
+    }
+
+    fn filter(&self, query: &RunsQuery) -> Result<RunFilter> {
+        let mut filter = RunFilter {
+            env: query.env.clone(),
+            ..RunFilter::default()
+        };
+        if let Some(at) = &query.at {
+            if at.chain.is_some() {
+                let (project, chain) = at.chain()?;
+                filter.project = Some(project.id);
+                filter.chain = Some(chain.name);
+            } else if at.project.is_some() {
+                filter.project = Some(at.project()?.id);
+            }
+        }
+        Ok(filter)
+    }
+
+    /// The newest run in the data folder, narrowed by chain and env when given.
+    pub async fn runs_last(&self, query: &RunsQuery) -> Result<Option<RunView>> {
+        let filter = self.filter(query)?;
+        match table::last(&self.pool, &filter).await? {
+            Some(row) => {
+                let steps = table::steps(&self.pool, &row.id).await?;
+                Ok(Some(view(row, steps)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub async fn runs_list(&self, query: &RunsQuery) -> Result<Vec<RunView>> {
+        let filter = self.filter(query)?;
+        let rows = table::list(&self.pool, &filter, i64::from(query.limit.unwrap_or(50))).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let steps = table::steps(&self.pool, &row.id).await?;
+            out.push(view(row, steps));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,136 @@
+//! `secrets set|list|rm`: values go to the keychain, names and set-at times to SQLite.
+//! `list` and `validate` never open the keychain: they read what the database recorded
+//! (or, with `CHAINLIFT_SECRETS=env`, whether the process variable exists).
+
+use std::collections::BTreeMap;
+
+use chainlift_model::envfile::is_valid_key;
+use chainlift_model::secret::SecretValue;
+use chainlift_model::{ChainDef, Project};
+use chainlift_secrets::account;
+use chainlift_store::secrets as table;
+
+use crate::dto::SecretStatus;
+use crate::project::resolve_env;
+use crate::validate::needed_secrets;
+use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct SecretArgs {
+    pub at: ProjectArgs,
+    pub env: String,
+}
+
+fn check_env(project: &Project, env: &str) -> Result<()> {
+    if project.environments().iter().any(|e| e == env) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!(
+                "unknown env `{env}` (this project has: {})",
+                project.environments().join(", ")
+            ),
+        ))
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if is_valid_key(name) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!("`{name}` is not a valid secret name (letters, digits, _)"),
+        ))
+    }
+}
+
+impl Chainlift {
+    pub(crate) async fn secret_is_set(&self, project: &str, env: &str, name: &str) -> Result<bool> {
+        if self.secrets.is_env() {
+            return Ok(std::env::var_os(name).is_some());
+        }
+        Ok(table::list(&self.pool, project, env)
+            .await?
+            .iter()
+            .any(|r| r.name == name))
+    }
+
+    pub async fn secret_set(
+        &self,
+        args: &SecretArgs,
+        name: &str,
+        value: &SecretValue,
+    ) -> Result<SecretStatus> {
+        let project = args.at.project()?;
+        check_env(&project, &args.env)?;
+        check_name(name)?;
+        if value.expose().is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("the value for {name} is empty: nothing was stored"),
+            ));
+        }
+        self.secrets
+            .set(&account(&project.id, &args.env, name), name, value)
+            .await?;
+        let at = self.clock.now().to_rfc3339();
+        table::mark_set(&self.pool, &project.id, &args.env, name, &at).await?;
+        Ok(SecretStatus {
+            name: name.into(),
+            env: args.env.clone(),
+            set: true,
+            set_at: Some(at),
+            required: true,
+        })
+    }
+
+    pub async fn secret_remove(&self, args: &SecretArgs, name: &str) -> Result<bool> {
+        let project = args.at.project()?;
+        check_env(&project, &args.env)?;
+        check_name(name)?;
+        let in_keychain = self
+            .secrets
+            .delete(&account(&project.id, &args.env, name), name)
+            .await?;
+        let in_db = table::remove(&self.pool, &project.id, &args.env, name).await?;
+        Ok(in_keychain || in_db)
+    }
+
+    /// Every secret a chain of the project needs in this env, plus any recorded as set.
+    pub async fn secret_list(&self, args: &SecretArgs) -> Result<Vec<SecretStatus>> {
+        let project = args.at.project()?;
+        check_env(&project, &args.env)?;
+        let mut required = std::collections::BTreeSet::new();
+        for dir in project.chain_dirs() {
+            let Ok(chain) = ChainDef::load(&dir) else {
+                continue;
+            };
+            required.extend(chain.secrets.iter().cloned());
+            if let Ok(Ok(resolved)) = resolve_env(&project, &chain, &args.env, &BTreeMap::new()) {
+                required.extend(needed_secrets(&chain, &resolved));
+            }
+        }
+        let recorded = table::list(&self.pool, &project.id, &args.env).await?;
+        let mut names: std::collections::BTreeSet<String> = required.clone();
+        names.extend(recorded.iter().map(|r| r.name.clone()));
+        let mut out = Vec::new();
+        for name in names {
+            let row = recorded.iter().find(|r| r.name == name);
+            let set = if self.secrets.is_env() {
+                std::env::var_os(&name).is_some()
+            } else {
+                row.is_some()
+            };
+            out.push(SecretStatus {
+                required: required.contains(&name),
+                set,
+                set_at: row.map(|r| r.set_at.clone()),
+                env: args.env.clone(),
+                name,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,456 @@
+//! `chainlift`: the command line over `chainlift-api`. Each command parses its arguments, calls
+//! one use case and prints the result as text or as the same JSON the app's DTOs use.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chainlift_api::dto::{Finding, RunProgress, RunView, Severity, ValidationReport};
+use chainlift_api::{ApiError, Chainlift, ErrorCode, ProjectArgs, RunArgs, RunsQuery, SecretArgs};
+use chainlift_model::secret::SecretValue;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "chainlift",
+    version,
+    about = "Take LLM agent chains from dev to staging to production"
+)]
+struct Cli {
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The project folder (else found from CHAIN or the working folder)
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a chain against every environment (or one); never opens the keychain
+    Validate {
+        chain: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Run a chain in an environment with one input
+    Run {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// Override a config value for this run (not a secret)
+        #[arg(long = "var", value_name = "K=V")]
+        vars: Vec<String>,
+        /// Run the files on disk (the default until deployments exist)
+        #[arg(long)]
+        working: bool,
+        /// Call the real providers and write the calls to the env's cassette
+        #[arg(long)]
+        record: bool,
+    },
+    /// List runs, or show one: `runs last`, `runs show ID`
+    #[command(args_conflicts_with_subcommands = true)]
+    Runs {
+        #[command(subcommand)]
+        which: Option<RunsCommand>,
+        chain: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Secrets per environment, kept in the OS keychain
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// The newest run (narrowed by CHAIN and --env)
+    Last {
+        chain: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// One run by id
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Store a secret: the value comes from stdin or a hidden prompt, never from argv
+    Set {
+        #[arg(long)]
+        env: String,
+        name: String,
+    },
+    /// Which secrets each env needs, set or not (never values)
+    List {
+        #[arg(long)]
+        env: String,
+    },
+    /// Remove a secret from the keychain
+    Rm {
+        #[arg(long)]
+        env: String,
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                cli.format,
+                &ApiError::new(ErrorCode::Internal, format!("cannot start: {e}")),
+            )
+        }
+    };
+    let format = cli.format;
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(format, &e),
+    }
+}
+
+fn fail(format: Format, e: &ApiError) -> ExitCode {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(e).unwrap_or_default());
+    }
+    eprintln!("error: {}", e.message);
+    ExitCode::from(e.exit_code() as u8)
+}
+
+fn print_json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn at(cli_project: &Option<PathBuf>, chain: Option<String>) -> chainlift_api::Result<ProjectArgs> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ApiError::new(ErrorCode::BadInput, format!("no working folder: {e}")))?;
+    Ok(ProjectArgs {
+        project: cli_project.clone(),
+        chain,
+        cwd,
+    })
+}
+
+fn parse_vars(vars: &[String]) -> chainlift_api::Result<BTreeMap<String, String>> {
+    vars.iter()
+        .map(|v| {
+            v.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    ApiError::new(ErrorCode::BadInput, format!("--var `{v}` is not K=V"))
+                })
+        })
+        .collect()
+}
+
+async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
+    let app = Chainlift::open(&chainlift_api::default_data_dir()?).await?;
+    let json = cli.format == Format::Json;
+    match cli.command {
+        Command::Validate { chain, env } => {
+            let report = app
+                .validate(&at(&cli.project, chain)?, env.as_deref())
+                .await?;
+            if json {
+                print_json(&report);
+            } else {
+                print_report(&report);
+            }
+            Ok(if report.ok { 0 } else { 1 })
+        }
+        Command::Run {
+            chain,
+            env,
+            input,
+            vars,
+            working: _,
+            record,
+        } => {
+            let args = RunArgs {
+                at: at(&cli.project, chain)?,
+                env,
+                input,
+                vars: parse_vars(&vars)?,
+                record,
+            };
+            let show_progress = !json;
+            let progress = move |p: RunProgress| {
+                if show_progress {
+                    let mark = match p.state.as_str() {
+                        "started" => "…",
+                        "completed" => "✓",
+                        _ => "✗",
+                    };
+                    eprintln!("[{}/{}] {mark} {} {}", p.done, p.total, p.agent, p.state);
+                }
+            };
+            let run = app.run(&args, &progress).await?;
+            if json {
+                print_json(&run);
+            } else {
+                print_run(&run);
+            }
+            Ok(if run.status == "completed" { 0 } else { 1 })
+        }
+        Command::Runs { which, chain, env } => {
+            match which {
+                Some(RunsCommand::Last { chain, env }) => {
+                    let query = RunsQuery {
+                        at: Some(at(&cli.project, chain)?),
+                        env,
+                        limit: None,
+                    };
+                    match app.runs_last(&query).await? {
+                    Some(run) if json => print_json(&run),
+                    Some(run) => print_run(&run),
+                    None => return Err(ApiError::new(ErrorCode::NotFound, "no runs yet: start one with `chainlift run CHAIN --env dev --input FILE`")),
+                }
+                    Ok(0)
+                }
+                Some(RunsCommand::Show { id }) => {
+                    let run = app.run_show(&id).await?;
+                    if json {
+                        print_json(&run);
+                    } else {
+                        print_run(&run);
+                    }
+                    Ok(0)
+                }
+                None => {
+                    let query = RunsQuery {
+                        at: Some(at(&cli.project, chain)?),
+                        env,
+                        limit: Some(50),
+                    };
+                    let runs = app.runs_list(&query).await?;
+                    if json {
+                        print_json(&runs);
+                    } else if runs.is_empty() {
+                        println!("no runs yet");
+                    } else {
+                        println!(
+                            "{:<36}  {:<18} {:<11} {:<12} {:<16} {:>9}",
+                            "ID", "CHAIN", "ENV", "VERSION", "STATUS", "COST"
+                        );
+                        for r in runs {
+                            println!(
+                                "{:<36}  {:<18} {:<11} {:<12} {:<16} {:>9}",
+                                r.id,
+                                r.chain,
+                                r.env,
+                                r.version,
+                                r.status,
+                                money(r.cost)
+                            );
+                        }
+                    }
+                    Ok(0)
+                }
+            }
+        }
+        Command::Secrets { action } => secrets(&app, &cli.project, json, action).await,
+    }
+}
+
+async fn secrets(
+    app: &Chainlift,
+    project: &Option<PathBuf>,
+    json: bool,
+    action: SecretsCommand,
+) -> chainlift_api::Result<u8> {
+    match action {
+        SecretsCommand::Set { env, name } => {
+            let value = read_secret(&name)?;
+            let status = app
+                .secret_set(
+                    &SecretArgs {
+                        at: at(project, None)?,
+                        env,
+                    },
+                    &name,
+                    &value,
+                )
+                .await?;
+            if json {
+                print_json(&status);
+            } else {
+                println!(
+                    "{} set for env {} (in the OS keychain)",
+                    status.name, status.env
+                );
+            }
+        }
+        SecretsCommand::List { env } => {
+            let list = app
+                .secret_list(&SecretArgs {
+                    at: at(project, None)?,
+                    env,
+                })
+                .await?;
+            if json {
+                print_json(&list);
+            } else {
+                for s in list {
+                    let state = if s.set {
+                        format!("set {}", s.set_at.unwrap_or_default())
+                    } else {
+                        "NOT SET".into()
+                    };
+                    let need = if s.required {
+                        ""
+                    } else {
+                        " (not needed by any chain)"
+                    };
+                    println!("{:<24} {state}{need}", s.name);
+                }
+            }
+        }
+        SecretsCommand::Rm { env, name } => {
+            let removed = app
+                .secret_remove(
+                    &SecretArgs {
+                        at: at(project, None)?,
+                        env: env.clone(),
+                    },
+                    &name,
+                )
+                .await?;
+            if json {
+                print_json(&serde_json::json!({ "name": name, "env": env, "removed": removed }));
+            } else if removed {
+                println!("{name} removed from env {env}");
+            } else {
+                println!("{name} was not set for env {env}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The value from a hidden prompt on a terminal, else all of stdin (one trailing newline dropped).
+fn read_secret(name: &str) -> chainlift_api::Result<SecretValue> {
+    let bad = |e: std::io::Error| {
+        ApiError::new(
+            ErrorCode::BadInput,
+            format!("cannot read the value of {name}: {e}"),
+        )
+    };
+    let mut value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("value for {name} (hidden): ")).map_err(bad)?
+    } else {
+        let mut buf = String::new();
+        std::io::stdin().read_to_string(&mut buf).map_err(bad)?;
+        buf
+    };
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    Ok(SecretValue::new(value))
+}
+
+fn money(cost: Option<f64>) -> String {
+    cost.map(|c| format!("${c:.4}"))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn print_finding(f: &Finding) {
+    let sev = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let env = f
+        .env
+        .as_deref()
+        .map(|e| format!(" [{e}]"))
+        .unwrap_or_default();
+    println!("{sev}[{}]{env}: {}", f.code, f.message);
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => println!("  --> {file}:{line}"),
+        (Some(file), None) => println!("  --> {file}"),
+        _ => {}
+    }
+    if let Some(h) = &f.hint {
+        println!("  hint: {h}");
+    }
+}
+
+fn print_report(r: &ValidationReport) {
+    for f in &r.findings {
+        print_finding(f);
+    }
+    println!(
+        "{}: {} error(s), {} warning(s) across {}",
+        r.chain,
+        r.errors,
+        r.warnings,
+        r.envs.join(", ")
+    );
+}
+
+fn print_run(r: &RunView) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "run {}  {} @ {}  version {}",
+        r.id, r.chain, r.env, r.version
+    );
+    let _ = writeln!(
+        out,
+        "status {}  cost {}  tokens {} in / {} out  {} ms",
+        r.status,
+        money(r.cost),
+        r.tokens_in,
+        r.tokens_out,
+        r.duration_ms.unwrap_or(0)
+    );
+    for s in &r.steps {
+        let _ = writeln!(
+            out,
+            "  {:<14} {:<10} {:<22} x{} {:>6} in {:>6} out {:>10} {:>6} ms",
+            s.agent,
+            s.status,
+            s.model_reported.as_deref().unwrap_or(&s.model_requested),
+            s.attempts,
+            s.tokens_in,
+            s.tokens_out,
+            money(s.cost),
+            s.duration_ms
+        );
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "    {e}");
+        }
+    }
+    if let Some(e) = &r.error {
+        let _ = writeln!(out, "error: {e}");
+    }
+    if let Some(o) = &r.output {
+        let _ = writeln!(out, "output {o}");
+    }
+}

@@ -1,0 +1,227 @@
+//! Provider clients. OpenAI-compatible chat completions over HTTP (OpenAI, Ollama, vLLM, LM
+//! Studio, OpenRouter…); `replay` answers from a cassette (see [`crate::cassette`]).
+
+use std::time::Duration;
+
+use chainlift_model::secret::SecretValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+/// One call to a model, as rendered for this attempt.
+#[derive(Debug, Clone)]
+pub struct CompletionRequest {
+    pub provider: String,
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub max_tokens: u32,
+    pub temperature: Option<f64>,
+    /// The JSON schema the answer must follow, when the agent answers JSON with one.
+    pub json_schema: Option<Value>,
+    pub timeout: Duration,
+}
+
+impl CompletionRequest {
+    /// The parameters that, with provider, model and messages, identify a call in a cassette.
+    pub fn params(&self) -> Value {
+        json!({
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "json_schema": self.json_schema,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    pub text: String,
+    /// The model id the provider reported, which may differ from the one asked for.
+    pub model: Option<String>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub message: String,
+    pub retryable: bool,
+    pub timed_out: bool,
+    /// Seconds the provider asked us to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl ProviderError {
+    pub fn fatal(message: impl Into<String>) -> Self {
+        ProviderError {
+            message: message.into(),
+            retryable: false,
+            timed_out: false,
+            retry_after: None,
+        }
+    }
+}
+
+pub const OPENAI_DEFAULT_BASE: &str = "https://api.openai.com/v1";
+
+/// An OpenAI-compatible chat-completions endpoint.
+pub struct OpenAiClient {
+    pub http: reqwest::Client,
+    pub base_url: String,
+    pub key: Option<SecretValue>,
+}
+
+impl OpenAiClient {
+    pub async fn complete(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let mut body = json!({
+            "model": req.model,
+            "messages": req.messages,
+            "max_tokens": req.max_tokens,
+        });
+        if let Some(t) = req.temperature {
+            body["temperature"] = json!(t);
+        }
+        if let Some(schema) = &req.json_schema {
+            // strict: false — strict mode accepts only a subset of JSON Schema; we validate locally.
+            body["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": schema, "strict": false},
+            });
+        }
+        let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
+        let mut request = self.http.post(&url).timeout(req.timeout).json(&body);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key.expose());
+        }
+        let response = request.send().await.map_err(|e| transport_error(&url, e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let text = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&url, e))?;
+        if !status.is_success() {
+            return Err(status_error(status.as_u16(), &text, retry_after));
+        }
+        parse_openai(&text)
+    }
+}
+
+fn transport_error(url: &str, e: reqwest::Error) -> ProviderError {
+    let timed_out = e.is_timeout();
+    let what = if timed_out {
+        "timed out"
+    } else {
+        "could not be reached"
+    };
+    ProviderError {
+        message: format!("{url} {what}: {}", error_chain(&e)),
+        retryable: true,
+        timed_out,
+        retry_after: None,
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn status_error(status: u16, body: &str, retry_after: Option<Duration>) -> ProviderError {
+    let detail = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    let retryable = status == 429 || status >= 500;
+    let fix = match status {
+        401 => " — the API key was refused: set a valid one with `chainlift secrets set`",
+        403 => " — the key may not use this model",
+        404 => " — check the model id and the base URL",
+        400 => " — the request was rejected: check max_tokens, temperature and the schema",
+        429 => " — rate limited",
+        _ => "",
+    };
+    ProviderError {
+        message: format!("provider answered HTTP {status}: {detail}{fix}"),
+        retryable,
+        timed_out: false,
+        retry_after,
+    }
+}
+
+fn parse_openai(text: &str) -> Result<Completion, ProviderError> {
+    let bad =
+        |what: &str| ProviderError::fatal(format!("unexpected answer from the provider: {what}"));
+    let v: Value = serde_json::from_str(text).map_err(|_| bad("not JSON"))?;
+    let message = v
+        .pointer("/choices/0/message")
+        .ok_or_else(|| bad("no choices[0].message"))?;
+    if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
+        return Err(ProviderError::fatal(format!(
+            "the model refused: {refusal}"
+        )));
+    }
+    let content = message
+        .get("content")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("no message content"))?;
+    let tokens = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    Ok(Completion {
+        text: content.to_string(),
+        model: v.get("model").and_then(Value::as_str).map(String::from),
+        input_tokens: tokens("/usage/prompt_tokens"),
+        output_tokens: tokens("/usage/completion_tokens"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_usage_and_reported_model() -> Result<(), ProviderError> {
+        let c = parse_openai(
+            r#"{"model":"gpt-x-2026","choices":[{"message":{"role":"assistant","content":"hi"}}],
+               "usage":{"prompt_tokens":12,"completion_tokens":3}}"#,
+        )?;
+        assert_eq!(
+            (
+                c.text.as_str(),
+                c.model.as_deref(),
+                c.input_tokens,
+                c.output_tokens
+            ),
+            ("hi", Some("gpt-x-2026"), 12, 3)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        assert!(status_error(429, "{}", None).retryable);
+        assert!(status_error(503, "", None).retryable);
+        let e = status_error(401, r#"{"error":{"message":"bad key"}}"#, None);
+        assert!(!e.retryable && e.message.contains("bad key") && e.message.contains("secrets set"));
+    }
+}

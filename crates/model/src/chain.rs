@@ -1,0 +1,363 @@
+//! `chain.yaml` (or `chain.json`) and `agents/<name>.yaml`, parsed as written.
+//!
+//! Values that may hold `${VAR}` are kept as [`Scalar`] text here; [`crate::resolve`] types
+//! them per environment, so a bad value is reported against the env file that gave it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{ModelError, SourceLocation};
+
+/// A YAML scalar kept as text: `60`, `"60s"` and `${AGENT_TIMEOUT}` all arrive as strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(Scalar(s)),
+            serde_json::Value::Number(n) => Ok(Scalar(n.to_string())),
+            serde_json::Value::Bool(b) => Ok(Scalar(b.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a single value (text or number), found {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+        _ => "a value",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    pub name: String,
+    pub model: Option<Scalar>,
+    pub timeout: Option<Scalar>,
+    pub prompt: Option<String>,
+    pub triggers: Option<Vec<String>>,
+    pub wait_for: Option<String>,
+    pub output: Option<OutputKind>,
+    pub schema: Option<String>,
+    pub emits: Option<String>,
+    pub routes: Option<serde_json::Value>,
+    pub retry: Option<serde_json::Value>,
+    pub on_error: Option<String>,
+    pub max_tokens: Option<Scalar>,
+    pub temperature: Option<Scalar>,
+    pub kind: Option<String>,
+    pub workspace: Option<serde_json::Value>,
+    /// The agent file this spec was merged from, if any.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+impl AgentSpec {
+    /// Fill every field this entry leaves empty from `file` (the chain.yaml entry wins).
+    fn merged_over(mut self, file: AgentSpec) -> AgentSpec {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = file.$f; } )* };
+        }
+        fill!(model, timeout, prompt, triggers, wait_for, output, schema, emits, routes, retry);
+        fill!(on_error, max_tokens, temperature, kind, workspace, file);
+        self
+    }
+
+    pub fn triggers(&self) -> &[String] {
+        self.triggers.as_deref().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    pub from: Option<String>,
+    pub schema: Option<String>,
+    pub file: Option<String>,
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Execution {
+    pub retries: Option<Scalar>,
+    pub concurrency: Option<Scalar>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub cost_per_run: Option<Scalar>,
+    pub cost_per_day: Option<Scalar>,
+    pub max_rounds: Option<Scalar>,
+}
+
+fn default_version() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainFile {
+    #[serde(default = "default_version")]
+    version: u32,
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    secrets: Vec<String>,
+    schedule: Option<String>,
+    #[serde(default)]
+    agents: Vec<AgentSpec>,
+    output: Option<OutputSpec>,
+    execution: Option<Execution>,
+    limits: Option<Limits>,
+    #[serde(default)]
+    notify: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    data: BTreeMap<String, Scalar>,
+    gates: Option<serde_json::Value>,
+}
+
+/// A chain as written on disk, agents merged with their files.
+#[derive(Debug, Clone)]
+pub struct ChainDef {
+    pub dir: PathBuf,
+    pub file: PathBuf,
+    pub version: u32,
+    pub name: String,
+    pub description: Option<String>,
+    pub secrets: Vec<String>,
+    pub schedule: Option<String>,
+    pub agents: Vec<AgentSpec>,
+    pub output: OutputSpec,
+    pub execution: Execution,
+    pub limits: Limits,
+    pub notify: BTreeMap<String, Scalar>,
+    pub data: BTreeMap<String, Scalar>,
+    pub gates: Option<serde_json::Value>,
+    /// The text of every file read, for pointing at the line a `${VAR}` stands on.
+    pub sources: Vec<(PathBuf, String)>,
+}
+
+/// Parse YAML or JSON (by extension) into `T`, with errors that name file and line.
+pub fn parse_file<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, ModelError> {
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    if is_json {
+        serde_json::from_str(text).map_err(|e| ModelError::Syntax {
+            at: SourceLocation {
+                file: path.to_path_buf(),
+                line: e.line(),
+            },
+            message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+        })
+    } else {
+        serde_yaml_ng::from_str(text).map_err(|e| ModelError::Syntax {
+            at: SourceLocation {
+                file: path.to_path_buf(),
+                line: e.location().map(|l| l.line()).unwrap_or(0),
+            },
+            message: format!("invalid YAML: {}", strip_position(&e.to_string())),
+        })
+    }
+}
+
+/// serde's messages end with "at line X column Y"; the location is already in front.
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn read(path: &Path) -> Result<String, ModelError> {
+    std::fs::read_to_string(path).map_err(|e| ModelError::read(path, e))
+}
+
+/// The first existing file among `stem.yaml`, `stem.yml`, `stem.json` in `dir`.
+pub fn find_with_stem(dir: &Path, stem: &str) -> Option<PathBuf> {
+    ["yaml", "yml", "json"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.{ext}")))
+        .find(|p| p.is_file())
+}
+
+impl ChainDef {
+    pub fn load(dir: &Path) -> Result<ChainDef, ModelError> {
+        let file = find_with_stem(dir, "chain").ok_or_else(|| {
+            ModelError::NotFound(format!(
+                "{}: no chain.yaml or chain.json in this folder",
+                dir.display()
+            ))
+        })?;
+        let text = read(&file)?;
+        let parsed: ChainFile = parse_file(&file, &text)?;
+        let mut sources = vec![(file.clone(), text)];
+
+        let agents_dir = dir.join("agents");
+        let mut agents = Vec::with_capacity(parsed.agents.len());
+        for entry in parsed.agents {
+            let merged = match find_with_stem(&agents_dir, &entry.name) {
+                Some(path) => {
+                    let text = read(&path)?;
+                    let mut from_file: AgentSpec = parse_file(&path, &text)?;
+                    from_file.file = Some(path.clone());
+                    sources.push((path, text));
+                    entry.merged_over(from_file)
+                }
+                None => entry,
+            };
+            agents.push(merged);
+        }
+
+        Ok(ChainDef {
+            dir: dir.to_path_buf(),
+            file,
+            version: parsed.version,
+            name: parsed.name,
+            description: parsed.description,
+            secrets: parsed.secrets,
+            schedule: parsed.schedule,
+            agents,
+            output: parsed.output.unwrap_or_default(),
+            execution: parsed.execution.unwrap_or_default(),
+            limits: parsed.limits.unwrap_or_default(),
+            notify: parsed.notify,
+            data: parsed.data,
+            gates: parsed.gates,
+            sources,
+        })
+    }
+
+    /// The file and line where `needle` first appears, for errors about a reference.
+    pub fn locate(&self, needle: &str) -> SourceLocation {
+        for (path, text) in &self.sources {
+            if let Some(idx) = text.lines().position(|l| l.contains(needle)) {
+                return SourceLocation {
+                    file: path.clone(),
+                    line: idx + 1,
+                };
+            }
+        }
+        SourceLocation {
+            file: self.file.clone(),
+            line: 0,
+        }
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&AgentSpec> {
+        self.agents.iter().find(|a| a.name == name)
+    }
+
+    /// Environments that have a `config/<env>.env` file, sorted by name.
+    pub fn env_files(&self) -> Vec<(String, PathBuf)> {
+        let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(self.dir.join("config"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let env = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".env")?
+                    .to_string();
+                Some((env, path))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).ok();
+        }
+        std::fs::write(path, text).ok();
+    }
+
+    #[test]
+    fn merges_agent_files_chain_entry_wins() -> Result<(), ModelError> {
+        let tmp = tempfile::tempdir().map_err(|e| ModelError::read("tmp", e))?;
+        write(
+            tmp.path(),
+            "chain.yaml",
+            "name: c\nagents:\n  - name: a\n    model: m1\n",
+        );
+        write(
+            tmp.path(),
+            "agents/a.yaml",
+            "name: a\nmodel: m2\nprompt: hi\ntriggers: [chain:start]\n",
+        );
+        let chain = ChainDef::load(tmp.path())?;
+        let a = chain
+            .agent("a")
+            .ok_or_else(|| ModelError::NotFound("a".into()))?;
+        assert_eq!(a.model, Some(Scalar("m1".into())));
+        assert_eq!(a.prompt.as_deref(), Some("hi"));
+        assert_eq!(a.triggers(), ["chain:start"]);
+        Ok(())
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let tmp = tempfile::tempdir().ok();
+        let dir = tmp
+            .as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default();
+        write(
+            &dir,
+            "chain.yaml",
+            "name: c\nagents:\n  - name: [unclosed\n",
+        );
+        let err = ChainDef::load(&dir)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("chain.yaml:3") || err.contains("chain.yaml:4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_with_line() {
+        let tmp = tempfile::tempdir().ok();
+        let dir = tmp
+            .as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default();
+        write(&dir, "chain.yaml", "name: c\nagnets: []\n");
+        let err = ChainDef::load(&dir)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("chain.yaml:2") && err.contains("agnets"),
+            "{err}"
+        );
+    }
+}

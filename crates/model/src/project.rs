@@ -1,0 +1,288 @@
+//! A project: its root, id and policy (`chainlift.yaml`), and how commands find it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::chain::{find_with_stem, parse_file};
+use crate::error::ModelError;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    pub provider: String,
+    pub id: Option<String>,
+    pub base_url: Option<String>,
+    pub input_per_mtok: Option<f64>,
+    pub output_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub dev_only: bool,
+    pub api_key_secret: Option<String>,
+}
+
+impl ModelEntry {
+    fn priced(provider: &str, id: &str, input: f64, output: f64) -> ModelEntry {
+        ModelEntry {
+            provider: provider.into(),
+            id: Some(id.into()),
+            base_url: None,
+            input_per_mtok: Some(input),
+            output_per_mtok: Some(output),
+            dev_only: false,
+            api_key_secret: None,
+        }
+    }
+
+    /// The secret that holds this provider's key.
+    pub fn key_secret(&self) -> String {
+        self.api_key_secret
+            .clone()
+            .unwrap_or_else(|| match self.provider.as_str() {
+                "anthropic" => "ANTHROPIC_API_KEY".into(),
+                _ => "OPENAI_API_KEY".into(),
+            })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvPolicy {
+    pub name: String,
+    pub gates: Option<Vec<String>>,
+    pub approval: Option<String>,
+    pub monitor: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub environments: Option<Vec<EnvPolicy>>,
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelEntry>,
+}
+
+/// Prices in USD per million tokens for models people use today; `chainlift.yaml` overrides.
+fn builtin_model(name: &str) -> Option<ModelEntry> {
+    let entry = match name {
+        "gpt-5.4-mini" => ModelEntry::priced("openai", "gpt-5.4-mini", 0.25, 2.0),
+        "gpt-5.4" => ModelEntry::priced("openai", "gpt-5.4", 1.25, 10.0),
+        "gpt-4o-mini" => ModelEntry::priced("openai", "gpt-4o-mini", 0.15, 0.6),
+        "gpt-4o" => ModelEntry::priced("openai", "gpt-4o", 2.5, 10.0),
+        "claude-sonnet" | "claude-sonnet-4-5" => {
+            ModelEntry::priced("anthropic", "claude-sonnet-4-5", 3.0, 15.0)
+        }
+        "claude-haiku" | "claude-haiku-4-5" => {
+            ModelEntry::priced("anthropic", "claude-haiku-4-5", 1.0, 5.0)
+        }
+        "claude-opus" | "claude-opus-4-5" => {
+            ModelEntry::priced("anthropic", "claude-opus-4-5", 5.0, 25.0)
+        }
+        _ => return None,
+    };
+    Some(entry)
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub id: String,
+    pub policy: Policy,
+}
+
+/// Which chain a command is about.
+#[derive(Debug, Clone)]
+pub struct ChainRef {
+    pub project: Project,
+    pub dir: PathBuf,
+}
+
+fn is_project_root(dir: &Path) -> bool {
+    dir.join("chainlift.yaml").is_file() || dir.join("chains").is_dir()
+}
+
+fn is_chain_dir(dir: &Path) -> bool {
+    find_with_stem(dir, "chain").is_some()
+}
+
+fn nearest_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| is_project_root(d))
+        .map(Path::to_path_buf)
+}
+
+fn absolute(path: &Path, cwd: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    joined.canonicalize().unwrap_or(joined)
+}
+
+impl Project {
+    pub fn open(root: &Path) -> Result<Project, ModelError> {
+        if !root.is_dir() {
+            return Err(ModelError::NotFound(format!(
+                "{}: no such project folder (give --project a folder holding chainlift.yaml or chains/)",
+                root.display()
+            )));
+        }
+        let policy = match find_with_stem(root, "chainlift") {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| ModelError::read(&path, e))?;
+                parse_file::<Option<Policy>>(&path, &text)?.unwrap_or_default()
+            }
+            None => Policy::default(),
+        };
+        let id = policy.name.clone().unwrap_or_else(|| {
+            root.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("project")
+                .to_string()
+        });
+        Ok(Project {
+            root: root.to_path_buf(),
+            id,
+            policy,
+        })
+    }
+
+    /// Find the project (and the chain, when one is named) as DESIGN.md §2 says:
+    /// `--project DIR`, else the CHAIN argument's folder, else the nearest ancestor of `cwd`.
+    pub fn discover(
+        project: Option<&Path>,
+        chain: Option<&str>,
+        cwd: &Path,
+    ) -> Result<(Project, Option<PathBuf>), ModelError> {
+        let chain_path = chain
+            .map(|c| absolute(Path::new(c), cwd))
+            .filter(|p| is_chain_dir(p));
+        let root = match (project, &chain_path) {
+            (Some(p), _) => absolute(p, cwd),
+            (None, Some(chain_dir)) => nearest_root(chain_dir.parent().unwrap_or(chain_dir))
+                .unwrap_or_else(|| chain_dir.clone()),
+            (None, None) => nearest_root(&absolute(cwd, cwd)).ok_or_else(|| {
+                ModelError::NotFound(format!(
+                    "no Chainlift project here ({}): run inside a folder holding chainlift.yaml or chains/, or pass --project DIR",
+                    cwd.display()
+                ))
+            })?,
+        };
+        let project = Project::open(&root)?;
+        let chain_dir = match (chain, chain_path) {
+            (_, Some(dir)) => Some(dir),
+            (Some(name), None) => Some(project.chain_dir(name)?),
+            (None, None) => None,
+        };
+        Ok((project, chain_dir))
+    }
+
+    /// The folder of the chain called `name` in this project.
+    pub fn chain_dir(&self, name: &str) -> Result<PathBuf, ModelError> {
+        let dir = self.root.join("chains").join(name);
+        if is_chain_dir(&dir) {
+            return Ok(dir);
+        }
+        let known = self
+            .chain_dirs()
+            .iter()
+            .filter_map(|d| d.file_name()?.to_str().map(String::from))
+            .collect::<Vec<_>>();
+        Err(ModelError::NotFound(format!(
+            "no chain `{name}` in {} (chains here: {})",
+            self.root.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )))
+    }
+
+    /// Every chain folder under `chains/`, sorted.
+    pub fn chain_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.root.join("chains"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| is_chain_dir(p))
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    /// Environments in promotion order: the policy's, else dev → staging → production.
+    pub fn environments(&self) -> Vec<String> {
+        match &self.policy.environments {
+            Some(envs) => envs.iter().map(|e| e.name.clone()).collect(),
+            None => ["dev", "staging", "production"].map(String::from).to_vec(),
+        }
+    }
+
+    /// What `model` (an alias or a provider's id) means: provider, id and prices.
+    pub fn model(&self, model: &str) -> ModelEntry {
+        if let Some(entry) = self.policy.models.get(model) {
+            return entry.clone();
+        }
+        builtin_model(model).unwrap_or_else(|| ModelEntry {
+            provider: if model.starts_with("claude") {
+                "anthropic"
+            } else {
+                "openai"
+            }
+            .into(),
+            id: Some(model.to_string()),
+            base_url: None,
+            input_per_mtok: None,
+            output_per_mtok: None,
+            dev_only: false,
+            api_key_secret: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovers_from_chain_folder_and_from_cwd() -> Result<(), ModelError> {
+        let tmp = tempfile::tempdir().map_err(|e| ModelError::read("tmp", e))?;
+        let root = tmp.path().join("acme");
+        let chain = root.join("chains/c1");
+        std::fs::create_dir_all(&chain).map_err(|e| ModelError::read(&chain, e))?;
+        std::fs::write(chain.join("chain.yaml"), "name: c1\n")
+            .map_err(|e| ModelError::read(&chain, e))?;
+
+        let (project, dir) = Project::discover(None, Some("chains/c1"), &root)?;
+        assert_eq!(project.id, "acme");
+        assert!(dir.is_some_and(|d| d.ends_with("chains/c1")));
+
+        let (project, dir) = Project::discover(None, Some("c1"), &chain)?;
+        assert_eq!(project.id, "acme");
+        assert!(dir.is_some_and(|d| d.ends_with("chains/c1")));
+
+        std::fs::write(root.join("chainlift.yaml"), "name: named\n")
+            .map_err(|e| ModelError::read(&root, e))?;
+        let (project, _) = Project::discover(Some(&root), None, tmp.path())?;
+        assert_eq!(project.id, "named");
+        assert!(Project::discover(None, Some("nope"), &root).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn model_aliases_and_prices() -> Result<(), ModelError> {
+        let tmp = tempfile::tempdir().map_err(|e| ModelError::read("tmp", e))?;
+        let project = Project::open(tmp.path())?;
+        assert_eq!(project.model("claude-sonnet").provider, "anthropic");
+        assert_eq!(project.model("gpt-5.4-mini").input_per_mtok, Some(0.25));
+        assert_eq!(project.model("my-local").input_per_mtok, None);
+        Ok(())
+    }
+}

@@ -1,0 +1,520 @@
+//! A chain plus one environment's config → typed values the engine can run.
+//!
+//! Precedence (DESIGN.md §2): `--var` > flag values > `config/<env>.env` > defaults. Secret
+//! references stay `${NAME}` placeholders; values are type-checked after substitution and a
+//! bad one is reported at the line holding the reference, naming the env file that gave it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::chain::{ChainDef, OutputKind, Scalar};
+use crate::envfile::EnvFile;
+use crate::error::SourceLocation;
+use crate::project::{ModelEntry, Project};
+use crate::subst::{self, Lookup, SubstError};
+
+/// One problem found while resolving a chain for an environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolveIssue {
+    pub code: &'static str,
+    pub message: String,
+    pub at: SourceLocation,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedAgent {
+    pub name: String,
+    /// The model as the chain names it (an alias or a provider's id).
+    pub model: String,
+    pub model_entry: ModelEntry,
+    pub timeout: Duration,
+    pub prompt: String,
+    pub triggers: Vec<String>,
+    pub emits: Option<String>,
+    pub output: OutputKind,
+    pub schema: Option<PathBuf>,
+    pub max_tokens: u32,
+    pub temperature: Option<f64>,
+    pub max_attempts: u32,
+    /// Fields this build parses but does not execute yet (the run refuses them by name).
+    pub unsupported: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedChain {
+    pub name: String,
+    pub dir: PathBuf,
+    pub env: String,
+    pub agents: Vec<ResolvedAgent>,
+    pub output_from: Option<String>,
+    pub output_schema: Option<PathBuf>,
+    pub output_file: Option<String>,
+    pub output_template: Option<PathBuf>,
+    pub retries: u32,
+    pub concurrency: u32,
+    pub cost_per_run: Option<f64>,
+    pub cost_per_day: Option<f64>,
+    pub max_rounds: u32,
+    pub data: BTreeMap<String, String>,
+    pub notify: BTreeMap<String, String>,
+    /// The merged env config without secret values: what a deployment snapshots.
+    pub config: BTreeMap<String, String>,
+    /// Every secret this env needs: the chain's `secrets:` and its providers' keys.
+    pub secrets: BTreeSet<String>,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+const DEFAULT_MAX_TOKENS: u32 = 2000;
+
+/// Parse `60`, `60s`, `500ms`, `2m`, `1h`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Names that are secrets for this chain whatever `secrets:` says: provider keys.
+pub fn secret_names(chain: &ChainDef, project: &Project, models: &[String]) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = chain.secrets.iter().cloned().collect();
+    names.insert("OPENAI_API_KEY".into());
+    names.insert("ANTHROPIC_API_KEY".into());
+    for m in models {
+        names.insert(project.model(m).key_secret());
+    }
+    names
+}
+
+pub struct ResolveInput<'a> {
+    pub project: &'a Project,
+    pub chain: &'a ChainDef,
+    pub env: &'a str,
+    pub env_file: Option<&'a EnvFile>,
+    pub vars: &'a BTreeMap<String, String>,
+    pub flags: &'a BTreeMap<String, String>,
+}
+
+struct Resolver<'a> {
+    input: &'a ResolveInput<'a>,
+    secrets: BTreeSet<String>,
+    issues: Vec<ResolveIssue>,
+}
+
+impl Resolver<'_> {
+    fn lookup(&self, name: &str) -> Lookup {
+        if self.secrets.contains(name) {
+            return Lookup::Secret;
+        }
+        let i = self.input;
+        if let Some(v) = i.vars.get(name).or_else(|| i.flags.get(name)) {
+            return Lookup::Value(v.clone());
+        }
+        match i.env_file.and_then(|f| f.get(name)) {
+            Some(v) => Lookup::Value(v.to_string()),
+            None => Lookup::Missing,
+        }
+    }
+
+    fn env_file_label(&self) -> String {
+        match self.input.env_file {
+            Some(f) => f.path.display().to_string(),
+            None => format!("config/{}.env", self.input.env),
+        }
+    }
+
+    /// Substitute `text`; on failure record an issue and return None.
+    fn text(&mut self, text: &str) -> Option<String> {
+        match subst::substitute(text, &|n| self.lookup(n)) {
+            Ok(v) => Some(v),
+            Err(SubstError::Unresolved(name)) => {
+                let at = self.input.chain.locate(&format!("${{{name}"));
+                let label = self.env_file_label();
+                self.issues.push(ResolveIssue {
+                    code: "unresolved-var",
+                    message: format!("`${{{name}}}` has no value in env `{}`", self.input.env),
+                    at,
+                    hint: format!("add {name}=… to {label}, or write ${{{name}:-default}}"),
+                });
+                None
+            }
+            Err(SubstError::Malformed(bad)) => {
+                let at = self.input.chain.locate(&bad);
+                self.issues.push(ResolveIssue {
+                    code: "bad-reference",
+                    message: format!("malformed reference in `{bad}`"),
+                    at,
+                    hint: "write ${NAME}, ${NAME:-default} or ${FLAG:then:else}".into(),
+                });
+                None
+            }
+        }
+    }
+
+    /// Substitute and convert a typed value, blaming the env file line that gave it.
+    fn typed<T>(
+        &mut self,
+        scalar: &Scalar,
+        what: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let value = self.text(&scalar.0)?;
+        if let Some(v) = parse(&value) {
+            return Some(v);
+        }
+        let refs = subst::references(&scalar.0).unwrap_or_default();
+        let (at, source) = match refs.first() {
+            Some(r) => {
+                let at = self.input.chain.locate(&format!("${{{}", r.name));
+                let source = if self.input.vars.contains_key(&r.name) {
+                    format!(" (given by --var {})", r.name)
+                } else {
+                    match self
+                        .input
+                        .env_file
+                        .and_then(|f| f.entries.get(&r.name).map(|e| (f, e)))
+                    {
+                        Some((f, e)) => {
+                            format!(" (from {}:{} {})", f.path.display(), e.line, r.name)
+                        }
+                        None => String::new(),
+                    }
+                };
+                (at, source)
+            }
+            None => (self.input.chain.locate(&scalar.0), String::new()),
+        };
+        self.issues.push(ResolveIssue {
+            code: "bad-value",
+            message: format!("{what} `{value}` is not {expected}{source}"),
+            at,
+            hint: format!("give {what} {expected}"),
+        });
+        None
+    }
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    s.trim().parse().ok()
+}
+
+fn parse_money(s: &str) -> Option<f64> {
+    s.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIssue>> {
+    let chain = input.chain;
+    let project = input.project;
+
+    // The raw model names decide which provider keys are secrets; resolve them first.
+    let mut probe = Resolver {
+        input,
+        secrets: chain.secrets.iter().cloned().collect(),
+        issues: vec![],
+    };
+    let models: Vec<String> = chain
+        .agents
+        .iter()
+        .filter_map(|a| a.model.as_ref().and_then(|m| probe.text(&m.0)))
+        .collect();
+    let secrets = secret_names(chain, project, &models);
+    let mut r = Resolver {
+        input,
+        secrets: secrets.clone(),
+        issues: vec![],
+    };
+
+    for name in input.vars.keys() {
+        if secrets.contains(name) {
+            r.issues.push(ResolveIssue {
+                code: "var-on-secret",
+                message: format!("--var {name} is refused: {name} is a secret"),
+                at: SourceLocation {
+                    file: chain.file.clone(),
+                    line: 0,
+                },
+                hint: format!(
+                    "store it with `chainlift secrets set --env {} {name}`",
+                    input.env
+                ),
+            });
+        }
+    }
+
+    let mut agents = Vec::new();
+    for spec in &chain.agents {
+        let at_agent = chain.locate(&format!("name: {}", spec.name));
+        let model = match &spec.model {
+            Some(m) => r.text(&m.0),
+            None => {
+                r.issues.push(ResolveIssue {
+                    code: "missing-model",
+                    message: format!("agent `{}` names no model", spec.name),
+                    at: at_agent.clone(),
+                    hint: "add `model: ${MODEL}` to the agent".into(),
+                });
+                None
+            }
+        };
+        let timeout = match &spec.timeout {
+            Some(t) => r.typed(t, "timeout", "a duration (60, 60s, 2m)", parse_duration),
+            None => Some(DEFAULT_TIMEOUT),
+        };
+        let prompt = spec
+            .prompt
+            .as_deref()
+            .map(|p| r.text(p))
+            .unwrap_or(Some(String::new()));
+        let max_tokens = match &spec.max_tokens {
+            Some(t) => r.typed(t, "max_tokens", "a whole number", parse_u32),
+            None => Some(DEFAULT_MAX_TOKENS),
+        };
+        let temperature = match &spec.temperature {
+            Some(t) => r
+                .typed(t, "temperature", "a number", |s| {
+                    s.trim().parse::<f64>().ok()
+                })
+                .map(Some),
+            None => Some(None),
+        };
+        let max_attempts = spec
+            .retry
+            .as_ref()
+            .and_then(|v| v.get("max_attempts"))
+            .and_then(|v| {
+                v.as_u64()
+                    .map(|n| n as u32)
+                    .or_else(|| v.as_str().and_then(parse_u32))
+            });
+        let mut unsupported = Vec::new();
+        if spec.routes.is_some() {
+            unsupported.push("routes");
+        }
+        if spec.wait_for.as_deref() == Some("all") {
+            unsupported.push("wait_for: all");
+        }
+        if spec.kind.as_deref().is_some_and(|k| k != "model") {
+            unsupported.push("kind: command");
+        }
+        if let (Some(model), Some(timeout), Some(prompt), Some(max_tokens), Some(temperature)) =
+            (model, timeout, prompt, max_tokens, temperature)
+        {
+            agents.push(ResolvedAgent {
+                name: spec.name.clone(),
+                model_entry: project.model(&model),
+                model,
+                timeout,
+                prompt,
+                triggers: spec.triggers().to_vec(),
+                emits: spec.emits.clone(),
+                output: spec.output.unwrap_or_default(),
+                schema: spec.schema.as_ref().map(|s| chain.dir.join(s)),
+                max_tokens,
+                temperature,
+                max_attempts: max_attempts.unwrap_or(0),
+                unsupported,
+            });
+        }
+    }
+
+    let retries = match &chain.execution.retries {
+        Some(s) => r.typed(s, "retries", "a whole number", parse_u32),
+        None => Some(0),
+    };
+    let concurrency = match &chain.execution.concurrency {
+        Some(s) => r.typed(s, "concurrency", "a whole number", parse_u32),
+        None => Some(1),
+    };
+    let cost_per_run = chain
+        .limits
+        .cost_per_run
+        .as_ref()
+        .map(|s| r.typed(s, "cost_per_run", "an amount in USD", parse_money));
+    let cost_per_day = chain
+        .limits
+        .cost_per_day
+        .as_ref()
+        .map(|s| r.typed(s, "cost_per_day", "an amount in USD", parse_money));
+    let max_rounds = match &chain.limits.max_rounds {
+        Some(s) => r.typed(s, "max_rounds", "a whole number", parse_u32),
+        None => Some(3),
+    };
+    let mut data = BTreeMap::new();
+    for (k, v) in &chain.data {
+        if let Some(v) = r.text(&v.0) {
+            data.insert(k.clone(), v);
+        }
+    }
+    let mut notify = BTreeMap::new();
+    for (k, v) in &chain.notify {
+        if let Some(v) = r.text(&v.0) {
+            notify.insert(k.clone(), v);
+        }
+    }
+    let output_template = chain.output.template.as_ref().map(|t| chain.dir.join(t));
+    let output_schema = chain.output.schema.as_ref().map(|t| chain.dir.join(t));
+
+    let mut config: BTreeMap<String, String> = input
+        .env_file
+        .map(|f| {
+            f.entries
+                .iter()
+                .map(|(k, e)| (k.clone(), e.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    config.extend(input.flags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    config.extend(input.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    config.retain(|k, _| !secrets.contains(k));
+
+    let issues = r.issues;
+    match (retries, concurrency, cost_per_run, cost_per_day, max_rounds) {
+        (Some(retries), Some(concurrency), cpr, cpd, Some(max_rounds))
+            if issues.is_empty()
+                && cpr.is_none_or(|c| c.is_some())
+                && cpd.is_none_or(|c| c.is_some()) =>
+        {
+            Ok(ResolvedChain {
+                name: chain.name.clone(),
+                dir: chain.dir.clone(),
+                env: input.env.to_string(),
+                agents,
+                output_from: chain.output.from.clone(),
+                output_schema,
+                output_file: chain.output.file.clone(),
+                output_template,
+                retries,
+                concurrency,
+                cost_per_run: cpr.flatten(),
+                cost_per_day: cpd.flatten(),
+                max_rounds,
+                data,
+                notify,
+                config,
+                secrets,
+            })
+        }
+        _ => Err(issues),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fixture() -> (tempfile::TempDir, Project, ChainDef) {
+        let tmp = tempfile::tempdir().expect("temp dir for the test");
+        let dir = tmp.path().join("chains/c");
+        std::fs::create_dir_all(dir.join("config")).expect("mkdir");
+        std::fs::write(
+            dir.join("chain.yaml"),
+            "name: c\nsecrets: [HOOK]\nagents:\n  - name: a\n    model: ${MODEL}\n    timeout: ${AGENT_TIMEOUT}\n    prompt: \"{{ input.x }}\"\n    triggers: [chain:start]\n    emits: chain:complete\nnotify: {slack: \"${HOOK}\"}\nexecution: {retries: \"${RETRIES:-2}\"}\n",
+        )
+        .expect("write chain");
+        let project = Project::open(tmp.path()).expect("project");
+        let chain = ChainDef::load(&dir).expect("chain");
+        (tmp, project, chain)
+    }
+
+    fn env(text: &str) -> EnvFile {
+        EnvFile::parse(Path::new("config/dev.env"), text).expect("env parses")
+    }
+
+    #[test]
+    fn resolves_with_precedence_and_keeps_secrets() {
+        let (_tmp, project, chain) = fixture();
+        let file = env("MODEL=gpt-4o\nAGENT_TIMEOUT=2m\nHOOK=leak\n");
+        let vars = BTreeMap::from([("MODEL".to_string(), "gpt-4o-mini".to_string())]);
+        let flags = BTreeMap::new();
+        let input = ResolveInput {
+            project: &project,
+            chain: &chain,
+            env: "dev",
+            env_file: Some(&file),
+            vars: &vars,
+            flags: &flags,
+        };
+        let resolved = resolve(&input).expect("resolves");
+        assert_eq!(resolved.agents[0].model, "gpt-4o-mini");
+        assert_eq!(resolved.agents[0].timeout, Duration::from_secs(120));
+        assert_eq!(resolved.agents[0].prompt, "{{ input.x }}");
+        assert_eq!(resolved.retries, 2);
+        assert_eq!(resolved.notify["slack"], "${HOOK}");
+        assert!(
+            !resolved.config.contains_key("HOOK"),
+            "secret values stay out of the snapshot"
+        );
+    }
+
+    #[test]
+    fn bad_value_names_line_and_env_file() {
+        let (_tmp, project, chain) = fixture();
+        let file = env("MODEL=gpt-4o\n\nAGENT_TIMEOUT=abc\n");
+        let none = BTreeMap::new();
+        let input = ResolveInput {
+            project: &project,
+            chain: &chain,
+            env: "dev",
+            env_file: Some(&file),
+            vars: &none,
+            flags: &none,
+        };
+        let issues = resolve(&input).expect_err("abc is no duration");
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].at.line, 6, "the line holding ${{AGENT_TIMEOUT}}");
+        assert!(
+            issues[0].message.contains("config/dev.env:3"),
+            "{}",
+            issues[0].message
+        );
+    }
+
+    #[test]
+    fn unresolved_and_var_on_secret() {
+        let (_tmp, project, chain) = fixture();
+        let file = env("AGENT_TIMEOUT=60\n");
+        let vars = BTreeMap::from([("HOOK".to_string(), "x".to_string())]);
+        let none = BTreeMap::new();
+        let input = ResolveInput {
+            project: &project,
+            chain: &chain,
+            env: "dev",
+            env_file: Some(&file),
+            vars: &vars,
+            flags: &none,
+        };
+        let issues = resolve(&input).expect_err("MODEL missing");
+        let codes: Vec<_> = issues.iter().map(|i| i.code).collect();
+        assert!(
+            codes.contains(&"unresolved-var") && codes.contains(&"var-on-secret"),
+            "{codes:?}"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("60s"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("abc"), None);
+        assert_eq!(parse_duration("-1"), None);
+    }
+}

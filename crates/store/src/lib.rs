@@ -1,0 +1,64 @@
+//! The local history in SQLite: one module per table, runtime queries, embedded migrations.
+//!
+//! The CLI and the app write the same file at once, so the pool runs in WAL mode with a busy
+//! timeout, and every multi-statement write begins IMMEDIATE (a deferred transaction that later
+//! upgrades to a write lock fails with SQLITE_BUSY instead of waiting).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub mod runs;
+pub mod secrets;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Open (creating if needed) the database at `path` and bring it to the current schema.
+pub async fn open(path: &Path) -> Result<SqlitePool> {
+    let url = format!("sqlite://{}", path.display());
+    let open_err = |source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str(&url)
+        .map_err(open_err)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(open_err)?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// An in-memory database for tests.
+pub async fn open_in_memory() -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+    // One connection: every connection to :memory: is its own database.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}

@@ -1,0 +1,289 @@
+//! `runs` and `run_steps`: a run is inserted when it starts, and finished (status, totals and
+//! every step) in one IMMEDIATE transaction, so a crash never leaves half a record.
+
+use sqlx::SqlitePool;
+
+use crate::Result;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: String,
+    pub project: String,
+    pub chain: String,
+    pub env: String,
+    pub version_hash: String,
+    pub version_tag: Option<String>,
+    pub deployment_id: Option<String>,
+    pub status: String,
+    pub input_file: Option<String>,
+    pub run_dir: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub cost: Option<f64>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub output: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StepRow {
+    pub seq: i64,
+    pub agent: String,
+    pub model_requested: String,
+    pub model_reported: Option<String>,
+    pub attempts: i64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost: Option<f64>,
+    pub duration_ms: i64,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd {
+    pub status: String,
+    pub ended_at: String,
+    pub duration_ms: i64,
+    pub cost: Option<f64>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub output: Option<String>,
+    pub error: Option<String>,
+}
+
+pub async fn insert_started(pool: &SqlitePool, run: &RunRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO runs (id, project, chain, env, version_hash, version_tag, deployment_id,
+                           status, input_file, run_dir, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&run.id)
+    .bind(&run.project)
+    .bind(&run.chain)
+    .bind(&run.env)
+    .bind(&run.version_hash)
+    .bind(&run.version_tag)
+    .bind(&run.deployment_id)
+    .bind(&run.status)
+    .bind(&run.input_file)
+    .bind(&run.run_dir)
+    .bind(&run.started_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]) -> Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(
+        "UPDATE runs SET status = ?, ended_at = ?, duration_ms = ?, cost = ?, tokens_in = ?,
+                         tokens_out = ?, output = ?, error = ?
+         WHERE id = ?",
+    )
+    .bind(&end.status)
+    .bind(&end.ended_at)
+    .bind(end.duration_ms)
+    .bind(end.cost)
+    .bind(end.tokens_in)
+    .bind(end.tokens_out)
+    .bind(&end.output)
+    .bind(&end.error)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for s in steps {
+        sqlx::query(
+            "INSERT INTO run_steps (run_id, seq, agent, model_requested, model_reported, attempts,
+                                    tokens_in, tokens_out, cost, duration_ms, status, error)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(s.seq)
+        .bind(&s.agent)
+        .bind(&s.model_requested)
+        .bind(&s.model_reported)
+        .bind(s.attempts)
+        .bind(s.tokens_in)
+        .bind(s.tokens_out)
+        .bind(s.cost)
+        .bind(s.duration_ms)
+        .bind(&s.status)
+        .bind(&s.error)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Narrowing for run listings; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub project: Option<String>,
+    pub chain: Option<String>,
+    pub env: Option<String>,
+}
+
+pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<Vec<RunRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM runs
+         WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR chain = ?2) AND (?3 IS NULL OR env = ?3)
+         ORDER BY started_at DESC, id DESC LIMIT ?4",
+    )
+    .bind(&filter.project)
+    .bind(&filter.chain)
+    .bind(&filter.env)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn last(pool: &SqlitePool, filter: &RunFilter) -> Result<Option<RunRow>> {
+    Ok(list(pool, filter, 1).await?.into_iter().next())
+}
+
+pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<RunRow>> {
+    Ok(sqlx::query_as("SELECT * FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub async fn steps(pool: &SqlitePool, run_id: &str) -> Result<Vec<StepRow>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, agent, model_requested, model_reported, attempts, tokens_in, tokens_out,
+                cost, duration_ms, status, error
+         FROM run_steps WHERE run_id = ? ORDER BY seq",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// What runs of a project in an env started at or after `since` cost (known costs only).
+pub async fn cost_since(pool: &SqlitePool, project: &str, env: &str, since: &str) -> Result<f64> {
+    let total: Option<f64> = sqlx::query_scalar(
+        "SELECT SUM(cost) FROM runs WHERE project = ? AND env = ? AND started_at >= ?",
+    )
+    .bind(project)
+    .bind(env)
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok(total.unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, env: &str, started: &str) -> RunRow {
+        RunRow {
+            id: id.into(),
+            project: "p".into(),
+            chain: "c".into(),
+            env: env.into(),
+            version_hash: "abc".into(),
+            version_tag: None,
+            deployment_id: None,
+            status: "running".into(),
+            input_file: None,
+            run_dir: "/tmp/x".into(),
+            started_at: started.into(),
+            ended_at: None,
+            duration_ms: None,
+            cost: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            output: None,
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn insert_finish_and_query() -> Result<()> {
+        let pool = crate::open_in_memory().await?;
+        insert_started(&pool, &run("r1", "dev", "2026-01-01T00:00:00Z")).await?;
+        insert_started(&pool, &run("r2", "staging", "2026-01-02T00:00:00Z")).await?;
+        let step = StepRow {
+            seq: 0,
+            agent: "a".into(),
+            model_requested: "m".into(),
+            model_reported: Some("m-1".into()),
+            attempts: 1,
+            tokens_in: 10,
+            tokens_out: 5,
+            cost: None,
+            duration_ms: 3,
+            status: "completed".into(),
+            error: None,
+        };
+        let end = RunEnd {
+            status: "completed".into(),
+            ended_at: "2026-01-01T00:00:01Z".into(),
+            duration_ms: 1000,
+            cost: None,
+            tokens_in: 10,
+            tokens_out: 5,
+            output: Some("/tmp/x/report.md".into()),
+            error: None,
+        };
+        finish(&pool, "r1", &end, std::slice::from_ref(&step)).await?;
+
+        let all = RunFilter::default();
+        assert_eq!(last(&pool, &all).await?.map(|r| r.id), Some("r2".into()));
+        let dev = RunFilter {
+            env: Some("dev".into()),
+            ..RunFilter::default()
+        };
+        let r1 = last(&pool, &dev).await?;
+        assert_eq!(r1.as_ref().map(|r| r.status.as_str()), Some("completed"));
+        assert_eq!(r1.and_then(|r| r.cost), None, "unknown cost stays null");
+        assert_eq!(steps(&pool, "r1").await?, vec![step]);
+        assert!(get(&pool, "nope").await?.is_none());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_failed_finish_writes_nothing() -> Result<()> {
+        let pool = crate::open_in_memory().await?;
+        insert_started(&pool, &run("r1", "dev", "t")).await?;
+        let step = StepRow {
+            seq: 0,
+            agent: "a".into(),
+            model_requested: "m".into(),
+            model_reported: None,
+            attempts: 1,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost: None,
+            duration_ms: 0,
+            status: "completed".into(),
+            error: None,
+        };
+        let end = RunEnd {
+            status: "completed".into(),
+            ended_at: "t".into(),
+            duration_ms: 1,
+            cost: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            output: None,
+            error: None,
+        };
+        // The same step twice violates the primary key: the whole finish must roll back.
+        assert!(finish(&pool, "r1", &end, &[step.clone(), step])
+            .await
+            .is_err());
+        assert_eq!(
+            get(&pool, "r1").await?.map(|r| r.status),
+            Some("running".into())
+        );
+        assert!(steps(&pool, "r1").await?.is_empty());
+        Ok(())
+    }
+}
