@@ -1,1 +1,107 @@
+//! The desktop app: a thin Tauri adapter. Each command is a few lines that call
+//! `chainlift-api`; state is built whole in `setup()` and errors cross IPC as `{code, message}`.
 
+use std::path::PathBuf;
+
+use chainlift_api::dto::{ProjectView, RunProgress, RunView};
+use chainlift_api::{ApiError, Chainlift, ProjectArgs, RunArgs, RunsQuery};
+use tauri::ipc::Channel;
+use tauri::{Manager, State};
+
+/// What every command needs, built once before the window opens.
+struct AppState {
+    api: Chainlift,
+    /// The project shown first: the command line's folder, `CHAINLIFT_PROJECT`, else the sample.
+    default_project: PathBuf,
+}
+
+fn project_args(project: &str, chain: Option<String>) -> ProjectArgs {
+    let root = PathBuf::from(project);
+    ProjectArgs {
+        cwd: root.clone(),
+        project: Some(root),
+        chain,
+    }
+}
+
+#[tauri::command]
+async fn open_project(
+    state: State<'_, AppState>,
+    path: Option<String>,
+) -> Result<ProjectView, ApiError> {
+    let root = path
+        .map(PathBuf::from)
+        .unwrap_or_else(|| state.default_project.clone());
+    let root = root.display().to_string();
+    state.api.open_project(&project_args(&root, None)).await
+}
+
+#[tauri::command]
+async fn run_chain(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+    on_progress: Channel<RunProgress>,
+) -> Result<RunView, ApiError> {
+    let at = project_args(&project, Some(chain));
+    let input = state.api.smoke_input(&at)?;
+    let args = RunArgs {
+        at,
+        env,
+        input,
+        ..RunArgs::default()
+    };
+    let progress = move |p: RunProgress| {
+        // A closed channel only means the window went away; the run still completes.
+        let _ = on_progress.send(p);
+    };
+    state.api.run(&args, &progress).await
+}
+
+#[tauri::command]
+async fn last_run(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+) -> Result<Option<RunView>, ApiError> {
+    let query = RunsQuery {
+        at: Some(project_args(&project, Some(chain))),
+        env: Some(env),
+        limit: None,
+    };
+    state.api.runs_last(&query).await
+}
+
+fn default_project(data_dir: &std::path::Path) -> Result<PathBuf, ApiError> {
+    let from_args = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let from_env = std::env::var("CHAINLIFT_PROJECT")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match from_args.or(from_env) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => chainlift_api::sample::materialize(data_dir),
+    }
+}
+
+pub fn run() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let data_dir = chainlift_api::default_data_dir()?;
+            let api = tauri::async_runtime::block_on(Chainlift::open(&data_dir))?;
+            let default_project = default_project(&data_dir)?;
+            app.manage(AppState {
+                api,
+                default_project,
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![open_project, run_chain, last_run])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("chainlift-app: {e}");
+        std::process::exit(1);
+    }
+}

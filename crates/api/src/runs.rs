@@ -126,6 +126,29 @@ fn read_input(path: &Path) -> Result<serde_json::Value> {
 }
 
 impl Chainlift {
+    /// The chain's smoke input (`gates.smoke.input`), else `test-fixtures/sample-input.json`.
+    pub fn smoke_input(&self, at: &ProjectArgs) -> Result<PathBuf> {
+        let (_, chain) = at.chain()?;
+        let rel = chain
+            .gates
+            .as_ref()
+            .and_then(|g| g.pointer("/smoke/input"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("test-fixtures/sample-input.json");
+        let path = chain.dir.join(rel);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "{}: the smoke input is missing (gates.smoke.input in chain.yaml)",
+                    path.display()
+                ),
+            ))
+        }
+    }
+
     /// Run a chain in an env with one input, recording everything; progress goes to `on_progress`.
     pub async fn run(
         &self,

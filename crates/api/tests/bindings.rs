@@ -1,0 +1,56 @@
+//! The TypeScript types in `ui/src/bindings/` are generated from the Rust DTOs and committed.
+//! This test fails when they are stale; `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test
+//! bindings` rewrites them.
+
+use std::path::PathBuf;
+
+use chainlift_api::dto::*;
+use chainlift_api::{ApiError, ErrorCode};
+use ts_rs::TS;
+
+fn bindings_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/bindings")
+}
+
+fn check<T: TS + 'static>(stale: &mut Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
+    let name = T::ident();
+    let want = T::export_to_string()?;
+    let path = bindings_dir().join(format!("{name}.ts"));
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::create_dir_all(bindings_dir())?;
+            std::fs::write(&path, &want)?;
+        } else {
+            stale.push(name);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
+    let mut stale = Vec::new();
+    check::<ApiError>(&mut stale)?;
+    check::<ErrorCode>(&mut stale)?;
+    check::<Finding>(&mut stale)?;
+    check::<Severity>(&mut stale)?;
+    check::<ValidationReport>(&mut stale)?;
+    check::<StepView>(&mut stale)?;
+    check::<RunView>(&mut stale)?;
+    check::<RunProgress>(&mut stale)?;
+    check::<GraphNode>(&mut stale)?;
+    check::<GraphEdge>(&mut stale)?;
+    check::<ChainGraph>(&mut stale)?;
+    check::<AgentInEnv>(&mut stale)?;
+    check::<RunSummary>(&mut stale)?;
+    check::<EnvColumn>(&mut stale)?;
+    check::<ChainView>(&mut stale)?;
+    check::<ProjectView>(&mut stale)?;
+    check::<SecretStatus>(&mut stale)?;
+    assert!(
+        stale.is_empty(),
+        "stale TypeScript bindings: {stale:?}; run `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test bindings` and commit ui/src/bindings"
+    );
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! The `chainlift` binary end to end: exit codes, JSON fields, offline runs, a run against a
+//! local server speaking the OpenAI wire format, and secrets in the real keychain.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use support::{sample_responder, OpenAiServer, Sandbox, TestResult};
+
+fn stdout_json(out: &std::process::Output) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(&out.stdout)
+}
+
+#[test]
+fn validate_staging_passes_without_a_keychain() -> TestResult {
+    let sb = Sandbox::new()?;
+    let out = sb
+        .cli()
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args([
+            "validate",
+            "chains/content-pipeline",
+            "--env",
+            "staging",
+            "--format",
+            "json",
+        ])
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out)?;
+    assert_eq!(report["ok"], json!(true));
+    assert_eq!(report["envs"], json!(["staging"]));
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"secret-unset"),
+        "unset secrets are warnings: {codes:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn broken_chain_yaml_exits_2_naming_file_and_line() -> TestResult {
+    let sb = Sandbox::new()?;
+    let chain = sb.chain_dir().join("chain.yaml");
+    let text = std::fs::read_to_string(&chain)?;
+    std::fs::write(
+        &chain,
+        text.replacen("agents:\n", "agents:\n  - name: [broken\n", 1),
+    )?;
+    let out = sb
+        .cli()
+        .args(["validate", "content-pipeline", "--env", "staging"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("chain.yaml:7") || err.contains("chain.yaml:8"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn unresolved_variable_is_a_finding_with_exit_1() -> TestResult {
+    let sb = Sandbox::new()?;
+    let env = sb.chain_dir().join("config/production.env");
+    let text = std::fs::read_to_string(&env)?;
+    std::fs::write(&env, text.replace("WRITER_MODEL=claude-sonnet\n", ""))?;
+    let out = sb
+        .cli()
+        .args(["validate", "content-pipeline", "--format", "json"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout_json(&out)?;
+    let finding = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["code"] == "unresolved-var")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(finding["env"], "production");
+    assert!(finding["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("WRITER_MODEL"));
+    assert!(finding["file"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with("chain.yaml"));
+    assert_eq!(finding["line"], 11, "the line holding ${{WRITER_MODEL}}");
+    Ok(())
+}
+
+#[test]
+fn offline_run_then_runs_last_has_the_contract_fields() -> TestResult {
+    let sb = Sandbox::new()?;
+    let input = sb.input();
+    let out = sb
+        .cli()
+        .args(["run", "content-pipeline", "--env", "dev", "--input"])
+        .arg(&input)
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = sb
+        .cli()
+        .args(["runs", "last", "--format", "json"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(0));
+    let run = stdout_json(&out)?;
+    for field in [
+        "id",
+        "chain",
+        "env",
+        "version",
+        "version_hash",
+        "deployment_id",
+        "status",
+        "cost",
+        "tokens_in",
+        "tokens_out",
+        "duration_ms",
+        "started_at",
+        "output",
+        "steps",
+    ] {
+        assert!(run.get(field).is_some(), "runs last lacks `{field}`: {run}");
+    }
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["env"], "dev");
+    assert_eq!(run["version"].as_str().map(str::len), Some(12));
+    assert_eq!(run["version_hash"].as_str().map(str::len), Some(64));
+    let steps = run["steps"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s["agent"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["researcher", "writer"]
+    );
+    assert_eq!(steps[0]["model_reported"], "gpt-5.4-mini-2026-03-17");
+    let report = std::fs::read_to_string(run["output"].as_str().unwrap_or(""))?;
+    assert!(report.starts_with("# Refund policies"), "{report}");
+    let events = std::path::Path::new(run["id"].as_str().unwrap_or("")).to_path_buf();
+    let run_dir = sb.home.join("runs").join(events).join(".events");
+    assert_eq!(
+        std::fs::read_dir(run_dir)?.count(),
+        3,
+        "chain:start, research:done, chain:complete"
+    );
+    Ok(())
+}
+
+#[test]
+fn run_against_a_local_openai_server_records_tokens_and_cost_and_leaks_no_key() -> TestResult {
+    let sb = Sandbox::new()?;
+    let server = OpenAiServer::start(sample_responder())?;
+    let key = "sk-test-3b9f0c1e7a5d4c2b9e8f";
+    let out = sb
+        .cli()
+        .env("CHAINLIFT_SECRETS", "env")
+        .env("OPENAI_API_KEY", key)
+        .env("OPENAI_BASE_URL", &server.base_url)
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--var",
+            "CHAINLIFT_CASSETTE=",
+            "--format",
+            "json",
+            "--input",
+        ])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let run = stdout_json(&out)?;
+    assert_eq!(
+        (run["tokens_in"].as_u64(), run["tokens_out"].as_u64()),
+        (Some(1200), Some(600))
+    );
+    // gpt-5.4-mini: $0.25 in, $2.00 out per million tokens.
+    let expected = (1200.0 * 0.25 + 600.0 * 2.0) / 1e6;
+    assert!(
+        (run["cost"].as_f64().unwrap_or(-1.0) - expected).abs() < 1e-12,
+        "{}",
+        run["cost"]
+    );
+
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|s| s.path == "/v1/chat/completions"));
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some(format!("Bearer {key}").as_str())
+    );
+    assert_eq!(seen[1].body["response_format"]["type"], "json_schema");
+    assert_eq!(
+        seen[1].body["response_format"]["json_schema"]["strict"],
+        false
+    );
+    assert_eq!(seen[0].body["max_tokens"], 1500);
+    let prompt = seen[1].body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        prompt.contains("Brief: refunds are common"),
+        "the writer sees the researcher's output"
+    );
+
+    assert!(
+        sb.files_containing(key).is_empty(),
+        "the key leaked into {:?}",
+        sb.files_containing(key)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_refused_key_fails_the_run_with_exit_1_and_a_fix_without_leaking_it() -> TestResult {
+    let sb = Sandbox::new()?;
+    let server = OpenAiServer::start(Arc::new(|_: &Value| {
+        (
+            401,
+            json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
+        )
+    }))?;
+    let key = "sk-test-refused-0a1b2c3d4e5f";
+    let out = sb
+        .cli()
+        .env("CHAINLIFT_SECRETS", "env")
+        .env("OPENAI_API_KEY", key)
+        .env("OPENAI_BASE_URL", &server.base_url)
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--var",
+            "CHAINLIFT_CASSETTE=",
+            "--format",
+            "json",
+            "--input",
+        ])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let run = stdout_json(&out)?;
+    assert_eq!(run["status"], "failed");
+    let error = run["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("401") && error.contains("secrets set"),
+        "{error}"
+    );
+    assert_eq!(server.requests().len(), 1, "a 401 is not retried");
+    assert!(sb.files_containing(key).is_empty());
+    Ok(())
+}
+
+#[test]
+fn bad_inputs_exit_2_with_the_file_named() -> TestResult {
+    let sb = Sandbox::new()?;
+    let out = sb
+        .cli()
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--input",
+            "nope.json",
+        ])
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.json"));
+
+    let bad = sb.dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"topic\": \n")?;
+    let out = sb
+        .cli()
+        .args(["run", "content-pipeline", "--env", "dev", "--input"])
+        .arg(&bad)
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.json:3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let env = sb.chain_dir().join("config/dev.env");
+    std::fs::write(&env, "RESEARCHER_MODEL=gpt-5.4-mini\nthis line is wrong\n")?;
+    let out = sb
+        .cli()
+        .args(["validate", "content-pipeline", "--env", "dev"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dev.env:2"));
+
+    let out = sb
+        .cli()
+        .args(["run", "content-pipeline", "--env", "qa", "--input"])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown env `qa`"));
+    assert_eq!(
+        std::fs::read_dir(sb.home.join("runs"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "no run was started"
+    );
+    Ok(())
+}
+
+#[test]
+fn var_on_a_secret_is_refused() -> TestResult {
+    let sb = Sandbox::new()?;
+    let out = sb
+        .cli()
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--var",
+            "SLACK_WEBHOOK=https://x",
+            "--input",
+        ])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SLACK_WEBHOOK is a secret"));
+    Ok(())
+}
+
+#[test]
+fn no_keychain_is_a_clear_error_not_a_hang() -> TestResult {
+    let sb = Sandbox::new()?;
+    let out = sb
+        .cli()
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env_remove("DISPLAY")
+        .args(["secrets", "set", "--env", "dev", "SLACK_WEBHOOK"])
+        .write_stdin("https://hooks.example.test/never-stored\n")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no keychain available"), "{err}");
+    assert!(!err.contains("never-stored"));
+    let list = sb
+        .cli()
+        .args(["secrets", "list", "--env", "dev", "--format", "json"])
+        .output()?;
+    let list = stdout_json(&list)?;
+    let slack = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == "SLACK_WEBHOOK")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(slack["set"], false, "nothing was recorded as set");
+    Ok(())
+}

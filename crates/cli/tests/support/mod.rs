@@ -1,0 +1,222 @@
+//! Test harness: a sample project copied to a scratch folder, a scratch data folder, and a
+//! small HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions wire format.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+pub fn sample_src() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/content-pipeline")
+}
+
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// A scratch copy of the sample project and a scratch data folder.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub project: PathBuf,
+    pub home: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> std::io::Result<Sandbox> {
+        let dir = tempfile::tempdir()?;
+        let project = dir.path().join("acme");
+        copy_dir(&sample_src(), &project)?;
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home)?;
+        Ok(Sandbox { dir, project, home })
+    }
+
+    pub fn chain_dir(&self) -> PathBuf {
+        self.project.join("chains/content-pipeline")
+    }
+
+    pub fn input(&self) -> PathBuf {
+        self.chain_dir().join("test-fixtures/sample-input.json")
+    }
+
+    /// `chainlift` with this sandbox's data folder, run from the project folder.
+    pub fn cli(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("chainlift"));
+        cmd.env("CHAINLIFT_HOME", &self.home)
+            .env_remove("CHAINLIFT_SECRETS")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("OPENAI_API_KEY")
+            .current_dir(&self.project);
+        cmd
+    }
+
+    /// Every file under the data folder and the project whose bytes contain `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        let mut hits = Vec::new();
+        walk(self.dir.path(), &mut |p| {
+            if std::fs::read(p)
+                .map(|b| contains(&b, needle.as_bytes()))
+                .unwrap_or(false)
+            {
+                hits.push(p.to_path_buf());
+            }
+        });
+        hits
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, f);
+        } else {
+            f(&p);
+        }
+    }
+}
+
+/// One request the server received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+/// How the server answers a request body.
+pub type Responder = dyn Fn(&Value) -> (u16, Value) + Send + Sync;
+
+pub struct OpenAiServer {
+    pub base_url: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl OpenAiServer {
+    pub fn start(respond: Arc<Responder>) -> std::io::Result<OpenAiServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let base_url = format!("http://{}/v1", listener.local_addr()?);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = serve_one(stream, &*respond, &log);
+            }
+        });
+        Ok(OpenAiServer { base_url, seen })
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+fn serve_one(
+    stream: std::net::TcpStream,
+    respond: &Responder,
+    log: &Mutex<Vec<Seen>>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    let mut length = 0usize;
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            match k.to_ascii_lowercase().as_str() {
+                "content-length" => length = v.trim().parse().unwrap_or(0),
+                "authorization" => authorization = Some(v.trim().to_string()),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (status, answer) = respond(&body);
+    if let Ok(mut l) = log.lock() {
+        l.push(Seen {
+            path,
+            authorization,
+            body,
+        });
+    }
+    let text = answer.to_string();
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )?;
+    stream.flush()
+}
+
+/// A chat-completions answer with usage, as OpenAI sends it.
+pub fn completion(content: &str, prompt_tokens: u64, completion_tokens: u64) -> Value {
+    json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "model": "gpt-5.4-mini-2026-03-17",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+    })
+}
+
+/// The sample chain's two agents: a text brief for the researcher, a JSON report for the writer.
+pub fn sample_responder() -> Arc<Responder> {
+    Arc::new(|body: &Value| {
+        if body.get("response_format").is_some() {
+            let report = json!({
+                "title": "Refunds, explained",
+                "summary": "A short refund window keeps trust.",
+                "sections": [
+                    {"heading": "Market", "body": "14 or 30 days."},
+                    {"heading": "Proration", "body": "On downgrades."},
+                    {"heading": "Rules", "body": "EU withdrawal right."}
+                ],
+                "sources": [{"title": "Stripe", "url": "https://docs.stripe.com/billing"}]
+            });
+            (200, completion(&report.to_string(), 1000, 500))
+        } else {
+            (
+                200,
+                completion("Brief: refunds are common within 14 days.", 200, 100),
+            )
+        }
+    })
+}

@@ -1,0 +1,92 @@
+// End to end: the real chainlift-app binary in a real webview (WebKitWebDriver via
+// tauri-driver) under Xvfb. Opens the default project (the embedded sample), checks the graph
+// and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
+// then asks the CLI for the newest run in the same data folder.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { remote } from "webdriverio";
+
+const app = process.env.CHAINLIFT_APP;
+const cli = process.env.CHAINLIFT_CLI;
+const artifacts = process.env.ARTIFACTS_DIR ?? path.resolve("artifacts");
+const port = 4444;
+assert.ok(app && path.isAbsolute(app), "CHAINLIFT_APP must be the absolute path of chainlift-app");
+assert.ok(cli, "CHAINLIFT_CLI must name the chainlift binary");
+assert.ok(process.env.CHAINLIFT_HOME, "CHAINLIFT_HOME must point at a scratch data folder");
+
+let driver;
+let browser;
+
+async function waitForDriver() {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/status`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("tauri-driver did not start on port " + port);
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", "inherit", "inherit"] });
+  await waitForDriver();
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "warn",
+    capabilities: {
+      "tauri:options": { application: app },
+      "wdio:enforceWebDriverClassic": true,
+    },
+  });
+});
+
+after(async () => {
+  if (browser) await browser.deleteSession().catch(() => {});
+  if (driver) driver.kill();
+});
+
+const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+
+test("the sample project opens with its graph and three environment columns", async () => {
+  await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 20000 });
+  for (const agent of ["researcher", "writer"]) {
+    // React Flow shows nodes once it has measured them.
+    await (await byTestId(`agent-node-${agent}`)).waitForDisplayed({ timeout: 10000 });
+  }
+  const columns = {};
+  for (const env of ["dev", "staging", "production"]) {
+    const col = await byTestId(`env-column-${env}`);
+    await col.waitForDisplayed({ timeout: 10000 });
+    columns[env] = await col.getText();
+  }
+  assert.match(columns.dev, /gpt-5\.4-mini/);
+  assert.match(columns.staging, /claude-haiku/);
+  assert.match(columns.production, /claude-sonnet/);
+  assert.match(columns.production, /1 m/, "production resolves AGENT_TIMEOUT=60");
+});
+
+test("Run runs the chain in dev and shows it completed, with cost and output", async () => {
+  await (await byTestId("run-button")).click();
+  const status = await byTestId("run-status");
+  await status.waitForDisplayed({ timeout: 30000 });
+  await browser.waitUntil(async () => (await status.getText()) !== "running", { timeout: 30000 });
+  assert.equal(await status.getText(), "completed");
+  const output = await (await byTestId("run-output")).getText();
+  assert.match(output, /Refund policies/);
+  await browser.saveScreenshot(path.join(artifacts, "e2e-run-completed.png"));
+
+  // The app and the CLI share one data folder: the CLI sees the run the app just made.
+  const last = JSON.parse(execFileSync(cli, ["runs", "last", "--format", "json"], { encoding: "utf8" }));
+  assert.equal(last.status, "completed");
+  assert.equal(last.env, "dev");
+  assert.equal(last.chain, "content-pipeline");
+  assert.ok(last.cost > 0, "the sample's models are priced");
+});

@@ -1,0 +1,51 @@
+// The only module that talks to the Rust side. Components import from here, so they can be
+// tested without Tauri, and errors always arrive as {code, message}.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { open } from "@tauri-apps/plugin-dialog";
+import type { ApiError } from "./bindings/ApiError";
+import type { ProjectView } from "./bindings/ProjectView";
+import type { RunProgress } from "./bindings/RunProgress";
+import type { RunView } from "./bindings/RunView";
+
+/** Turn whatever a command rejected with into an ApiError. */
+export function toApiError(e: unknown): ApiError {
+  if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
+    return e as ApiError;
+  }
+  return { code: "internal", message: String(e) };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Open a project folder; without a path, the one the app was started with (or the sample). */
+export function openProject(path?: string): Promise<ProjectView> {
+  return call<ProjectView>("open_project", { path: path ?? null });
+}
+
+/** Run a chain in an env on its smoke input, reporting per-agent progress as it goes. */
+export function runChain(
+  project: string,
+  chain: string,
+  env: string,
+  onProgress: (p: RunProgress) => void,
+): Promise<RunView> {
+  const channel = new Channel<RunProgress>();
+  channel.onmessage = onProgress;
+  return call<RunView>("run_chain", { project, chain, env, onProgress: channel });
+}
+
+export function lastRun(project: string, chain: string, env: string): Promise<RunView | null> {
+  return call<RunView | null>("last_run", { project, chain, env });
+}
+
+/** Ask the user for a project folder; null when they cancel. */
+export async function pickFolder(): Promise<string | null> {
+  const picked = await open({ directory: true, multiple: false, title: "Open a Chainlift project" });
+  return typeof picked === "string" ? picked : null;
+}

@@ -1,0 +1,79 @@
+import { useMemo } from "react";
+import {
+  Background,
+  Handle,
+  MarkerType,
+  Position,
+  ReactFlow,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from "@xyflow/react";
+import type { ChainGraph } from "../bindings/ChainGraph";
+import { layoutGraph } from "../layout";
+
+type AgentData = { label: string; kind: string };
+type AgentNodeType = Node<AgentData, "agent" | "terminal">;
+
+function AgentNode({ data }: NodeProps<AgentNodeType>) {
+  return (
+    <div className="agent-node" data-testid={`agent-node-${data.label}`}>
+      <Handle type="target" position={Position.Left} />
+      <div className="agent-node-kind">agent</div>
+      <div className="agent-node-name">{data.label}</div>
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+}
+
+function TerminalNode({ data }: NodeProps<AgentNodeType>) {
+  return (
+    <div className={`terminal-node terminal-${data.kind}`}>
+      {data.kind === "end" && <Handle type="target" position={Position.Left} />}
+      {data.label}
+      {data.kind === "start" && <Handle type="source" position={Position.Right} />}
+    </div>
+  );
+}
+
+const nodeTypes = { agent: AgentNode, terminal: TerminalNode };
+
+export function ChainGraphView({ graph }: { graph: ChainGraph }) {
+  const { nodes, edges } = useMemo(() => {
+    const nodes: AgentNodeType[] = layoutGraph(graph).map((p) => ({
+      id: p.id,
+      type: p.kind === "agent" ? "agent" : "terminal",
+      position: { x: p.x, y: p.y },
+      data: { label: p.label, kind: p.kind },
+      draggable: true,
+    }));
+    const edges: Edge[] = graph.edges.map((e) => ({
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      label: e.label,
+      type: "smoothstep",
+      markerEnd: { type: MarkerType.ArrowClosed },
+      labelBgPadding: [6, 3],
+      labelBgBorderRadius: 4,
+      className: "event-edge",
+    }));
+    return { nodes, edges };
+  }, [graph]);
+
+  return (
+    <div className="graph" data-testid="chain-graph">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        fitView
+        fitViewOptions={{ padding: 0.2 }}
+        nodesConnectable={false}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background gap={20} size={1} />
+      </ReactFlow>
+    </div>
+  );
+}

@@ -1,0 +1,28 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { EnvColumns } from "./EnvColumns";
+
+describe("EnvColumns", () => {
+  it("shows each env's resolved models and timeouts, problems and last run", () => {
+    render(
+      <EnvColumns
+        envs={[
+          {
+            env: "dev",
+            agents: [{ agent: "writer", model: "gpt-5.4-mini", provider: "openai", timeout_secs: 300 }],
+            problems: [],
+            last_run: { id: "r1", status: "completed", cost: null, started_at: "2026-01-01T00:00:00Z" },
+          },
+          { env: "staging", agents: [], problems: ["config/staging.env: `${X}` has no value"], last_run: null },
+        ]}
+      />,
+    );
+    const dev = screen.getByTestId("env-column-dev");
+    expect(dev.textContent).toContain("gpt-5.4-mini");
+    expect(dev.textContent).toContain("5 m");
+    expect(dev.textContent).toContain("unknown");
+    const staging = screen.getByTestId("env-column-staging");
+    expect(staging.textContent).toContain("has no value");
+    expect(staging.textContent).toContain("no runs yet");
+  });
+});

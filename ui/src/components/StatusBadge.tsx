@@ -1,0 +1,16 @@
+const LABELS: Record<string, string> = {
+  completed: "completed",
+  failed: "failed",
+  timed_out: "timed out",
+  budget_exceeded: "over budget",
+  cancelled: "cancelled",
+  running: "running",
+};
+
+export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
+  return (
+    <span className={`badge badge-${status}`} data-testid={testId}>
+      {LABELS[status] ?? status}
+    </span>
+  );
+}

@@ -1,0 +1,44 @@
+// Lay a chain graph out left to right with dagre; React Flow does no layout of its own.
+import dagre from "@dagrejs/dagre";
+import type { ChainGraph } from "./bindings/ChainGraph";
+
+export const NODE_WIDTH = 170;
+export const NODE_HEIGHT = 56;
+const END_SIZE = 88;
+
+export interface Placed {
+  id: string;
+  kind: string;
+  label: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function layoutGraph(graph: ChainGraph): Placed[] {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 30, marginx: 16, marginy: 16 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const n of graph.nodes) {
+    const agent = n.kind === "agent";
+    g.setNode(n.id, { width: agent ? NODE_WIDTH : END_SIZE, height: agent ? NODE_HEIGHT : 36 });
+  }
+  // Give each edge its label's size so dagre leaves room for the event name between ranks.
+  for (const e of graph.edges) {
+    g.setEdge(e.source, e.target, { width: e.label.length * 6 + 12, height: 18, labelpos: "c" });
+  }
+  dagre.layout(g);
+  return graph.nodes.map((n) => {
+    const p = g.node(n.id);
+    return {
+      id: n.id,
+      kind: n.kind,
+      label: n.label,
+      width: p.width,
+      height: p.height,
+      x: p.x - p.width / 2,
+      y: p.y - p.height / 2,
+    };
+  });
+}
