@@ -173,24 +173,7 @@ fn run_against_a_local_openai_server_records_tokens_and_cost_and_leaks_no_key() 
     let sb = Sandbox::new()?;
     let server = OpenAiServer::start(sample_responder())?;
     let key = "sk-test-3b9f0c1e7a5d4c2b9e8f";
-    let out = sb
-        .cli()
-        .env("CHAINLIFT_SECRETS", "env")
-        .env("OPENAI_API_KEY", key)
-        .env("OPENAI_BASE_URL", &server.base_url)
-        .args([
-            "run",
-            "content-pipeline",
-            "--env",
-            "dev",
-            "--var",
-            "CHAINLIFT_CASSETTE=",
-            "--format",
-            "json",
-            "--input",
-        ])
-        .arg(sb.input())
-        .output()?;
+    let out = sb.run_live(&server, key)?;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -249,24 +232,7 @@ fn a_refused_key_fails_the_run_with_exit_1_and_a_fix_without_leaking_it() -> Tes
         )
     }))?;
     let key = "sk-test-refused-0a1b2c3d4e5f";
-    let out = sb
-        .cli()
-        .env("CHAINLIFT_SECRETS", "env")
-        .env("OPENAI_API_KEY", key)
-        .env("OPENAI_BASE_URL", &server.base_url)
-        .args([
-            "run",
-            "content-pipeline",
-            "--env",
-            "dev",
-            "--var",
-            "CHAINLIFT_CASSETTE=",
-            "--format",
-            "json",
-            "--input",
-        ])
-        .arg(sb.input())
-        .output()?;
+    let out = sb.run_live(&server, key)?;
     assert_eq!(out.status.code(), Some(1));
     let run = stdout_json(&out)?;
     assert_eq!(run["status"], "failed");
@@ -373,18 +339,7 @@ fn no_keychain_is_a_clear_error_not_a_hang() -> TestResult {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no keychain available"), "{err}");
     assert!(!err.contains("never-stored"));
-    let list = sb
-        .cli()
-        .args(["secrets", "list", "--env", "dev", "--format", "json"])
-        .output()?;
-    let list = stdout_json(&list)?;
-    let slack = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["name"] == "SLACK_WEBHOOK")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let slack = sb.secret_status("dev", "SLACK_WEBHOOK")?;
     assert_eq!(slack["set"], false, "nothing was recorded as set");
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 mod support;
 
-use serde_json::Value;
 use support::{Sandbox, TestResult};
 
 fn secret_tool_finds(account: &str) -> std::io::Result<String> {
@@ -46,22 +45,11 @@ fn set_list_rm_in_the_keychain_and_the_value_is_in_no_file() -> TestResult {
         "secret-tool found: {found}"
     );
 
-    let list = sb
-        .cli()
-        .args(["secrets", "list", "--env", "dev", "--format", "json"])
-        .output()?;
-    let list: Value = serde_json::from_slice(&list.stdout)?;
-    let slack = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["name"] == "SLACK_WEBHOOK")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let slack = sb.secret_status("dev", "SLACK_WEBHOOK")?;
     assert_eq!(slack["set"], true);
     assert!(slack["set_at"].is_string());
     assert!(
-        !list.to_string().contains(&value),
+        !slack.to_string().contains(&value),
         "list never shows values"
     );
 

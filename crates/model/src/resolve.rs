@@ -437,11 +437,17 @@ mod tests {
         EnvFile::parse(Path::new("config/dev.env"), text).expect("env parses")
     }
 
-    #[test]
-    fn resolves_with_precedence_and_keeps_secrets() {
+    /// Resolve the fixture chain for `dev` with this env file text and these `--var`s.
+    fn resolve_dev(
+        env_text: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<ResolvedChain, Vec<ResolveIssue>> {
         let (_tmp, project, chain) = fixture();
-        let file = env("MODEL=gpt-4o\nAGENT_TIMEOUT=2m\nHOOK=leak\n");
-        let vars = BTreeMap::from([("MODEL".to_string(), "gpt-4o-mini".to_string())]);
+        let file = env(env_text);
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let flags = BTreeMap::new();
         let input = ResolveInput {
             project: &project,
@@ -451,7 +457,16 @@ mod tests {
             vars: &vars,
             flags: &flags,
         };
-        let resolved = resolve(&input).expect("resolves");
+        resolve(&input)
+    }
+
+    #[test]
+    fn resolves_with_precedence_and_keeps_secrets() {
+        let resolved = resolve_dev(
+            "MODEL=gpt-4o\nAGENT_TIMEOUT=2m\nHOOK=leak\n",
+            &[("MODEL", "gpt-4o-mini")],
+        )
+        .expect("resolves");
         assert_eq!(resolved.agents[0].model, "gpt-4o-mini");
         assert_eq!(resolved.agents[0].timeout, Duration::from_secs(120));
         assert_eq!(resolved.agents[0].prompt, "{{ input.x }}");
@@ -465,18 +480,8 @@ mod tests {
 
     #[test]
     fn bad_value_names_line_and_env_file() {
-        let (_tmp, project, chain) = fixture();
-        let file = env("MODEL=gpt-4o\n\nAGENT_TIMEOUT=abc\n");
-        let none = BTreeMap::new();
-        let input = ResolveInput {
-            project: &project,
-            chain: &chain,
-            env: "dev",
-            env_file: Some(&file),
-            vars: &none,
-            flags: &none,
-        };
-        let issues = resolve(&input).expect_err("abc is no duration");
+        let issues = resolve_dev("MODEL=gpt-4o\n\nAGENT_TIMEOUT=abc\n", &[])
+            .expect_err("abc is no duration");
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].at.line, 6, "the line holding ${{AGENT_TIMEOUT}}");
         assert!(
@@ -488,19 +493,8 @@ mod tests {
 
     #[test]
     fn unresolved_and_var_on_secret() {
-        let (_tmp, project, chain) = fixture();
-        let file = env("AGENT_TIMEOUT=60\n");
-        let vars = BTreeMap::from([("HOOK".to_string(), "x".to_string())]);
-        let none = BTreeMap::new();
-        let input = ResolveInput {
-            project: &project,
-            chain: &chain,
-            env: "dev",
-            env_file: Some(&file),
-            vars: &vars,
-            flags: &none,
-        };
-        let issues = resolve(&input).expect_err("MODEL missing");
+        let issues =
+            resolve_dev("AGENT_TIMEOUT=60\n", &[("HOOK", "x")]).expect_err("MODEL missing");
         let codes: Vec<_> = issues.iter().map(|i| i.code).collect();
         assert!(
             codes.contains(&"unresolved-var") && codes.contains(&"var-on-secret"),

@@ -67,6 +67,49 @@ impl Sandbox {
         cmd
     }
 
+    /// `chainlift run` of the sample in dev against `server`, key from the process env.
+    pub fn run_live(
+        &self,
+        server: &OpenAiServer,
+        key: &str,
+    ) -> std::io::Result<std::process::Output> {
+        self.cli()
+            .env("CHAINLIFT_SECRETS", "env")
+            .env("OPENAI_API_KEY", key)
+            .env("OPENAI_BASE_URL", &server.base_url)
+            .args([
+                "run",
+                "content-pipeline",
+                "--env",
+                "dev",
+                "--var",
+                "CHAINLIFT_CASSETTE=",
+            ])
+            .args(["--format", "json", "--input"])
+            .arg(self.input())
+            .output()
+    }
+
+    /// `secrets list --env ENV --format json`, the entry for `name` (Null when absent).
+    pub fn secret_status(
+        &self,
+        env: &str,
+        name: &str,
+    ) -> Result<Value, Box<dyn std::error::Error>> {
+        let out = self
+            .cli()
+            .args(["secrets", "list", "--env", env, "--format", "json"])
+            .output()?;
+        let list: Value = serde_json::from_slice(&out.stdout)?;
+        Ok(list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null))
+    }
+
     /// Every file under the data folder and the project whose bytes contain `needle`.
     pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
         let mut hits = Vec::new();
