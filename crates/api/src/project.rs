@@ -69,7 +69,20 @@ pub(crate) fn resolve_env(
     chain: &ChainDef,
     env: &str,
     vars: &BTreeMap<String, String>,
-) -> Result<std::result::Result<ResolvedChain, Vec<ResolveIssue>>> {
+) -> Result<Resolution> {
+    Ok(resolve_env_with_file(project, chain, env, vars)?.1)
+}
+
+/// A chain resolved for one env, or why it does not resolve.
+pub(crate) type Resolution = std::result::Result<ResolvedChain, Vec<ResolveIssue>>;
+
+/// Resolve `env`, also returning its env file (None when it has none).
+pub(crate) fn resolve_env_with_file(
+    project: &Project,
+    chain: &ChainDef,
+    env: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<(Option<EnvFile>, Resolution)> {
     let file = env_file(chain, env)?;
     let flags = BTreeMap::new();
     let input = ResolveInput {
@@ -80,8 +93,8 @@ pub(crate) fn resolve_env(
         vars,
         flags: &flags,
     };
-    let mut result = resolve(&input);
     if file.is_none() {
+        // Without its env file every variable would be "unresolved": report the cause alone.
         let issue = ResolveIssue {
             code: "missing-env-file",
             message: format!("env `{env}` has no config/{env}.env"),
@@ -91,12 +104,10 @@ pub(crate) fn resolve_env(
             },
             hint: format!("create config/{env}.env with the values this env needs"),
         };
-        match &mut result {
-            Err(issues) => issues.insert(0, issue),
-            Ok(_) => result = Err(vec![issue]),
-        }
+        return Ok((None, Err(vec![issue])));
     }
-    Ok(result)
+    let result = resolve(&input);
+    Ok((file, result))
 }
 
 pub(crate) fn issue_text(i: &ResolveIssue) -> String {

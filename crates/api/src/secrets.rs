@@ -12,8 +12,8 @@ use chainlift_store::secrets as table;
 
 use crate::dto::SecretStatus;
 use crate::project::resolve_env;
-use crate::validate::needed_secrets;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+use chainlift_model::lint::needed_secrets;
 
 #[derive(Debug, Clone, Default)]
 pub struct SecretArgs {
@@ -47,14 +47,23 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 impl Chainlift {
-    pub(crate) async fn secret_is_set(&self, project: &str, env: &str, name: &str) -> Result<bool> {
+    /// The names of the secrets set in an env: recorded in the database, or (with
+    /// `CHAINLIFT_SECRETS=env`) present in the process environment. Never opens the keychain.
+    pub(crate) async fn secrets_set_in(
+        &self,
+        project: &str,
+        env: &str,
+    ) -> Result<std::collections::BTreeSet<String>> {
         if self.secrets.is_env() {
-            return Ok(std::env::var_os(name).is_some());
+            return Ok(std::env::vars_os()
+                .filter_map(|(k, _)| k.into_string().ok())
+                .collect());
         }
         Ok(table::list(&self.pool, project, env)
             .await?
-            .iter()
-            .any(|r| r.name == name))
+            .into_iter()
+            .map(|r| r.name)
+            .collect())
     }
 
     pub async fn secret_set(

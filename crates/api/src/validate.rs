@@ -2,107 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chainlift_model::{ChainDef, Project, ResolvedChain};
+use chainlift_model::lint::{self, EnvLint, LintInput};
 
 use crate::dto::{Finding, Severity, ValidationReport};
-use crate::project::resolve_env;
+use crate::project::resolve_env_with_file;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
-
-fn finding(
-    code: &str,
-    severity: Severity,
-    message: String,
-    env: Option<&str>,
-    at: Option<&chainlift_model::SourceLocation>,
-    hint: Option<String>,
-) -> Finding {
-    Finding {
-        code: code.into(),
-        severity,
-        message,
-        env: env.map(String::from),
-        file: at.map(|a| a.file.display().to_string()),
-        line: at.map(|a| a.line).filter(|l| *l > 0),
-        hint,
-    }
-}
-
-/// Events: a trigger nothing emits, an emit nobody hears, no way in from `chain:start`.
-fn lint_events(chain: &ChainDef, out: &mut Vec<Finding>) {
-    let emitted: BTreeSet<&str> = chain
-        .agents
-        .iter()
-        .filter_map(|a| a.emits.as_deref())
-        .collect();
-    let heard: BTreeSet<&str> = chain
-        .agents
-        .iter()
-        .flat_map(|a| a.triggers().iter().map(String::as_str))
-        .collect();
-    for a in &chain.agents {
-        for t in a
-            .triggers()
-            .iter()
-            .filter(|t| *t != "chain:start" && !emitted.contains(t.as_str()))
-        {
-            let at = chain.locate(t);
-            out.push(finding(
-                "trigger-never-emitted",
-                Severity::Error,
-                format!("agent `{}` triggers on `{t}`, which no agent emits", a.name),
-                None,
-                Some(&at),
-                Some(format!(
-                    "emit `{t}` from an earlier agent, or fix the event name"
-                )),
-            ));
-        }
-        if let Some(e) = a
-            .emits
-            .as_deref()
-            .filter(|e| *e != "chain:complete" && !heard.contains(e))
-        {
-            let at = chain.locate(&format!("emits: {e}"));
-            out.push(finding(
-                "emit-unheard",
-                Severity::Warning,
-                format!("agent `{}` emits `{e}`, which no agent triggers on", a.name),
-                None,
-                Some(&at),
-                Some(format!(
-                    "add `{e}` to a later agent's triggers, or emit chain:complete"
-                )),
-            ));
-        }
-    }
-    if !heard.contains("chain:start") {
-        out.push(finding(
-            "no-start",
-            Severity::Error,
-            "no agent triggers on chain:start, so the chain can never begin".into(),
-            None,
-            Some(&chain.locate("agents:")),
-            Some("add `triggers: [chain:start]` to the first agent".into()),
-        ));
-    }
-    if !emitted.contains("chain:complete") {
-        out.push(finding(
-            "no-complete",
-            Severity::Error,
-            "no agent emits chain:complete, so the chain can never finish".into(),
-            None,
-            Some(&chain.locate("agents:")),
-            Some("add `emits: chain:complete` to the last agent".into()),
-        ));
-    }
-}
-
-/// The secrets an env needs: the chain's `secrets:` and its models' provider keys.
-pub(crate) fn needed_secrets(chain: &ChainDef, resolved: &ResolvedChain) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = chain.secrets.iter().cloned().collect();
-    names.extend(resolved.agents.iter().map(|a| a.model_entry.key_secret()));
-    names
-}
 
 impl Chainlift {
     pub async fn validate(
@@ -111,29 +15,59 @@ impl Chainlift {
         env: Option<&str>,
     ) -> Result<ValidationReport> {
         let (project, chain) = args.chain()?;
-        let envs = match env {
-            Some(e) if project.environments().iter().any(|x| x == e) => vec![e.to_string()],
-            Some(e) => {
-                return Err(ApiError::new(
-                    ErrorCode::BadInput,
-                    format!(
-                        "unknown env `{e}` (this project has: {})",
-                        project.environments().join(", ")
-                    ),
-                ))
-            }
-            None => project.environments(),
-        };
-        let mut findings = Vec::new();
-        lint_events(&chain, &mut findings);
-        for env in &envs {
-            self.lint_env(&project, &chain, env, &mut findings).await?;
+        let all = project.environments();
+        if let Some(e) = env.filter(|e| !all.iter().any(|x| x == e)) {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("unknown env `{e}` (this project has: {})", all.join(", ")),
+            ));
         }
+        // Every env is resolved (comparisons need the previous env and production); only the
+        // asked-for ones are reported.
+        let mut envs = Vec::with_capacity(all.len());
+        let mut set: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for name in &all {
+            let (file, resolved) = resolve_env_with_file(&project, &chain, name, &BTreeMap::new())?;
+            set.insert(name.clone(), self.secrets_set_in(&project.id, name).await?);
+            envs.push(EnvLint {
+                name: name.clone(),
+                file,
+                resolved,
+                report: env.is_none_or(|e| e == name),
+            });
+        }
+        let secret_is_set = |env: &str, name: &str| set.get(env).is_some_and(|s| s.contains(name));
+        let lints = lint::lint(&LintInput {
+            project: &project,
+            chain: &chain,
+            envs: &envs,
+            secret_is_set: &secret_is_set,
+        });
+        let findings: Vec<Finding> = lints
+            .into_iter()
+            .map(|l| Finding {
+                code: l.code.into(),
+                severity: match l.severity {
+                    lint::Severity::Error => Severity::Error,
+                    lint::Severity::Warning => Severity::Warning,
+                },
+                message: l.message,
+                env: l.env,
+                file: l.at.as_ref().map(|a| a.file.display().to_string()),
+                line: l.at.as_ref().map(|a| a.line).filter(|l| *l > 0),
+                hint: Some(l.hint),
+            })
+            .collect();
         let errors = findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .count() as u32;
         let warnings = findings.len() as u32 - errors;
+        let envs = envs
+            .into_iter()
+            .filter(|e| e.report)
+            .map(|e| e.name)
+            .collect();
         Ok(ValidationReport {
             chain: chain.name.clone(),
             envs,
@@ -142,43 +76,5 @@ impl Chainlift {
             warnings,
             findings,
         })
-    }
-
-    async fn lint_env(
-        &self,
-        project: &Project,
-        chain: &ChainDef,
-        env: &str,
-        out: &mut Vec<Finding>,
-    ) -> Result<()> {
-        let resolved = match resolve_env(project, chain, env, &BTreeMap::new())? {
-            Ok(r) => r,
-            Err(issues) => {
-                for i in issues {
-                    out.push(finding(
-                        i.code,
-                        Severity::Error,
-                        i.message,
-                        Some(env),
-                        Some(&i.at),
-                        Some(i.hint),
-                    ));
-                }
-                return Ok(());
-            }
-        };
-        for name in needed_secrets(chain, &resolved) {
-            if !self.secret_is_set(&project.id, env, &name).await? {
-                out.push(finding(
-                    "secret-unset",
-                    Severity::Warning,
-                    format!("secret {name} is not set for env `{env}`"),
-                    Some(env),
-                    None,
-                    Some(format!("chainlift secrets set --env {env} {name}")),
-                ));
-            }
-        }
-        Ok(())
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{ModelError, SourceLocation};
+use crate::fields::{self, Shape, UnknownField};
 
 /// A YAML scalar kept as text: `60`, `"60s"` and `${AGENT_TIMEOUT}` all arrive as strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +47,6 @@ pub enum OutputKind {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     pub name: String,
     pub model: Option<Scalar>,
@@ -83,10 +83,34 @@ impl AgentSpec {
     pub fn triggers(&self) -> &[String] {
         self.triggers.as_deref().unwrap_or_default()
     }
+
+    /// Every event this agent can emit: `emits`, each route's `emit` and `else`, and
+    /// `on_error` when it names an event rather than an agent.
+    pub fn emitted_events(&self, agent_names: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = self.emits.iter().cloned().collect();
+        if let Some(serde_json::Value::Array(routes)) = &self.routes {
+            for route in routes {
+                for key in ["emit", "else"] {
+                    if let Some(e) = route.get(key).and_then(|v| v.as_str()) {
+                        out.push(e.to_string());
+                    }
+                }
+            }
+        }
+        if let Some(e) = self
+            .on_error
+            .as_deref()
+            .filter(|e| !agent_names.contains(e))
+        {
+            out.push(e.to_string());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     pub from: Option<String>,
     pub schema: Option<String>,
@@ -95,14 +119,12 @@ pub struct OutputSpec {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Execution {
     pub retries: Option<Scalar>,
     pub concurrency: Option<Scalar>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Limits {
     pub cost_per_run: Option<Scalar>,
     pub cost_per_day: Option<Scalar>,
@@ -114,7 +136,6 @@ fn default_version() -> u32 {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ChainFile {
     #[serde(default = "default_version")]
     version: u32,
@@ -133,6 +154,12 @@ struct ChainFile {
     #[serde(default)]
     data: BTreeMap<String, Scalar>,
     gates: Option<serde_json::Value>,
+    input: Option<InputSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct InputSpec {
+    schema: Option<String>,
 }
 
 /// A chain as written on disk, agents merged with their files.
@@ -152,6 +179,10 @@ pub struct ChainDef {
     pub notify: BTreeMap<String, Scalar>,
     pub data: BTreeMap<String, Scalar>,
     pub gates: Option<serde_json::Value>,
+    /// The JSON schema of the chain's input, relative to the chain folder (`input.schema`).
+    pub input_schema: Option<String>,
+    /// Keys the format does not know, in any file of the chain.
+    pub unknown_fields: Vec<UnknownField>,
     /// The text of every file read, for pointing at the line a `${VAR}` stands on.
     pub sources: Vec<(PathBuf, String)>,
 }
@@ -186,6 +217,18 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Keys in `text` that `shape` does not know.
+pub(crate) fn unknown_in(
+    path: &Path,
+    text: &str,
+    shape: &Shape,
+) -> Result<Vec<UnknownField>, ModelError> {
+    let value: Option<serde_json::Value> = parse_file(path, text)?;
+    Ok(value
+        .map(|v| fields::check(path, text, &v, shape))
+        .unwrap_or_default())
+}
+
 fn read(path: &Path) -> Result<String, ModelError> {
     std::fs::read_to_string(path).map_err(|e| ModelError::read(path, e))
 }
@@ -208,6 +251,7 @@ impl ChainDef {
         })?;
         let text = read(&file)?;
         let parsed: ChainFile = parse_file(&file, &text)?;
+        let mut unknown_fields = unknown_in(&file, &text, &fields::CHAIN)?;
         let mut sources = vec![(file.clone(), text)];
 
         let agents_dir = dir.join("agents");
@@ -218,6 +262,7 @@ impl ChainDef {
                     let text = read(&path)?;
                     let mut from_file: AgentSpec = parse_file(&path, &text)?;
                     from_file.file = Some(path.clone());
+                    unknown_fields.extend(unknown_in(&path, &text, &fields::AGENT)?);
                     sources.push((path, text));
                     entry.merged_over(from_file)
                 }
@@ -241,6 +286,8 @@ impl ChainDef {
             notify: parsed.notify,
             data: parsed.data,
             gates: parsed.gates,
+            input_schema: parsed.input.and_then(|i| i.schema),
+            unknown_fields,
             sources,
         })
     }
@@ -258,6 +305,37 @@ impl ChainDef {
         SourceLocation {
             file: self.file.clone(),
             line: 0,
+        }
+    }
+
+    /// The line of `needle` in one file of the chain, else anywhere.
+    pub fn locate_in(&self, file: &Path, needle: &str) -> SourceLocation {
+        let hit = self
+            .sources
+            .iter()
+            .find(|(p, _)| p == file)
+            .and_then(|(p, text)| {
+                let idx = text.lines().position(|l| l.contains(needle))?;
+                Some(SourceLocation {
+                    file: p.clone(),
+                    line: idx + 1,
+                })
+            });
+        match hit {
+            Some(at) => at,
+            None if file.is_file() => {
+                let text = std::fs::read_to_string(file).unwrap_or_default();
+                let line = text
+                    .lines()
+                    .position(|l| l.contains(needle))
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                SourceLocation {
+                    file: file.to_path_buf(),
+                    line,
+                }
+            }
+            None => self.locate(needle),
         }
     }
 
@@ -344,20 +422,31 @@ mod tests {
     }
 
     #[test]
-    fn unknown_field_is_an_error_with_line() {
-        let tmp = tempfile::tempdir().ok();
-        let dir = tmp
-            .as_ref()
-            .map(|t| t.path().to_path_buf())
-            .unwrap_or_default();
-        write(&dir, "chain.yaml", "name: c\nagnets: []\n");
-        let err = ChainDef::load(&dir)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            err.contains("chain.yaml:2") && err.contains("agnets"),
-            "{err}"
+    fn unknown_fields_are_collected_not_fatal() -> Result<(), ModelError> {
+        let tmp = tempfile::tempdir().map_err(|e| ModelError::read("tmp", e))?;
+        write(
+            tmp.path(),
+            "chain.yaml",
+            "name: c\nagnets: []\nagents:\n  - name: a\n",
         );
+        write(
+            tmp.path(),
+            "agents/a.yaml",
+            "name: a\ntriggerz: [chain:start]\n",
+        );
+        let chain = ChainDef::load(tmp.path())?;
+        let found: Vec<_> = chain
+            .unknown_fields
+            .iter()
+            .map(|u| (u.key.as_str(), u.at.line, u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("agnets", 2, Some("agents")),
+                ("triggerz", 2, Some("triggers"))
+            ]
+        );
+        Ok(())
     }
 }

@@ -7,7 +7,10 @@
 pub mod chain;
 pub mod envfile;
 pub mod error;
+pub mod expect;
+pub mod fields;
 pub mod hash;
+pub mod lint;
 pub mod project;
 pub mod resolve;
 pub mod secret;

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::chain::{find_with_stem, parse_file};
+use crate::chain::{find_with_stem, parse_file, unknown_in};
 use crate::error::ModelError;
+use crate::fields::{self, UnknownField};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct ModelEntry {
     pub provider: String,
     pub id: Option<String>,
@@ -46,7 +46,6 @@ impl ModelEntry {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct EnvPolicy {
     pub name: String,
     pub gates: Option<Vec<String>>,
@@ -55,7 +54,6 @@ pub struct EnvPolicy {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct Policy {
     pub name: Option<String>,
     pub user: Option<String>,
@@ -90,6 +88,8 @@ pub struct Project {
     pub root: PathBuf,
     pub id: String,
     pub policy: Policy,
+    /// Keys of `chainlift.yaml` the format does not know.
+    pub unknown_fields: Vec<UnknownField>,
 }
 
 /// Which chain a command is about.
@@ -131,13 +131,14 @@ impl Project {
                 root.display()
             )));
         }
-        let policy = match find_with_stem(root, "chainlift") {
+        let (policy, unknown_fields) = match find_with_stem(root, "chainlift") {
             Some(path) => {
                 let text =
                     std::fs::read_to_string(&path).map_err(|e| ModelError::read(&path, e))?;
-                parse_file::<Option<Policy>>(&path, &text)?.unwrap_or_default()
+                let policy = parse_file::<Option<Policy>>(&path, &text)?.unwrap_or_default();
+                (policy, unknown_in(&path, &text, &fields::POLICY)?)
             }
-            None => Policy::default(),
+            None => (Policy::default(), vec![]),
         };
         let id = policy.name.clone().unwrap_or_else(|| {
             root.file_name()
@@ -149,6 +150,7 @@ impl Project {
             root: root.to_path_buf(),
             id,
             policy,
+            unknown_fields,
         })
     }
 
