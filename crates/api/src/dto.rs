@@ -169,3 +169,48 @@ dto! {
         pub required: bool,
     }
 }
+
+dto! {
+    /// One config key that differs between two envs. Values of secrets (or of anything that
+    /// looks like one) are never shown: they read `****`.
+    pub struct KeyDiff {
+        pub key: String,
+        /// `added` (only in B), `removed` (only in A) or `changed`.
+        pub change: String,
+        pub a: Option<String>,
+        pub b: Option<String>,
+    }
+
+    pub struct SecretDiff {
+        pub name: String,
+        pub a_set: bool,
+        pub b_set: bool,
+    }
+
+    /// An agent's settings as one env resolves them.
+    pub struct AgentSide {
+        pub model: String,
+        pub timeout_secs: f64,
+        pub retries: u32,
+    }
+
+    pub struct AgentDiff {
+        pub agent: String,
+        pub a: Option<AgentSide>,
+        pub b: Option<AgentSide>,
+        pub differs: bool,
+    }
+
+    /// `chainlift diff CHAIN ENV_A ENV_B`.
+    pub struct EnvDiff {
+        pub chain: String,
+        pub env_a: String,
+        pub env_b: String,
+        pub keys: Vec<KeyDiff>,
+        pub unchanged: u32,
+        pub secrets: Vec<SecretDiff>,
+        pub agents: Vec<AgentDiff>,
+        /// Why an env does not resolve, when it does not.
+        pub problems: Vec<String>,
+    }
+}

@@ -2,6 +2,7 @@
 //! cases and get DTOs (exported to TypeScript) or an [`ApiError`] `{code, message}` back.
 
 mod clock;
+mod diff;
 pub mod dto;
 mod error;
 mod project;

@@ -48,6 +48,11 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<ChainView>(&mut stale)?;
     check::<ProjectView>(&mut stale)?;
     check::<SecretStatus>(&mut stale)?;
+    check::<KeyDiff>(&mut stale)?;
+    check::<SecretDiff>(&mut stale)?;
+    check::<AgentSide>(&mut stale)?;
+    check::<AgentDiff>(&mut stale)?;
+    check::<EnvDiff>(&mut stale)?;
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings: {stale:?}; run `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test bindings` and commit ui/src/bindings"

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chainlift_api::dto::{Finding, RunProgress, RunView, Severity, ValidationReport};
+use chainlift_api::dto::{EnvDiff, Finding, RunProgress, RunView, Severity, ValidationReport};
 use chainlift_api::{ApiError, Chainlift, ErrorCode, ProjectArgs, RunArgs, RunsQuery, SecretArgs};
 use chainlift_model::secret::SecretValue;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +42,13 @@ enum Command {
         chain: Option<String>,
         #[arg(long)]
         env: Option<String>,
+    },
+    /// What differs between two environments: config keys, secrets (set / not set) and each
+    /// agent's resolved model, timeout and retries. Exits 0 whether or not they differ
+    Diff {
+        chain: String,
+        env_a: String,
+        env_b: String,
     },
     /// Run a chain in an environment with one input
     Run {
@@ -181,6 +188,21 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 print_report(&report);
             }
             Ok(if report.ok { 0 } else { 1 })
+        }
+        Command::Diff {
+            chain,
+            env_a,
+            env_b,
+        } => {
+            let diff = app
+                .diff(&at(&cli.project, Some(chain))?, &env_a, &env_b)
+                .await?;
+            if json {
+                print_json(&diff);
+            } else {
+                print_diff(&diff);
+            }
+            Ok(0)
         }
         Command::Run {
             chain,
@@ -452,5 +474,98 @@ fn print_run(r: &RunView) {
     }
     if let Some(o) = &r.output {
         let _ = writeln!(out, "output {o}");
+    }
+}
+
+/// Columns padded to the widest cell, so the two envs line up side by side.
+fn print_table(rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("  {}", line.join("  ").trim_end());
+    }
+}
+
+fn print_diff(d: &EnvDiff) {
+    let (a, b) = (d.env_a.as_str(), d.env_b.as_str());
+    println!("{}: {a} → {b}", d.chain);
+    println!("\nagents");
+    let mut rows = vec![vec![
+        "agent".into(),
+        format!("model ({a})"),
+        format!("model ({b})"),
+        "timeout".into(),
+        "retries".into(),
+        String::new(),
+    ]];
+    for ag in &d.agents {
+        let side = |s: &Option<chainlift_api::dto::AgentSide>,
+                    f: &dyn Fn(&chainlift_api::dto::AgentSide) -> String| {
+            s.as_ref().map(f).unwrap_or_else(|| "–".into())
+        };
+        rows.push(vec![
+            ag.agent.clone(),
+            side(&ag.a, &|s| s.model.clone()),
+            side(&ag.b, &|s| s.model.clone()),
+            format!(
+                "{} → {}",
+                side(&ag.a, &|s| format!("{}s", s.timeout_secs)),
+                side(&ag.b, &|s| format!("{}s", s.timeout_secs))
+            ),
+            format!(
+                "{} → {}",
+                side(&ag.a, &|s| s.retries.to_string()),
+                side(&ag.b, &|s| s.retries.to_string())
+            ),
+            if ag.differs {
+                "differs".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    print_table(&rows);
+    println!("\nconfig ({} unchanged)", d.unchanged);
+    if d.keys.is_empty() {
+        println!("  no differences");
+    } else {
+        let mut rows = vec![vec!["".into(), "key".into(), a.to_string(), b.to_string()]];
+        for k in &d.keys {
+            let mark = match k.change.as_str() {
+                "added" => "+",
+                "removed" => "-",
+                _ => "~",
+            };
+            rows.push(vec![
+                mark.into(),
+                k.key.clone(),
+                k.a.clone().unwrap_or_else(|| "–".into()),
+                k.b.clone().unwrap_or_else(|| "–".into()),
+            ]);
+        }
+        print_table(&rows);
+    }
+    println!("\nsecrets (values never shown)");
+    let set = |s: bool| if s { "set" } else { "NOT SET" }.to_string();
+    let mut rows = vec![vec!["name".into(), a.to_string(), b.to_string()]];
+    rows.extend(
+        d.secrets
+            .iter()
+            .map(|s| vec![s.name.clone(), set(s.a_set), set(s.b_set)]),
+    );
+    print_table(&rows);
+    for p in &d.problems {
+        println!("\nproblem: {p}");
     }
 }

@@ -343,3 +343,92 @@ fn no_keychain_is_a_clear_error_not_a_hang() -> TestResult {
     assert_eq!(slack["set"], false, "nothing was recorded as set");
     Ok(())
 }
+
+#[test]
+fn diff_shows_the_seeds_differences_and_never_a_secret_value() -> TestResult {
+    let sb = Sandbox::new()?;
+    // A secret pasted into an env file by mistake must still never be printed.
+    let leaked = "https://hooks.example.test/services/T0/B0/never-print-me";
+    let env = sb.chain_dir().join("config/staging.env");
+    std::fs::write(
+        &env,
+        format!("{}SLACK_WEBHOOK={leaked}\n", std::fs::read_to_string(&env)?),
+    )?;
+
+    let out = sb
+        .cli()
+        .args([
+            "diff",
+            "content-pipeline",
+            "staging",
+            "production",
+            "--format",
+            "json",
+        ])
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains("never-print-me"), "{text}");
+    let diff: Value = serde_json::from_str(&text)?;
+    let key = |k: &str| {
+        diff["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["key"] == k)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(key("AGENT_TIMEOUT")["a"], "120");
+    assert_eq!(key("AGENT_TIMEOUT")["b"], "60");
+    assert_eq!(key("SLACK_WEBHOOK")["change"], "removed");
+    assert_eq!(key("SLACK_WEBHOOK")["a"], "****");
+    let writer = diff["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["agent"] == "writer")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (
+            writer["a"]["timeout_secs"].as_f64(),
+            writer["b"]["timeout_secs"].as_f64()
+        ),
+        (Some(120.0), Some(60.0))
+    );
+    assert_eq!(
+        writer["a"]["model"], writer["b"]["model"],
+        "staging runs production's models"
+    );
+    assert!(diff["secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["name"] == "ANTHROPIC_API_KEY" && s["a_set"] == false));
+
+    let out = sb
+        .cli()
+        .args(["diff", "content-pipeline", "dev", "production"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("gpt-5.4-mini")
+            && text.contains("claude-sonnet")
+            && text.contains("300s → 60s"),
+        "{text}"
+    );
+
+    let out = sb
+        .cli()
+        .args(["diff", "content-pipeline", "dev", "qa"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    Ok(())
+}

@@ -189,41 +189,53 @@ fn lint_agents(chain: &ChainDef, out: &mut Out) {
     }
 }
 
-/// The event graph: who emits and who hears each event.
+/// The event graph: who emits and who hears each event, and which agent hands over to which.
 struct Events<'a> {
     agents: Vec<&'a AgentSpec>,
     emits: Vec<Vec<String>>,
+    succ: Vec<Vec<usize>>,
+    preds: Vec<Vec<usize>>,
 }
 
 impl<'a> Events<'a> {
     fn new(chain: &'a ChainDef) -> Self {
         let names: Vec<&str> = chain.agents.iter().map(|a| a.name.as_str()).collect();
-        let emits = chain
+        let emits: Vec<Vec<String>> = chain
             .agents
             .iter()
             .map(|a| a.emitted_events(&names))
             .collect();
+        let mut hearers: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (j, a) in chain.agents.iter().enumerate() {
+            for t in a.triggers() {
+                hearers.entry(t.as_str()).or_default().push(j);
+            }
+        }
+        let n = chain.agents.len();
+        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, a) in chain.agents.iter().enumerate() {
+            let mut next: Vec<usize> = emits[i]
+                .iter()
+                .flat_map(|e| hearers.get(e.as_str()).into_iter().flatten().copied())
+                .collect();
+            // on_error naming an agent hands over to it directly.
+            if let Some(target) = a.on_error.as_deref() {
+                next.extend(names.iter().position(|n| *n == target));
+            }
+            next.sort_unstable();
+            next.dedup();
+            for &j in &next {
+                preds[j].push(i);
+            }
+            succ[i] = next;
+        }
         Events {
             agents: chain.agents.iter().collect(),
             emits,
+            succ,
+            preds,
         }
-    }
-
-    /// Agents that run after `i` (direct successors).
-    fn successors(&self, i: usize) -> Vec<usize> {
-        let mut next = Vec::new();
-        for e in &self.emits[i] {
-            for (j, b) in self.agents.iter().enumerate() {
-                if b.triggers().contains(e) {
-                    next.push(j);
-                }
-            }
-        }
-        // on_error naming an agent hands over to it directly.
-        if let Some(target) = self.agents[i].on_error.as_deref() {
-            next.extend(self.agents.iter().position(|a| a.name == target));
-        }
-        next
     }
 
     /// Events reachable from chain:start.
@@ -249,7 +261,7 @@ impl<'a> Events<'a> {
     /// The agents of one cycle, if the agents trigger each other in a loop.
     fn a_cycle(&self) -> Option<Vec<usize>> {
         let n = self.agents.len();
-        let succ: Vec<Vec<usize>> = (0..n).map(|i| self.successors(i)).collect();
+        let succ = &self.succ;
         let mut state = vec![0u8; n]; // 0 new, 1 on the stack, 2 done
         let mut stack: Vec<usize> = Vec::new();
         fn dfs(
@@ -287,12 +299,7 @@ impl<'a> Events<'a> {
     /// Events an agent can read: chain:start and whatever its ancestors (and itself, in a loop) emit.
     fn available_to(&self, target: usize) -> BTreeSet<String> {
         let n = self.agents.len();
-        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for i in 0..n {
-            for j in self.successors(i) {
-                preds[j].push(i);
-            }
-        }
+        let preds = &self.preds;
         let mut seen = vec![false; n];
         let mut queue = VecDeque::from(preds[target].clone());
         let mut events = BTreeSet::from(["chain:start".to_string()]);
@@ -703,17 +710,22 @@ fn looks_random(token: &str) -> bool {
         && entropy(token) >= 4.0
 }
 
+/// What kind of secret `line` seems to hold, if any ("an OpenAI API key", "a high-entropy token").
+pub fn secret_kind(line: &str) -> Option<&'static str> {
+    KEY_PATTERNS
+        .iter()
+        .find(|(_, re)| re.is_match(line))
+        .map(|(w, _)| *w)
+        .or_else(|| {
+            line.split(|c: char| c.is_whitespace() || "\"'=:,/{}[]()`".contains(c))
+                .any(looks_random)
+                .then_some("a high-entropy token")
+        })
+}
+
 fn lint_secret_literals(path: &Path, text: &str, out: &mut Out) {
     for (i, line) in text.lines().enumerate() {
-        let what = KEY_PATTERNS
-            .iter()
-            .find(|(_, re)| re.is_match(line))
-            .map(|(w, _)| *w)
-            .or_else(|| {
-                line.split(|c: char| c.is_whitespace() || "\"'=:,/{}[]()`".contains(c))
-                    .any(looks_random)
-                    .then_some("a high-entropy token")
-            });
+        let what = secret_kind(line);
         if let Some(what) = what {
             out.push(
                 "secret-literal",

@@ -259,14 +259,13 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
 
     let mut agents = Vec::new();
     for spec in &chain.agents {
-        let at_agent = chain.locate(&format!("name: {}", spec.name));
         let model = match &spec.model {
             Some(m) => r.text(&m.0),
             None => {
                 r.issues.push(ResolveIssue {
                     code: "missing-model",
                     message: format!("agent `{}` names no model", spec.name),
-                    at: at_agent.clone(),
+                    at: chain.locate(&format!("name: {}", spec.name)),
                     hint: "add `model: ${MODEL}` to the agent".into(),
                 });
                 None
