@@ -214,3 +214,17 @@ dto! {
         pub problems: Vec<String>,
     }
 }
+
+dto! {
+    /// `chainlift import FILE --into DIR`: what was written, what could not be expressed, and
+    /// how the result validates.
+    pub struct ImportReport {
+        pub chain: String,
+        /// `blog` or `repo`: which Mentiko dialect the file was read as.
+        pub dialect: String,
+        pub dir: String,
+        pub files: Vec<String>,
+        pub notes: Vec<String>,
+        pub validation: ValidationReport,
+    }
+}

@@ -5,6 +5,7 @@ mod clock;
 mod diff;
 pub mod dto;
 mod error;
+mod import;
 mod project;
 mod runs;
 pub mod sample;

@@ -53,6 +53,7 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<AgentSide>(&mut stale)?;
     check::<AgentDiff>(&mut stale)?;
     check::<EnvDiff>(&mut stale)?;
+    check::<ImportReport>(&mut stale)?;
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings: {stale:?}; run `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test bindings` and commit ui/src/bindings"

@@ -50,6 +50,12 @@ enum Command {
         env_a: String,
         env_b: String,
     },
+    /// Import a Mentiko chain (either dialect) as a chain folder under DIR/chains/
+    Import {
+        file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+    },
     /// Run a chain in an environment with one input
     Run {
         chain: Option<String>,
@@ -188,6 +194,29 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 print_report(&report);
             }
             Ok(if report.ok { 0 } else { 1 })
+        }
+        Command::Import { file, into } => {
+            let report = app.import(&file, &into).await?;
+            if json {
+                print_json(&report);
+            } else {
+                println!(
+                    "imported {} ({} dialect) into {}",
+                    report.chain, report.dialect, report.dir
+                );
+                for f in &report.files {
+                    println!("  wrote {f}");
+                }
+                if !report.notes.is_empty() {
+                    println!("\nnot expressible in Chainlift, or changed on the way:");
+                    for n in &report.notes {
+                        println!("  - {n}");
+                    }
+                }
+                println!();
+                print_report(&report.validation);
+            }
+            Ok(if report.validation.ok { 0 } else { 1 })
         }
         Command::Diff {
             chain,

@@ -432,3 +432,129 @@ fn diff_shows_the_seeds_differences_and_never_a_secret_value() -> TestResult {
     assert_eq!(out.status.code(), Some(2));
     Ok(())
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/mentiko")
+        .join(name)
+}
+
+#[test]
+fn mentiko_chains_of_both_dialects_import_into_chains_that_validate() -> TestResult {
+    let sb = Sandbox::new()?;
+    let into = sb.dir.path().join("imported");
+    for (file, chain, dialect, must_note) in [
+        (
+            "blog-content-pipeline.json",
+            "content-pipeline",
+            "blog",
+            "emits 2 events",
+        ),
+        (
+            "repo-ticket-triage.json",
+            "ticket-triage",
+            "repo",
+            "branch conditions",
+        ),
+    ] {
+        let out = sb
+            .cli()
+            .args(["import", "--format", "json", "--into"])
+            .arg(&into)
+            .arg(fixture(file))
+            .output()?;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{file}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = stdout_json(&out)?;
+        assert_eq!(report["chain"], chain);
+        assert_eq!(report["dialect"], dialect);
+        assert_eq!(report["validation"]["errors"], 0, "{report}");
+        let notes = report["notes"].to_string();
+        assert!(
+            notes.contains(must_note),
+            "{file}: what was lost is listed: {notes}"
+        );
+        // The imported chain is a real chain: validate it again through the CLI.
+        let out = sb
+            .cli()
+            .args(["validate", chain, "--project"])
+            .arg(&into)
+            .output()?;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let dir = into.join("chains/content-pipeline");
+    let formatter = std::fs::read_to_string(dir.join("agents/formatter.yaml"))?;
+    assert!(
+        formatter.contains("${OUTPUT_FORMAT}")
+            && formatter.contains("triggers: [\"summary:complete\"]"),
+        "{formatter}"
+    );
+    assert!(
+        formatter.contains("emits: \"chain:complete\""),
+        "chain-complete maps to chain:complete"
+    );
+    let researcher = std::fs::read_to_string(dir.join("agents/researcher.yaml"))?;
+    assert!(
+        researcher.contains("triggers: [\"chain:start\"]"),
+        "manual-start maps to chain:start"
+    );
+    let env = std::fs::read_to_string(dir.join("config/staging.env"))?;
+    assert!(
+        env.contains("TOPIC=AI agents in production") && env.contains("MODEL=gpt-5.4-mini"),
+        "{env}"
+    );
+    assert!(
+        !env.contains("paste-yours-here"),
+        "a secret-looking variable's value is not copied"
+    );
+    let triage = into.join("chains/ticket-triage");
+    let classifier = std::fs::read_to_string(triage.join("agents/classifier.yaml"))?;
+    assert!(
+        classifier.contains("emit: \"ticket:classified:urgent\"")
+            && classifier.contains("on_error: \"escalate\""),
+        "{classifier}"
+    );
+    let urgent = std::fs::read_to_string(triage.join("agents/urgent.yaml"))?;
+    assert!(
+        urgent.contains("page the on-call engineer"),
+        "spec: files beside the chain become the prompt"
+    );
+
+    // Importing again would overwrite: refused, nothing changed.
+    let before = std::fs::read_to_string(dir.join("chain.yaml"))?;
+    let out = sb
+        .cli()
+        .args(["import", "--into"])
+        .arg(&into)
+        .arg(fixture("blog-content-pipeline.json"))
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(dir.join("chain.yaml"))?, before);
+
+    let bad = sb.dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"name\": \"x\",\n  \"agents\": [\n")?;
+    let out = sb
+        .cli()
+        .args(["import", "--into"])
+        .arg(&into)
+        .arg(&bad)
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.json:4"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}

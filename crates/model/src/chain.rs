@@ -250,6 +250,12 @@ impl ChainDef {
             ))
         })?;
         let text = read(&file)?;
+        Self::from_source(dir, file, text)
+    }
+
+    /// Parse a chain from the text of its chain file (`file` names it in messages; agent files
+    /// are still read from `dir/agents/`).
+    pub fn from_source(dir: &Path, file: PathBuf, text: String) -> Result<ChainDef, ModelError> {
         let parsed: ChainFile = parse_file(&file, &text)?;
         let mut unknown_fields = unknown_in(&file, &text, &fields::CHAIN)?;
         let mut sources = vec![(file.clone(), text)];

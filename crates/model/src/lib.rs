@@ -11,6 +11,7 @@ pub mod expect;
 pub mod fields;
 pub mod hash;
 pub mod lint;
+pub mod mentiko;
 pub mod project;
 pub mod resolve;
 pub mod secret;

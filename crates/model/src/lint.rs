@@ -289,7 +289,7 @@ impl<'a> Events<'a> {
         }
         (0..n).find_map(|i| {
             if state[i] == 0 {
-                dfs(i, &succ, &mut state, &mut stack)
+                dfs(i, succ, &mut state, &mut stack)
             } else {
                 None
             }

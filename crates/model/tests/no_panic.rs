@@ -1,0 +1,203 @@
+//! Unbreakable: no input makes the env parser, YAML/JSON loading, `${}` resolution or the
+//! linter panic. Inputs are drawn from the format's own alphabet (keys, `${`, `{{`, quotes,
+//! brackets, indentation) so most cases get deep into the parsers, not just their first byte.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chainlift_model::lint::{lint, EnvLint, LintInput};
+use chainlift_model::resolve::{resolve, ResolveInput};
+use chainlift_model::subst::{self, Lookup};
+use chainlift_model::{ChainDef, EnvFile, Project};
+use proptest::prelude::*;
+
+const PIECES: &[&str] = &[
+    "name: ",
+    "agents:\n",
+    "  - name: a\n",
+    "    model: ",
+    "    timeout: ",
+    "triggers: [chain:start]\n",
+    "emits: chain:complete\n",
+    "prompt: |\n  ",
+    "{{ input.x }}",
+    "{{ events[\"e\"].output }}",
+    "{%",
+    "%}",
+    "${",
+    "}",
+    "${A:-",
+    "${F:x:y}",
+    ":-",
+    ":",
+    "\"",
+    "'",
+    "#",
+    " #",
+    "=",
+    "\n",
+    "  ",
+    "- ",
+    "[",
+    "]",
+    "{",
+    ",",
+    "routes:\n",
+    "  - {when: \"output.x > 1\", emit: e}\n",
+    "limits: {max_rounds: 3}\n",
+    "data: {d: ",
+    "notify: {n: ",
+    "secrets: [S]\n",
+    "output: json\n",
+    "schema: s.json\n",
+    "retry: {max_attempts: 2}\n",
+    "version: 1\n",
+    "60s",
+    "2m",
+    "abc",
+    "-1",
+    "1e400",
+    "\u{feff}",
+    "é",
+    "\t",
+    "\r\n",
+    "null",
+    "~",
+    "&a",
+    "*a",
+    "!!binary",
+    "? ",
+    "|",
+    ">",
+    "export ",
+    "A=1",
+    "B=\"x",
+    "1A=2",
+];
+
+fn format_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
+}
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![format_text(), ".{0,200}"]
+}
+
+const HOLES: &[&str] = &[
+    "",
+    "a",
+    "b",
+    "chain:start",
+    "chain:complete",
+    "e",
+    "${M}",
+    "${M:-gpt-4o}",
+    "${T}",
+    "${F:x:y}",
+    "60s",
+    "2m",
+    "abc",
+    "-1",
+    "{{ input.x }}",
+    "{{ events['e'].output }}",
+    "{{ data.d }}",
+    "{{ nope }}",
+    "{{",
+    "{% if x %}",
+    "postgres://prod-db/x",
+    "https://u:pw@h/x",
+    "Zx81kQv02LmN4pRt7YwB3cDe9uFh",
+    "${S}",
+    "é",
+    "3",
+];
+
+fn hole() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(HOLES), 0..3)
+        .prop_map(|p| p.concat().replace('"', "'"))
+}
+
+/// A chain that parses most of the time, with every value drawn from awkward pieces.
+fn chain_like() -> impl Strategy<Value = String> {
+    (prop::collection::vec((hole(), hole(), hole(), hole(), hole(), hole()), 1..5), hole(), hole()).prop_map(
+        |(agents, rounds, data)| {
+            let mut text = String::from("name: c\nsecrets: [S]\nagents:\n");
+            for (name, model, timeout, prompt, trigger, emit) in agents {
+                text.push_str(&format!(
+                    "  - name: \"{name}\"\n    model: \"{model}\"\n    timeout: \"{timeout}\"\n    prompt: \"{prompt}\"\n    triggers: [\"{trigger}\"]\n    emits: \"{emit}\"\n"
+                ));
+            }
+            text.push_str(&format!("limits: {{max_rounds: \"{rounds}\"}}\ndata: {{d: \"{data}\"}}\nnotify: {{n: \"{data}\"}}\n"));
+            text
+        },
+    )
+}
+
+/// `CHAINLIFT_FUZZ_CASES=N` runs a longer campaign than CI's default.
+fn config(default_cases: u32) -> ProptestConfig {
+    let cases = std::env::var("CHAINLIFT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn lookup(name: &str) -> Lookup {
+    match name.len() % 3 {
+        0 => Lookup::Value("1".into()),
+        1 => Lookup::Secret,
+        _ => Lookup::Missing,
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    #[test]
+    fn env_parser_never_panics(text in any_text()) {
+        let _ = EnvFile::parse(Path::new("config/dev.env"), &text);
+    }
+
+    #[test]
+    fn substitution_never_panics(text in any_text()) {
+        let _ = subst::substitute(&text, &lookup);
+        let _ = subst::references(&text);
+    }
+
+    #[test]
+    fn chain_loading_never_panics(text in any_text(), json in any::<bool>()) {
+        let dir = PathBuf::from("/nonexistent-chainlift-chain");
+        let file = dir.join(if json { "chain.json" } else { "chain.yaml" });
+        let _ = ChainDef::from_source(&dir, file, text);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    /// Whatever a chain and its env file say, resolving and linting them returns findings.
+    #[test]
+    fn resolve_and_lint_never_panic(chain_text in prop_oneof![chain_like(), format_text()], env_text in any_text()) {
+        let tmp = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let dir = tmp.path().join("chains/c");
+        std::fs::create_dir_all(dir.join("config")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        std::fs::write(dir.join("config/dev.env"), &env_text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let Ok(project) = Project::open(tmp.path()) else { return Ok(()) };
+        let chain = ChainDef::from_source(&dir, dir.join("chain.yaml"), chain_text.clone());
+        if chain_text.starts_with("name: c\nsecrets") {
+            prop_assert!(chain.is_ok(), "the structured chains always parse: {chain:?}");
+        }
+        let Ok(chain) = chain else { return Ok(()) };
+        let file = EnvFile::parse(&dir.join("config/dev.env"), &env_text).ok();
+        let none = BTreeMap::new();
+        let input = ResolveInput { project: &project, chain: &chain, env: "dev", env_file: file.as_ref(), vars: &none, flags: &none };
+        let resolved = resolve(&input);
+        let envs = [EnvLint { name: "dev".into(), file, resolved, report: true }];
+        let set = |_: &str, _: &str| false;
+        let _ = lint(&LintInput { project: &project, chain: &chain, envs: &envs, secret_is_set: &set });
+    }
+}
