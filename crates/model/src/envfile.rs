@@ -46,7 +46,7 @@ impl EnvFile {
             let Some((key, rest)) = line.split_once('=') else {
                 return Err(ModelError::Invalid {
                     at: at(),
-                    message: format!("`{}` is not KEY=VALUE", truncate(line)),
+                    message: format!("{} is not KEY=VALUE", truncate(line)),
                     hint: "write one KEY=VALUE per line, or start the line with # for a comment"
                         .into(),
                 });
@@ -55,7 +55,7 @@ impl EnvFile {
             if !is_valid_key(key) {
                 return Err(ModelError::Invalid {
                     at: at(),
-                    message: format!("`{}` is not a valid variable name", truncate(key)),
+                    message: format!("{} is not a valid variable name", truncate(key)),
                     hint: "names use letters, digits and _ and do not start with a digit".into(),
                 });
             }
@@ -79,13 +79,13 @@ impl EnvFile {
     }
 }
 
+/// The text quoted in a message: short lines only, and nothing that looks like a secret (a
+/// pasted key must not reach the terminal or a log through an error message).
 fn truncate(s: &str) -> String {
-    // Never echo a whole line back: it may hold a pasted secret.
-    let short: String = s.chars().take(24).collect();
-    if short.len() < s.len() {
-        format!("{short}…")
+    if s.chars().count() > 40 || crate::lint::secret_kind(s).is_some() {
+        "this line".into()
     } else {
-        short
+        format!("`{s}`")
     }
 }
 
@@ -140,6 +140,15 @@ mod tests {
         assert_eq!(env.get("F"), Some("f"));
         assert_eq!(env.entries["B"].line, 3);
         Ok(())
+    }
+
+    #[test]
+    fn messages_never_quote_a_secret() {
+        let err = parse("Zx81kQv02LmN4pRt7YwB3cDe9uFh\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("this line") && !err.contains("Zx81"), "{err}");
     }
 
     #[test]

@@ -198,7 +198,13 @@ impl Resolver<'_> {
         };
         self.issues.push(ResolveIssue {
             code: "bad-value",
-            message: format!("{what} `{value}` is not {expected}{source}"),
+            message: match crate::lint::secret_kind(&value) {
+                // A pasted key in the wrong variable must not be echoed.
+                Some(_) => format!(
+                    "{what} (value hidden: it looks like a secret) is not {expected}{source}"
+                ),
+                None => format!("{what} `{value}` is not {expected}{source}"),
+            },
             at,
             hint: format!("give {what} {expected}"),
         });
