@@ -197,7 +197,7 @@ fn run_against_a_local_openai_server_records_tokens_and_cost_and_leaks_no_key() 
     assert_eq!(seen.len(), 2);
     assert!(seen.iter().all(|s| s.path == "/v1/chat/completions"));
     assert_eq!(
-        seen[0].authorization.as_deref(),
+        seen[0].header("authorization"),
         Some(format!("Bearer {key}").as_str())
     );
     assert_eq!(seen[1].body["response_format"]["type"], "json_schema");
@@ -225,10 +225,10 @@ fn run_against_a_local_openai_server_records_tokens_and_cost_and_leaks_no_key() 
 #[test]
 fn a_refused_key_fails_the_run_with_exit_1_and_a_fix_without_leaking_it() -> TestResult {
     let sb = Sandbox::new()?;
-    let server = OpenAiServer::start(Arc::new(|_: &Value| {
-        (
+    let server = OpenAiServer::start(Arc::new(|_: &support::Seen, _| {
+        support::Reply::json(
             401,
-            json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
+            &json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
         )
     }))?;
     let key = "sk-test-refused-0a1b2c3d4e5f";

@@ -3,13 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use assert_cmd::Command;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -143,122 +141,20 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
     }
 }
 
-/// One request the server received.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub path: String,
-    pub authorization: Option<String>,
-    pub body: Value,
-}
-
-/// How the server answers a request body.
-pub type Responder = dyn Fn(&Value) -> (u16, Value) + Send + Sync;
-
-pub struct OpenAiServer {
-    pub base_url: String,
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl OpenAiServer {
-    pub fn start(respond: Arc<Responder>) -> std::io::Result<OpenAiServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let base_url = format!("http://{}/v1", listener.local_addr()?);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = serve_one(stream, &*respond, &log);
-            }
-        });
-        Ok(OpenAiServer { base_url, seen })
-    }
-
-    pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-fn serve_one(
-    stream: std::net::TcpStream,
-    respond: &Responder,
-    log: &Mutex<Vec<Seen>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
-    let mut length = 0usize;
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            match k.to_ascii_lowercase().as_str() {
-                "content-length" => length = v.trim().parse().unwrap_or(0),
-                "authorization" => authorization = Some(v.trim().to_string()),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let (status, answer) = respond(&body);
-    if let Ok(mut l) = log.lock() {
-        l.push(Seen {
-            path,
-            authorization,
-            body,
-        });
-    }
-    let text = answer.to_string();
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    )?;
-    stream.flush()
-}
-
-/// A chat-completions answer with usage, as OpenAI sends it.
-pub fn completion(content: &str, prompt_tokens: u64, completion_tokens: u64) -> Value {
-    json!({
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "model": "gpt-5.4-mini-2026-03-17",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
-    })
-}
+pub use chainlift_testkit::{
+    openai_completion as completion, Reply, Responder, Seen, TestServer as OpenAiServer,
+};
 
 /// The sample chain's two agents: a text brief for the researcher, a JSON report for the writer.
 pub fn sample_responder() -> Arc<Responder> {
-    Arc::new(|body: &Value| {
-        if body.get("response_format").is_some() {
-            let report = json!({
-                "title": "Refunds, explained",
-                "summary": "A short refund window keeps trust.",
-                "sections": [
-                    {"heading": "Market", "body": "14 or 30 days."},
-                    {"heading": "Proration", "body": "On downgrades."},
-                    {"heading": "Rules", "body": "EU withdrawal right."}
-                ],
-                "sources": [{"title": "Stripe", "url": "https://docs.stripe.com/billing"}]
-            });
-            (200, completion(&report.to_string(), 1000, 500))
+    Arc::new(|req: &chainlift_testkit::Seen, _| {
+        if req.body.get("response_format").is_some() {
+            let report = chainlift_testkit::sample_report();
+            Reply::json(200, &completion(&report.to_string(), 1000, 500))
         } else {
-            (
+            Reply::json(
                 200,
-                completion("Brief: refunds are common within 14 days.", 200, 100),
+                &completion("Brief: refunds are common within 14 days.", 200, 100),
             )
         }
     })
