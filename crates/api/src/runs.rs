@@ -27,6 +27,8 @@ pub struct RunArgs {
     pub vars: BTreeMap<String, String>,
     /// Call the real providers and write the calls to the env's cassette.
     pub record: bool,
+    /// Send `true` to cancel the run (Ctrl-C in the CLI, Cancel in the app).
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -296,6 +298,7 @@ impl Chainlift {
             process_base_urls,
             progress: &progress,
             now: &now,
+            cancel: args.cancel.clone(),
         };
         let outcome = chainlift_engine::run_chain(&ctx).await;
 

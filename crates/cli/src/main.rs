@@ -241,12 +241,21 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             working: _,
             record,
         } => {
+            // Ctrl-C cancels the run: it ends as `cancelled`, children killed, nothing half-written.
+            let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("cancelling…");
+                    let _ = cancel_tx.send(true);
+                }
+            });
             let args = RunArgs {
                 at: at(&cli.project, chain)?,
                 env,
                 input,
                 vars: parse_vars(&vars)?,
                 record,
+                cancel: Some(cancel_rx),
             };
             let show_progress = !json;
             let progress = move |p: RunProgress| {

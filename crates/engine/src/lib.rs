@@ -5,6 +5,7 @@
 //! wire the real ones and tests can pin them; nothing here knows about SQLite or Tauri.
 
 pub mod cassette;
+pub mod command;
 pub mod provider;
 pub mod run;
 

@@ -68,6 +68,8 @@ impl ProviderError {
 }
 
 pub const OPENAI_DEFAULT_BASE: &str = "https://api.openai.com/v1";
+pub const ANTHROPIC_DEFAULT_BASE: &str = "https://api.anthropic.com/v1";
+const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// An OpenAI-compatible chat-completions endpoint.
 pub struct OpenAiClient {
@@ -98,24 +100,111 @@ impl OpenAiClient {
         if let Some(key) = &self.key {
             request = request.bearer_auth(key.expose());
         }
-        let response = request.send().await.map_err(|e| transport_error(&url, e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-        let text = response
-            .text()
-            .await
-            .map_err(|e| transport_error(&url, e))?;
-        if !status.is_success() {
-            return Err(status_error(status.as_u16(), &text, retry_after));
+        let (status, retry_after, text) = send(request, &url).await?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &text, retry_after));
         }
         parse_openai(&text)
     }
+}
+
+/// Anthropic's Messages API. JSON answers come through a forced tool call whose
+/// `input_schema` is the agent's schema; `max_tokens` is always sent.
+pub struct AnthropicClient {
+    pub http: reqwest::Client,
+    pub base_url: String,
+    pub key: Option<SecretValue>,
+}
+
+impl AnthropicClient {
+    pub async fn complete(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let mut body = json!({
+            "model": req.model,
+            "max_tokens": req.max_tokens,
+            "messages": req.messages,
+        });
+        if let Some(t) = req.temperature {
+            body["temperature"] = json!(t);
+        }
+        if let Some(schema) = &req.json_schema {
+            body["tools"] = json!([{
+                "name": "output",
+                "description": "Give your answer by calling this tool with JSON that follows the schema.",
+                "input_schema": schema,
+            }]);
+            body["tool_choice"] = json!({"type": "tool", "name": "output"});
+        }
+        let url = format!("{}/messages", self.base_url.trim_end_matches('/'));
+        let mut request = self
+            .http
+            .post(&url)
+            .timeout(req.timeout)
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .json(&body);
+        if let Some(key) = &self.key {
+            request = request.header("x-api-key", key.expose());
+        }
+        let (status, retry_after, text) = send(request, &url).await?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &text, retry_after));
+        }
+        parse_anthropic(&text)
+    }
+}
+
+/// Send a request; the status, `Retry-After` and body, or a transport error.
+async fn send(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<(u16, Option<Duration>, String), ProviderError> {
+    let response = request.send().await.map_err(|e| transport_error(url, e))?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64);
+    let text = response.text().await.map_err(|e| transport_error(url, e))?;
+    Ok((status, retry_after, text))
+}
+
+fn parse_anthropic(text: &str) -> Result<Completion, ProviderError> {
+    let bad = |what: &str| ProviderError {
+        message: format!("unexpected answer from the provider: {what}"),
+        retryable: true,
+        timed_out: false,
+        retry_after: None,
+    };
+    let v: Value =
+        serde_json::from_str(text).map_err(|_| bad("not JSON (truncated or malformed)"))?;
+    if v.get("stop_reason").and_then(Value::as_str) == Some("refusal") {
+        return Err(ProviderError::fatal("the model refused to answer"));
+    }
+    let blocks = v
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no content"))?;
+    let tool = blocks
+        .iter()
+        .find(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"));
+    let text = match tool.and_then(|b| b.get("input")) {
+        Some(input) => input.to_string(),
+        None => blocks
+            .iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+    };
+    let tokens = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    Ok(Completion {
+        text,
+        model: v.get("model").and_then(Value::as_str).map(String::from),
+        input_tokens: tokens("/usage/input_tokens"),
+        output_tokens: tokens("/usage/output_tokens"),
+    })
 }
 
 fn transport_error(url: &str, e: reqwest::Error) -> ProviderError {
@@ -214,6 +303,20 @@ mod tests {
             ),
             ("hi", Some("gpt-x-2026"), 12, 3)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn anthropic_tool_use_is_the_json_answer() -> Result<(), ProviderError> {
+        let c = parse_anthropic(
+            r#"{"model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","id":"t","name":"output","input":{"a":1}}],
+               "stop_reason":"tool_use","usage":{"input_tokens":30,"output_tokens":9}}"#,
+        )?;
+        assert_eq!(
+            (c.text.as_str(), c.input_tokens, c.output_tokens),
+            (r#"{"a":1}"#, 30, 9)
+        );
+        assert!(parse_anthropic("{\"content\": [").is_err_and(|e| e.retryable));
         Ok(())
     }
 

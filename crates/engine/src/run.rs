@@ -4,11 +4,16 @@
 //! Every string written under the run folder passes the redactor first: secret values reach
 //! only the HTTP request.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::Semaphore;
 
 use chainlift_model::secret::{Redactor, SecretValue};
 use chainlift_model::{OutputKind, ResolvedAgent, ResolvedChain};
@@ -18,7 +23,8 @@ use serde_json::{json, Value};
 
 use crate::cassette::{Cassette, Recorder};
 use crate::provider::{
-    Completion, CompletionRequest, Message, OpenAiClient, ProviderError, OPENAI_DEFAULT_BASE,
+    AnthropicClient, Completion, CompletionRequest, Message, OpenAiClient, ProviderError,
+    ANTHROPIC_DEFAULT_BASE, OPENAI_DEFAULT_BASE,
 };
 
 /// How the engine reads a secret, late, only when a call needs it.
@@ -94,6 +100,8 @@ pub struct RunOutcome {
     pub tokens_in: u64,
     pub tokens_out: u64,
     pub duration_ms: u64,
+    /// What the run log says beyond the events: routes that could not be evaluated, …
+    pub warnings: Vec<String>,
 }
 
 pub struct RunContext<'a> {
@@ -110,26 +118,51 @@ pub struct RunContext<'a> {
     pub process_base_urls: BTreeMap<String, String>,
     pub progress: &'a (dyn Fn(Progress) + Send + Sync),
     pub now: &'a (dyn Fn() -> DateTime<Utc> + Send + Sync),
+    /// Set to `true` to cancel the run: in-flight calls are dropped, children killed.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
+/// State shared by the agent steps running at once (each borrows the runner immutably).
 struct Runner<'a> {
     ctx: &'a RunContext<'a>,
-    redactor: Redactor,
-    keys: BTreeMap<String, Option<SecretValue>>,
-    event_seq: usize,
+    redactor: Mutex<Redactor>,
+    keys: Mutex<BTreeMap<String, Option<SecretValue>>>,
+    event_seq: AtomicUsize,
+    done: AtomicUsize,
 }
+
+/// What the event loop tracks between steps.
+struct Flow {
+    events: serde_json::Map<String, Value>,
+    /// Per agent: triggers that arrived since it last started (fan-in with `wait_for: all`).
+    arrived: Vec<BTreeSet<String>>,
+    rounds: Vec<u32>,
+    last_event: String,
+    warnings: Vec<String>,
+}
+
+type StepResult = (usize, StepOutcome, Result<Value, ProviderError>);
 
 /// Run the chain; IO errors on the run folder become a failed run, never a panic.
 pub async fn run_chain(ctx: &RunContext<'_>) -> RunOutcome {
     let started = Instant::now();
-    let mut runner = Runner {
+    let runner = Runner {
         ctx,
-        redactor: Redactor::default(),
-        keys: BTreeMap::new(),
-        event_seq: 0,
+        redactor: Mutex::new(Redactor::default()),
+        keys: Mutex::new(BTreeMap::new()),
+        event_seq: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
     };
-    let (status, steps, output_file, error) = runner.run().await;
+    let (status, steps, output_file, error, warnings) = runner.run().await;
     let cost = steps.iter().try_fold(0.0, |acc, s| s.cost.map(|c| acc + c));
+    let error = error.map(|e| runner.redact(&e));
+    let mut log: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
+    if let Some(e) = &error {
+        log.push(format!("{}: {e}", status.as_str()));
+    }
+    if !log.is_empty() {
+        let _ = runner.write_file(&ctx.run_dir.join("run.log"), &(log.join("\n") + "\n"));
+    }
     RunOutcome {
         status,
         tokens_in: steps.iter().map(|s| s.tokens_in).sum(),
@@ -137,110 +170,259 @@ pub async fn run_chain(ctx: &RunContext<'_>) -> RunOutcome {
         cost,
         steps,
         output_file,
-        error: error.map(|e| runner.redactor.redact(&e)),
+        error,
+        warnings: warnings.iter().map(|w| runner.redact(w)).collect(),
         duration_ms: started.elapsed().as_millis() as u64,
     }
 }
 
-type Ended = (RunStatus, Vec<StepOutcome>, Option<PathBuf>, Option<String>);
+type Ended = (
+    RunStatus,
+    Vec<StepOutcome>,
+    Option<PathBuf>,
+    Option<String>,
+    Vec<String>,
+);
+
+async fn cancelled(rx: Option<tokio::sync::watch::Receiver<bool>>) {
+    match rx {
+        Some(mut rx) => {
+            if rx.wait_for(|c| *c).await.is_err() {
+                // The sender is gone: nobody can cancel any more.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
 
 impl Runner<'_> {
-    async fn run(&mut self) -> Ended {
-        let chain = self.ctx.chain;
-        if let Some(a) = chain.agents.iter().find(|a| !a.unsupported.is_empty()) {
-            let what = a.unsupported.join(", ");
-            let msg = format!(
-                "agent `{}` uses {what}, which this build of the engine does not run yet",
-                a.name
-            );
-            return (RunStatus::Failed, vec![], None, Some(msg));
+    fn redact(&self, text: &str) -> String {
+        match self.redactor.lock() {
+            Ok(r) => r.redact(text),
+            Err(_) => "****".into(),
         }
-        let mut steps: Vec<StepOutcome> = Vec::new();
-        let mut events: BTreeMap<String, Value> = BTreeMap::new();
-        let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
-        let mut rounds: BTreeMap<String, u32> = BTreeMap::new();
-        let mut queue: VecDeque<(String, Option<String>, Value)> = VecDeque::new();
-        queue.push_back(("chain:start".into(), None, self.ctx.input.clone()));
-        let mut completed_by: Option<String> = None;
-        let mut last_event = String::from("chain:start");
+    }
 
-        while let Some((event, from, payload)) = queue.pop_front() {
-            if let Err(e) = self.write_event(&event, from.as_deref(), &payload) {
-                return (RunStatus::Failed, steps, None, Some(e));
-            }
-            last_event = event.clone();
-            events.insert(event.clone(), json!({ "output": payload, "from": from }));
-            if event == "chain:complete" {
-                completed_by = from;
-                break;
-            }
-            for agent in chain.agents.iter().filter(|a| a.triggers.contains(&event)) {
-                let round = rounds.entry(agent.name.clone()).or_insert(0);
-                *round += 1;
-                if *round > chain.max_rounds {
-                    let msg = format!(
-                        "agent `{}` was triggered more than max_rounds ({}) times: the chain loops",
-                        agent.name, chain.max_rounds
-                    );
-                    return (RunStatus::Failed, steps, None, Some(msg));
+    fn agents(&self) -> &[ResolvedAgent] {
+        &self.ctx.chain.agents
+    }
+
+    /// Record `event` and return the agents it starts (fan-in agents once all their triggers are in).
+    fn on_event(
+        &self,
+        flow: &mut Flow,
+        event: &str,
+        from: Option<&str>,
+        payload: Value,
+    ) -> Result<Vec<usize>, String> {
+        self.write_event(event, from, &payload)?;
+        flow.last_event = event.to_string();
+        flow.events.insert(
+            event.to_string(),
+            json!({ "output": payload, "from": from }),
+        );
+        let mut start = Vec::new();
+        for (i, a) in self
+            .agents()
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.triggers.iter().any(|t| t == event))
+        {
+            if a.wait_for_all {
+                flow.arrived[i].insert(event.to_string());
+                if a.triggers.iter().any(|t| !flow.arrived[i].contains(t)) {
+                    continue;
                 }
-                (self.ctx.progress)(Progress {
-                    agent: agent.name.clone(),
-                    state: ProgressState::Started,
-                    done: steps.len(),
-                    total: chain.agents.len(),
-                });
-                let (step, output) = self.run_agent(agent, &events).await;
-                let failed = step.status != RunStatus::Completed;
-                let error = step.error.clone();
-                let status = step.status;
-                steps.push(step);
-                (self.ctx.progress)(Progress {
-                    agent: agent.name.clone(),
-                    state: if failed {
-                        ProgressState::Failed
-                    } else {
-                        ProgressState::Completed
-                    },
-                    done: steps.len(),
-                    total: chain.agents.len(),
-                });
-                if failed {
-                    return (status, steps, None, error);
+                flow.arrived[i].clear();
+            }
+            start.push(i);
+        }
+        Ok(start)
+    }
+
+    /// Count a start of agent `i`; an error when it would exceed max_rounds.
+    fn next_round(&self, flow: &mut Flow, i: usize) -> Result<(), String> {
+        flow.rounds[i] += 1;
+        let max = self.ctx.chain.max_rounds.max(1);
+        if flow.rounds[i] > max {
+            return Err(format!(
+                "agent `{}` was triggered more than max_rounds ({max}) times: the chain loops",
+                self.agents()[i].name
+            ));
+        }
+        Ok(())
+    }
+
+    /// The event an agent's output emits: the first route whose `when` holds, else `emits`.
+    fn pick_event(&self, flow: &mut Flow, agent: &ResolvedAgent, output: &Value) -> Option<String> {
+        if agent.routes.is_empty() {
+            return agent.emits.clone();
+        }
+        let env = strict_env();
+        let context = json!({ "output": output, "input": self.ctx.input, "events": flow.events });
+        for route in &agent.routes {
+            let Some(when) = &route.when else {
+                return Some(route.emit.clone());
+            };
+            let holds = env.compile_expression(when).and_then(|e| e.eval(&context));
+            match holds {
+                Ok(v) if v.is_true() => return Some(route.emit.clone()),
+                Ok(_) => {}
+                Err(e) => flow.warnings.push(format!(
+                    "agent `{}`: route `when: {when}` could not be evaluated ({e}); taken as false",
+                    agent.name
+                )),
+            }
+        }
+        flow.warnings.push(format!(
+            "agent `{}`: no route matched and there is no `else`; it emits nothing",
+            agent.name
+        ));
+        None
+    }
+
+    async fn run(&self) -> Ended {
+        let chain = self.ctx.chain;
+        let n = chain.agents.len();
+        let mut flow = Flow {
+            events: serde_json::Map::new(),
+            arrived: vec![BTreeSet::new(); n],
+            rounds: vec![0; n],
+            last_event: "chain:start".into(),
+            warnings: Vec::new(),
+        };
+        let mut steps: Vec<StepOutcome> = Vec::new();
+        let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
+        let permits = Semaphore::new(chain.concurrency.max(1) as usize);
+        let mut pending: FuturesUnordered<Pin<Box<dyn Future<Output = StepResult> + Send + '_>>> =
+            FuturesUnordered::new();
+        let fail =
+            |status, steps, e: String, flow: Flow| (status, steps, None, Some(e), flow.warnings);
+
+        let first = match self.on_event(&mut flow, "chain:start", None, self.ctx.input.clone()) {
+            Ok(f) => f,
+            Err(e) => return fail(RunStatus::Failed, steps, e, flow),
+        };
+        for i in first {
+            if let Err(e) = self.next_round(&mut flow, i) {
+                return fail(RunStatus::Failed, steps, e, flow);
+            }
+            pending.push(Box::pin(self.run_agent(
+                i,
+                Value::Object(flow.events.clone()),
+                &permits,
+            )));
+        }
+
+        let mut completed_by: Option<String> = None;
+        let cancel = cancelled(self.ctx.cancel.clone());
+        tokio::pin!(cancel);
+        loop {
+            let next = tokio::select! {
+                next = pending.next() => next,
+                () = &mut cancel => {
+                    drop(pending);
+                    return fail(RunStatus::Cancelled, steps, "the run was cancelled".into(), flow);
                 }
-                let spent: Option<f64> =
-                    steps.iter().try_fold(0.0, |acc, s| s.cost.map(|c| acc + c));
-                if let (Some(cap), Some(spent)) = (chain.cost_per_run, spent) {
-                    if spent > cap {
-                        let msg = format!(
-                            "cost ${spent:.4} exceeded cost_per_run ${cap:.2} after agent `{}`",
-                            agent.name
-                        );
-                        return (RunStatus::BudgetExceeded, steps, None, Some(msg));
+            };
+            let Some((i, step, result)) = next else { break };
+            let agent = &chain.agents[i];
+            let status = step.status;
+            steps.push(step);
+            self.done.store(steps.len(), Ordering::SeqCst);
+            (self.ctx.progress)(Progress {
+                agent: agent.name.clone(),
+                state: if result.is_ok() {
+                    ProgressState::Completed
+                } else {
+                    ProgressState::Failed
+                },
+                done: steps.len(),
+                total: n,
+            });
+            let (event, payload) = match result {
+                Err(e) => {
+                    let message = self.redact(&format!("agent `{}`: {}", agent.name, e.message));
+                    let Some(target) = &agent.on_error else {
+                        return fail(status, steps, message, flow);
+                    };
+                    let payload = json!({ "agent": agent.name, "error": message });
+                    match chain.agents.iter().position(|a| &a.name == target) {
+                        // Hand over to an agent directly, through a synthesized `<agent>:error` event.
+                        Some(j) => {
+                            let event = format!("{}:error", agent.name);
+                            if let Err(e) =
+                                self.on_event(&mut flow, &event, Some(&agent.name), payload)
+                            {
+                                return fail(RunStatus::Failed, steps, e, flow);
+                            }
+                            if let Err(e) = self.next_round(&mut flow, j) {
+                                return fail(RunStatus::Failed, steps, e, flow);
+                            }
+                            pending.push(Box::pin(self.run_agent(
+                                j,
+                                Value::Object(flow.events.clone()),
+                                &permits,
+                            )));
+                            continue;
+                        }
+                        None => (Some(target.clone()), payload),
                     }
                 }
-                let output = output.unwrap_or(Value::Null);
-                outputs.insert(agent.name.clone(), output.clone());
-                if let Some(emit) = &agent.emits {
-                    queue.push_back((emit.clone(), Some(agent.name.clone()), output));
+                Ok(output) => {
+                    let spent: Option<f64> =
+                        steps.iter().try_fold(0.0, |acc, s| s.cost.map(|c| acc + c));
+                    if let (Some(cap), Some(spent)) = (chain.cost_per_run, spent) {
+                        if spent > cap {
+                            let msg = format!(
+                                "cost ${spent:.4} exceeded cost_per_run ${cap:.2} after agent `{}`",
+                                agent.name
+                            );
+                            return fail(RunStatus::BudgetExceeded, steps, msg, flow);
+                        }
+                    }
+                    outputs.insert(agent.name.clone(), output.clone());
+                    (self.pick_event(&mut flow, agent, &output), output)
                 }
+            };
+            let Some(event) = event else { continue };
+            let start = match self.on_event(&mut flow, &event, Some(&agent.name), payload) {
+                Ok(s) => s,
+                Err(e) => return fail(RunStatus::Failed, steps, e, flow),
+            };
+            if event == "chain:complete" {
+                completed_by = Some(agent.name.clone());
+                break;
+            }
+            for j in start {
+                if let Err(e) = self.next_round(&mut flow, j) {
+                    return fail(RunStatus::Failed, steps, e, flow);
+                }
+                pending.push(Box::pin(self.run_agent(
+                    j,
+                    Value::Object(flow.events.clone()),
+                    &permits,
+                )));
             }
         }
+        drop(pending);
 
         let Some(completer) = completed_by else {
             let msg = format!(
-                "the chain stopped at `{last_event}`: no agent triggers on it and nothing emitted chain:complete"
+                "the chain stopped at `{}`: no agent triggers on it and nothing emitted chain:complete",
+                flow.last_event
             );
-            return (RunStatus::Failed, steps, None, Some(msg));
+            return fail(RunStatus::Failed, steps, msg, flow);
         };
         let from = chain.output_from.clone().unwrap_or(completer);
         let Some(output) = outputs.get(&from) else {
             let msg = format!("output.from names `{from}`, which produced no output in this run");
-            return (RunStatus::Failed, steps, None, Some(msg));
+            return fail(RunStatus::Failed, steps, msg, flow);
         };
         match self.write_chain_output(output) {
-            Ok(path) => (RunStatus::Completed, steps, Some(path), None),
-            Err(e) => (RunStatus::Failed, steps, None, Some(e)),
+            Ok(path) => (RunStatus::Completed, steps, Some(path), None, flow.warnings),
+            Err(e) => fail(RunStatus::Failed, steps, e, flow),
         }
     }
 
@@ -248,17 +430,11 @@ impl Runner<'_> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        std::fs::write(path, self.redactor.redact(text))
-            .map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::write(path, self.redact(text)).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    fn write_event(
-        &mut self,
-        event: &str,
-        from: Option<&str>,
-        payload: &Value,
-    ) -> Result<(), String> {
-        self.event_seq += 1;
+    fn write_event(&self, event: &str, from: Option<&str>, payload: &Value) -> Result<(), String> {
+        let seq = self.event_seq.fetch_add(1, Ordering::SeqCst) + 1;
         let file: String = event
             .chars()
             .map(|c| {
@@ -273,7 +449,7 @@ impl Runner<'_> {
             .ctx
             .run_dir
             .join(".events")
-            .join(format!("{:04}-{file}.json", self.event_seq));
+            .join(format!("{seq:04}-{file}.json"));
         let body = json!({ "event": event, "from": from, "at": (self.ctx.now)().to_rfc3339(), "payload": payload });
         self.write_file(&path, &pretty(&body))
     }
@@ -297,11 +473,16 @@ impl Runner<'_> {
         Ok(path)
     }
 
-    async fn run_agent(
-        &mut self,
-        agent: &ResolvedAgent,
-        events: &BTreeMap<String, Value>,
-    ) -> (StepOutcome, Option<Value>) {
+    async fn run_agent(&self, i: usize, events: Value, permits: &Semaphore) -> StepResult {
+        let agent = &self.ctx.chain.agents[i];
+        // The semaphore is never closed, so acquiring only waits for a free slot.
+        let _permit = permits.acquire().await.ok();
+        (self.ctx.progress)(Progress {
+            agent: agent.name.clone(),
+            state: ProgressState::Started,
+            done: self.done.load(Ordering::SeqCst),
+            total: self.ctx.chain.agents.len(),
+        });
         let started = Instant::now();
         let mut step = StepOutcome {
             agent: agent.name.clone(),
@@ -310,34 +491,32 @@ impl Runner<'_> {
             attempts: 0,
             tokens_in: 0,
             tokens_out: 0,
-            cost: Some(0.0),
+            cost: if agent.command.is_some() {
+                None
+            } else {
+                Some(0.0)
+            },
             duration_ms: 0,
             status: RunStatus::Completed,
             error: None,
         };
-        let result = self.call_agent(agent, events, &mut step).await;
+        let result = self.call_agent(agent, &events, &mut step).await;
         step.duration_ms = started.elapsed().as_millis() as u64;
-        match result {
-            Ok(output) => (step, Some(output)),
-            Err(e) => {
-                step.status = if e.timed_out {
-                    RunStatus::TimedOut
-                } else {
-                    RunStatus::Failed
-                };
-                step.error = Some(
-                    self.redactor
-                        .redact(&format!("agent `{}`: {}", agent.name, e.message)),
-                );
-                (step, None)
-            }
+        if let Err(e) = &result {
+            step.status = if e.timed_out {
+                RunStatus::TimedOut
+            } else {
+                RunStatus::Failed
+            };
+            step.error = Some(self.redact(&e.message));
         }
+        (i, step, result)
     }
 
     async fn call_agent(
-        &mut self,
+        &self,
         agent: &ResolvedAgent,
-        events: &BTreeMap<String, Value>,
+        events: &Value,
         step: &mut StepOutcome,
     ) -> Result<Value, ProviderError> {
         let chain = self.ctx.chain;
@@ -348,7 +527,7 @@ impl Runner<'_> {
             _ => None,
         };
         let entry = &agent.model_entry;
-        let request = CompletionRequest {
+        let mut request = CompletionRequest {
             provider: entry.provider.clone(),
             model: entry.id.clone().unwrap_or_else(|| agent.model.clone()),
             messages: vec![Message {
@@ -360,21 +539,115 @@ impl Runner<'_> {
             json_schema: schema.clone(),
             timeout: agent.timeout,
         };
+        // One corrective retry when a JSON answer breaks its schema, then the step fails.
+        let mut corrected = false;
+        loop {
+            let text = self.call_with_retries(agent, &request, step).await?;
+            let output = match agent.output {
+                OutputKind::Text => Value::String(text),
+                OutputKind::Json => {
+                    let checked: Result<Value, String> = match parse_json_answer(&text) {
+                        None => Err("the answer is not JSON".into()),
+                        Some(value) => match &schema {
+                            Some(schema) => check_schema(schema, &value)
+                                .map(|()| value)
+                                .map_err(|e| format!("the answer does not match its schema: {e}")),
+                            None => Ok(value),
+                        },
+                    };
+                    match checked {
+                        Ok(value) => value,
+                        Err(problem) if !corrected => {
+                            corrected = true;
+                            request.messages.push(Message {
+                                role: "assistant".into(),
+                                content: text,
+                            });
+                            request.messages.push(Message {
+                                role: "user".into(),
+                                content: format!("{problem}. Answer again with JSON only, following the schema exactly."),
+                            });
+                            continue;
+                        }
+                        Err(problem) => {
+                            return Err(ProviderError::fatal(format!(
+                                "{problem} (after one corrective retry)"
+                            )))
+                        }
+                    }
+                }
+            };
+            let round = self.event_seq.load(Ordering::SeqCst);
+            let (name, body) = match &output {
+                Value::String(s) => ("output.txt", s.clone()),
+                other => ("output.json", pretty(other)),
+            };
+            let dir = self.ctx.run_dir.join("outputs").join(&agent.name);
+            let path = if dir.join(name).exists() {
+                dir.join(format!("{round:04}-{name}"))
+            } else {
+                dir.join(name)
+            };
+            self.write_file(&path, &body)
+                .map_err(ProviderError::fatal)?;
+            return Ok(output);
+        }
+    }
+
+    /// One call (model or command) with retries on retryable failures: exponential backoff
+    /// with jitter, honouring `Retry-After`.
+    async fn call_with_retries(
+        &self,
+        agent: &ResolvedAgent,
+        request: &CompletionRequest,
+        step: &mut StepOutcome,
+    ) -> Result<String, ProviderError> {
+        let chain = self.ctx.chain;
         let attempts = if agent.max_attempts > 0 {
             agent.max_attempts
         } else {
             chain.retries + 1
         };
-        let mut delay = Duration::from_secs(1);
-        let completion = loop {
+        let mut delay = agent.initial_delay;
+        loop {
             step.attempts += 1;
-            match self.complete(&request).await {
-                Ok(c) => break c,
+            let result = match &agent.command {
+                Some(spec) => {
+                    let secrets = self.command_secrets().await?;
+                    crate::command::run_command(
+                        spec,
+                        &request.messages[0].content,
+                        &secrets,
+                        agent.timeout,
+                    )
+                    .await
+                }
+                None => self.complete(agent, request).await.map(|c| {
+                    step.model_reported = c.model.clone();
+                    step.tokens_in += c.input_tokens;
+                    step.tokens_out += c.output_tokens;
+                    step.cost = match (
+                        agent.model_entry.input_per_mtok,
+                        agent.model_entry.output_per_mtok,
+                    ) {
+                        (Some(i), Some(o)) => Some(
+                            (step.tokens_in as f64 * i + step.tokens_out as f64 * o) / 1_000_000.0,
+                        ),
+                        _ => None,
+                    };
+                    c.text
+                }),
+            };
+            match result {
+                Ok(text) => return Ok(text),
                 Err(e) if e.retryable && step.attempts < attempts => {
-                    let wait = e.retry_after.unwrap_or(delay).min(Duration::from_secs(30));
+                    let wait = e
+                        .retry_after
+                        .unwrap_or(delay)
+                        .min(agent.max_delay.max(Duration::from_millis(1)));
                     let jitter = wait.mul_f64(fastrand::f64() * 0.25);
                     tokio::time::sleep(wait + jitter).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
+                    delay = (delay * 2).min(agent.max_delay);
                 }
                 Err(mut e) => {
                     if step.attempts > 1 {
@@ -383,60 +656,70 @@ impl Runner<'_> {
                     return Err(e);
                 }
             }
-        };
-        step.model_reported = completion.model.clone();
-        step.tokens_in += completion.input_tokens;
-        step.tokens_out += completion.output_tokens;
-        step.cost = match (entry.input_per_mtok, entry.output_per_mtok) {
-            (Some(i), Some(o)) => {
-                Some((step.tokens_in as f64 * i + step.tokens_out as f64 * o) / 1_000_000.0)
-            }
-            _ => None,
-        };
-
-        let output = match agent.output {
-            OutputKind::Text => Value::String(completion.text.clone()),
-            OutputKind::Json => {
-                let value = parse_json_answer(&completion.text).ok_or_else(|| {
-                    ProviderError::fatal("the model was asked for JSON and answered something else")
-                })?;
-                if let Some(schema) = &schema {
-                    check_schema(schema, &value).map_err(|e| {
-                        ProviderError::fatal(format!("output does not match its schema: {e}"))
-                    })?;
-                }
-                value
-            }
-        };
-        let (name, text) = match &output {
-            Value::String(s) => ("output.txt", s.clone()),
-            other => ("output.json", pretty(other)),
-        };
-        let path = self
-            .ctx
-            .run_dir
-            .join("outputs")
-            .join(&agent.name)
-            .join(name);
-        self.write_file(&path, &text)
-            .map_err(ProviderError::fatal)?;
-        Ok(output)
+        }
     }
 
-    async fn complete(&mut self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+    /// The chain's `secrets:` that are set, for a command agent's environment (never argv).
+    async fn command_secrets(&self) -> Result<Vec<(String, SecretValue)>, ProviderError> {
+        let mut out = Vec::new();
+        for name in self.ctx.chain.declared_secrets.iter() {
+            if let Some(v) = self.secret(name).await? {
+                out.push((name.clone(), v));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn complete(
+        &self,
+        agent: &ResolvedAgent,
+        req: &CompletionRequest,
+    ) -> Result<Completion, ProviderError> {
         if let Some(cassette) = &self.ctx.replay {
             return cassette.answer(req);
         }
-        let completion = match req.provider.as_str() {
-            "openai" => {
-                let client = self.openai_client(req).await?;
-                client.complete(req).await?
-            }
+        let (base_key, default_base) = match req.provider.as_str() {
+            "openai" => ("OPENAI_BASE_URL", OPENAI_DEFAULT_BASE),
+            "anthropic" => ("ANTHROPIC_BASE_URL", ANTHROPIC_DEFAULT_BASE),
             other => {
                 return Err(ProviderError::fatal(format!(
-                    "provider `{other}` is not supported by this build yet; use an OpenAI-compatible model, or a cassette (CHAINLIFT_CASSETTE)"
+                    "provider `{other}` is not supported: use `openai` (any OpenAI-compatible server) or `anthropic` in chainlift.yaml"
                 )))
             }
+        };
+        let chain = self.ctx.chain;
+        let base_url = agent
+            .model_entry
+            .base_url
+            .clone()
+            .or_else(|| chain.config.get(base_key).cloned())
+            .or_else(|| self.ctx.process_base_urls.get(base_key).cloned())
+            .unwrap_or_else(|| default_base.to_string());
+        let key_name = agent.model_entry.key_secret();
+        let key = self.secret(&key_name).await?;
+        if key.is_none() && base_url == default_base {
+            return Err(ProviderError::fatal(format!(
+                "{key_name} is not set for env `{}`: run `chainlift secrets set --env {} {key_name}`",
+                chain.env, chain.env
+            )));
+        }
+        let http = self.ctx.http.clone();
+        let completion = if req.provider == "anthropic" {
+            AnthropicClient {
+                http,
+                base_url,
+                key,
+            }
+            .complete(req)
+            .await?
+        } else {
+            OpenAiClient {
+                http,
+                base_url,
+                key,
+            }
+            .complete(req)
+            .await?
         };
         if let Some(recorder) = &self.ctx.record {
             recorder
@@ -446,40 +729,9 @@ impl Runner<'_> {
         Ok(completion)
     }
 
-    async fn openai_client(
-        &mut self,
-        req: &CompletionRequest,
-    ) -> Result<OpenAiClient, ProviderError> {
-        let chain = self.ctx.chain;
-        let agent_entry = chain
-            .agents
-            .iter()
-            .find(|a| a.model_entry.id.as_deref() == Some(req.model.as_str()));
-        let entry_base = agent_entry.and_then(|a| a.model_entry.base_url.clone());
-        let base_url = entry_base
-            .or_else(|| chain.config.get("OPENAI_BASE_URL").cloned())
-            .or_else(|| self.ctx.process_base_urls.get("OPENAI_BASE_URL").cloned())
-            .unwrap_or_else(|| OPENAI_DEFAULT_BASE.to_string());
-        let key_name = agent_entry
-            .map(|a| a.model_entry.key_secret())
-            .unwrap_or_else(|| "OPENAI_API_KEY".into());
-        let key = self.secret(&key_name).await?;
-        if key.is_none() && base_url == OPENAI_DEFAULT_BASE {
-            return Err(ProviderError::fatal(format!(
-                "{key_name} is not set for env `{}`: run `chainlift secrets set --env {} {key_name}`",
-                chain.env, chain.env
-            )));
-        }
-        Ok(OpenAiClient {
-            http: self.ctx.http.clone(),
-            base_url,
-            key,
-        })
-    }
-
-    async fn secret(&mut self, name: &str) -> Result<Option<SecretValue>, ProviderError> {
-        if let Some(v) = self.keys.get(name) {
-            return Ok(v.clone());
+    async fn secret(&self, name: &str) -> Result<Option<SecretValue>, ProviderError> {
+        if let Some(v) = self.keys.lock().ok().and_then(|k| k.get(name).cloned()) {
+            return Ok(v);
         }
         let value = self
             .ctx
@@ -488,9 +740,13 @@ impl Runner<'_> {
             .await
             .map_err(ProviderError::fatal)?;
         if let Some(v) = &value {
-            self.redactor.add(v);
+            if let Ok(mut r) = self.redactor.lock() {
+                r.add(v);
+            }
         }
-        self.keys.insert(name.to_string(), value.clone());
+        if let Ok(mut k) = self.keys.lock() {
+            k.insert(name.to_string(), value.clone());
+        }
         Ok(value)
     }
 }

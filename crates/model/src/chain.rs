@@ -63,6 +63,8 @@ pub struct AgentSpec {
     pub max_tokens: Option<Scalar>,
     pub temperature: Option<Scalar>,
     pub kind: Option<String>,
+    /// `kind: command`: the command line to run (the rendered prompt goes to its stdin).
+    pub command: Option<Scalar>,
     pub workspace: Option<serde_json::Value>,
     /// The agent file this spec was merged from, if any.
     #[serde(skip)]
@@ -76,7 +78,15 @@ impl AgentSpec {
             ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = file.$f; } )* };
         }
         fill!(model, timeout, prompt, triggers, wait_for, output, schema, emits, routes, retry);
-        fill!(on_error, max_tokens, temperature, kind, workspace, file);
+        fill!(
+            on_error,
+            max_tokens,
+            temperature,
+            kind,
+            command,
+            workspace,
+            file
+        );
         self
     }
 

@@ -66,6 +66,7 @@ pub const AGENT: Shape = Shape::Map(&[
     ("max_tokens", Shape::Any),
     ("temperature", Shape::Any),
     ("kind", Shape::Any),
+    ("command", Shape::Any),
     ("workspace", WORKSPACE),
 ]);
 const AGENTS: Shape = Shape::List(&AGENT);

@@ -62,6 +62,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("bad-reference", Severity::Error, "a malformed ${…}"),
     ("var-on-secret", Severity::Error, "--var given for a secret"),
     ("missing-model", Severity::Error, "an agent names no model"),
+    ("bad-command-agent", Severity::Error, "a command agent lacks `command:` or a complete `workspace:`"),
     ("missing-env-file", Severity::Error, "an env has no config/<env>.env"),
     ("prompt-syntax", Severity::Error, "a prompt is not a valid template"),
     ("unknown-prompt-variable", Severity::Error, "a prompt reads something other than input, events or data, or a data source that does not exist"),

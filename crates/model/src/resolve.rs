@@ -38,8 +38,38 @@ pub struct ResolvedAgent {
     pub max_tokens: u32,
     pub temperature: Option<f64>,
     pub max_attempts: u32,
-    /// Fields this build parses but does not execute yet (the run refuses them by name).
-    pub unsupported: Vec<&'static str>,
+    /// First retry delay and the cap of the exponential backoff.
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+    /// `wait_for: all`: start once every trigger has arrived (fan-in), not on each.
+    pub wait_for_all: bool,
+    /// `routes:` in order; the first whose `when` holds picks the event (`when: None` is `else`).
+    pub routes: Vec<Route>,
+    /// An event to emit, or an agent to hand over to, when this agent fails.
+    pub on_error: Option<String>,
+    /// `kind: command`: run a CLI agent instead of calling a model.
+    pub command: Option<CommandSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub when: Option<String>,
+    pub emit: String,
+}
+
+/// Where a command agent runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Workspace {
+    Local { dir: PathBuf },
+    Docker { container: String },
+    Ssh { host: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    /// The command line, run by `sh -c` with the rendered prompt on stdin.
+    pub command: String,
+    pub workspace: Workspace,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +91,10 @@ pub struct ResolvedChain {
     pub notify: BTreeMap<String, String>,
     /// The merged env config without secret values: what a deployment snapshots.
     pub config: BTreeMap<String, String>,
-    /// Every secret this env needs: the chain's `secrets:` and its providers' keys.
+    /// Every name treated as a secret: the chain's `secrets:` and the providers' keys.
     pub secrets: BTreeSet<String>,
+    /// The chain's own `secrets:` (what a command agent's environment may receive).
+    pub declared_secrets: BTreeSet<String>,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -265,9 +297,11 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
 
     let mut agents = Vec::new();
     for spec in &chain.agents {
-        let model = match &spec.model {
-            Some(m) => r.text(&m.0),
-            None => {
+        let is_command = spec.kind.as_deref() == Some("command");
+        let model = match (&spec.model, is_command) {
+            (Some(m), _) => r.text(&m.0),
+            (None, true) => Some("command".to_string()),
+            (None, false) => {
                 r.issues.push(ResolveIssue {
                     code: "missing-model",
                     message: format!("agent `{}` names no model", spec.name),
@@ -298,28 +332,85 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                 .map(Some),
             None => Some(None),
         };
-        let max_attempts = spec
-            .retry
+        let retry_field = |key: &str| spec.retry.as_ref().and_then(|v| v.get(key)).cloned();
+        let as_text = |v: serde_json::Value| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let max_attempts = retry_field("max_attempts")
+            .map(as_text)
+            .and_then(|s| parse_u32(&s));
+        let initial_delay = retry_field("initial_delay")
+            .map(as_text)
+            .and_then(|s| parse_duration(&s));
+        let max_delay = retry_field("max_delay")
+            .map(as_text)
+            .and_then(|s| parse_duration(&s));
+        let routes = spec
+            .routes
             .as_ref()
-            .and_then(|v| v.get("max_attempts"))
-            .and_then(|v| {
-                v.as_u64()
-                    .map(|n| n as u32)
-                    .or_else(|| v.as_str().and_then(parse_u32))
-            });
-        let mut unsupported = Vec::new();
-        if spec.routes.is_some() {
-            unsupported.push("routes");
-        }
-        if spec.wait_for.as_deref() == Some("all") {
-            unsupported.push("wait_for: all");
-        }
-        if spec.kind.as_deref().is_some_and(|k| k != "model") {
-            unsupported.push("kind: command");
-        }
+            .and_then(|v| v.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|route| {
+                        match (
+                            route.get("when").and_then(|w| w.as_str()),
+                            route.get("emit"),
+                            route.get("else"),
+                        ) {
+                            (Some(when), Some(emit), _) => emit.as_str().map(|e| Route {
+                                when: Some(when.to_string()),
+                                emit: e.to_string(),
+                            }),
+                            (None, _, Some(other)) => other.as_str().map(|e| Route {
+                                when: None,
+                                emit: e.to_string(),
+                            }),
+                            _ => None,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let command = if is_command {
+            let line = spec.command.as_ref().and_then(|c| r.text(&c.0));
+            let ws = spec.workspace.as_ref();
+            let field = |k: &str| {
+                ws.and_then(|w| w.get(k))
+                    .and_then(|v| v.as_str())
+                    .map(String::from)
+            };
+            let workspace = match field("type").as_deref() {
+                Some("docker") => {
+                    field("container").map(|container| Workspace::Docker { container })
+                }
+                Some("ssh") => field("host").map(|host| Workspace::Ssh { host }),
+                _ => Some(Workspace::Local {
+                    dir: chain.dir.join(field("dir").unwrap_or_else(|| ".".into())),
+                }),
+            };
+            match (line, workspace) {
+                (Some(command), Some(workspace)) => Some(CommandSpec { command, workspace }),
+                _ => {
+                    r.issues.push(ResolveIssue {
+                        code: "bad-command-agent",
+                        message: format!("command agent `{}` needs `command:` and a complete `workspace:`", spec.name),
+                        at: chain.locate(&format!("name: {}", spec.name)),
+                        hint: "e.g. `command: claude -p` and `workspace: {type: local, dir: ./work}` (docker needs container, ssh needs host)".into(),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
         if let (Some(model), Some(timeout), Some(prompt), Some(max_tokens), Some(temperature)) =
             (model, timeout, prompt, max_tokens, temperature)
         {
+            if is_command && command.is_none() {
+                continue;
+            }
             agents.push(ResolvedAgent {
                 name: spec.name.clone(),
                 model_entry: project.model(&model),
@@ -333,7 +424,12 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                 max_tokens,
                 temperature,
                 max_attempts: max_attempts.unwrap_or(0),
-                unsupported,
+                initial_delay: initial_delay.unwrap_or(Duration::from_secs(1)),
+                max_delay: max_delay.unwrap_or(Duration::from_secs(30)),
+                wait_for_all: spec.wait_for.as_deref() == Some("all"),
+                routes,
+                on_error: spec.on_error.clone(),
+                command,
             });
         }
     }
@@ -413,6 +509,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                 notify,
                 config,
                 secrets,
+                declared_secrets: chain.secrets.iter().cloned().collect(),
             })
         }
         _ => Err(issues),

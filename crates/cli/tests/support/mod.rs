@@ -1,7 +1,7 @@
 //! Test harness: a sample project copied to a scratch folder, a scratch data folder, and a
 //! small HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions wire format.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
