@@ -69,7 +69,7 @@ async fn last_run(
     let query = RunsQuery {
         at: Some(project_args(&project, Some(chain))),
         env: Some(env),
-        limit: None,
+        ..RunsQuery::default()
     };
     state.api.runs_last(&query).await
 }

@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let query = RunsQuery {
         at: Some(at.clone()),
         env: Some("dev".into()),
-        limit: None,
+        ..RunsQuery::default()
     };
     report(
         "runs last",

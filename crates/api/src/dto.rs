@@ -228,3 +228,11 @@ dto! {
         pub validation: ValidationReport,
     }
 }
+
+dto! {
+    /// `chainlift validate-output FILE --schema SCHEMA`.
+    pub struct OutputCheck {
+        pub ok: bool,
+        pub errors: Vec<String>,
+    }
+}

@@ -246,6 +246,7 @@ impl Chainlift {
             project: Some(project.id.clone()),
             chain: Some(chain.name.clone()),
             env: Some(env.to_string()),
+            ..RunFilter::default()
         };
         let last_run = runs::last(&self.pool, &filter).await?.map(|r| RunSummary {
             id: r.id,

@@ -35,6 +35,9 @@ pub struct RunArgs {
 pub struct RunsQuery {
     pub at: Option<ProjectArgs>,
     pub env: Option<String>,
+    /// A tag or a hash prefix (7+ hex).
+    pub version: Option<String>,
+    pub status: Option<String>,
     pub limit: Option<u32>,
 }
 
@@ -108,18 +111,18 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
     }
 }
 
-fn read_input(path: &Path) -> Result<serde_json::Value> {
+fn read_json_file(path: &Path, what: &str) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ApiError::new(
             ErrorCode::BadInput,
-            format!("{}: cannot read the input: {e}", path.display()),
+            format!("{}: cannot read the {what}: {e}", path.display()),
         )
     })?;
     serde_json::from_str(&text).map_err(|e| {
         ApiError::new(
             ErrorCode::BadInput,
             format!(
-                "{}:{}: the input is not valid JSON: {e}",
+                "{}:{}: the {what} is not valid JSON: {e}",
                 path.display(),
                 e.line()
             ),
@@ -128,6 +131,19 @@ fn read_input(path: &Path) -> Result<serde_json::Value> {
 }
 
 impl Chainlift {
+    /// Check a JSON file against a JSON Schema, as the seed's `validate --schema` step does.
+    pub fn validate_output(&self, file: &Path, schema: &Path) -> Result<crate::dto::OutputCheck> {
+        let value = read_json_file(file, "output")?;
+        let schema_value = read_json_file(schema, "schema")?;
+        let errors = chainlift_engine::run::schema_errors(&schema_value, &value).map_err(|e| {
+            ApiError::new(ErrorCode::BadInput, format!("{}: {e}", schema.display()))
+        })?;
+        Ok(crate::dto::OutputCheck {
+            ok: errors.is_empty(),
+            errors,
+        })
+    }
+
     /// The chain's smoke input (`gates.smoke.input`), else `test-fixtures/sample-input.json`.
     pub fn smoke_input(&self, at: &ProjectArgs) -> Result<PathBuf> {
         let (_, chain) = at.chain()?;
@@ -184,7 +200,7 @@ impl Chainlift {
         } else {
             args.at.cwd.join(&args.input)
         };
-        let input = read_input(&input_path)?;
+        let input = read_json_file(&input_path, "input")?;
         let version_hash = definition_hash(&chain.dir)?;
 
         if let Some(cap) = resolved.cost_per_day {
@@ -349,8 +365,34 @@ impl Chainlift {
     }
 
     fn filter(&self, query: &RunsQuery) -> Result<RunFilter> {
+        if let Some(v) = query
+            .version
+            .as_deref()
+            .filter(|v| v.len() < 7 && v.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("version `{v}`: give a tag or at least 7 hex digits of the hash"),
+            ));
+        }
+        const STATUSES: [&str; 6] = [
+            "running",
+            "completed",
+            "failed",
+            "timed_out",
+            "budget_exceeded",
+            "cancelled",
+        ];
+        if let Some(s) = query.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("status `{s}` is not one of {}", STATUSES.join(", ")),
+            ));
+        }
         let mut filter = RunFilter {
             env: query.env.clone(),
+            version: query.version.clone(),
+            status: query.status.clone(),
             ..RunFilter::default()
         };
         if let Some(at) = &query.at {

@@ -54,6 +54,7 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<AgentDiff>(&mut stale)?;
     check::<EnvDiff>(&mut stale)?;
     check::<ImportReport>(&mut stale)?;
+    check::<OutputCheck>(&mut stale)?;
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings: {stale:?}; run `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test bindings` and commit ui/src/bindings"

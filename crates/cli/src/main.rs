@@ -79,8 +79,14 @@ enum Command {
         #[command(subcommand)]
         which: Option<RunsCommand>,
         chain: Option<String>,
+        #[command(flatten)]
+        filter: RunsFilter,
+    },
+    /// Check a JSON output file against a JSON Schema (exit 1 when it does not match)
+    ValidateOutput {
+        file: PathBuf,
         #[arg(long)]
-        env: Option<String>,
+        schema: PathBuf,
     },
     /// Secrets per environment, kept in the OS keychain
     Secrets {
@@ -89,13 +95,25 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Clone, Default)]
+struct RunsFilter {
+    #[arg(long)]
+    env: Option<String>,
+    /// A tag or a hash prefix (7+ hex): what that version produced
+    #[arg(long)]
+    version: Option<String>,
+    /// completed, failed, timed_out, budget_exceeded, cancelled or running
+    #[arg(long)]
+    status: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum RunsCommand {
-    /// The newest run (narrowed by CHAIN and --env)
+    /// The newest run (narrowed by CHAIN, --env, --version, --status)
     Last {
         chain: Option<String>,
-        #[arg(long)]
-        env: Option<String>,
+        #[command(flatten)]
+        filter: RunsFilter,
     },
     /// One run by id
     Show { id: String },
@@ -276,14 +294,38 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             }
             Ok(if run.status == "completed" { 0 } else { 1 })
         }
-        Command::Runs { which, chain, env } => {
-            match which {
-                Some(RunsCommand::Last { chain, env }) => {
-                    let query = RunsQuery {
+        Command::ValidateOutput { file, schema } => {
+            let check = app.validate_output(&file, &schema)?;
+            if json {
+                print_json(&check);
+            } else if check.ok {
+                println!("{}: matches {}", file.display(), schema.display());
+            } else {
+                println!("{}: does not match {}", file.display(), schema.display());
+                for e in &check.errors {
+                    println!("  {e}");
+                }
+            }
+            Ok(if check.ok { 0 } else { 1 })
+        }
+        Command::Runs {
+            which,
+            chain,
+            filter,
+        } => {
+            let query_of =
+                |chain: Option<String>, f: RunsFilter, limit| -> chainlift_api::Result<RunsQuery> {
+                    Ok(RunsQuery {
                         at: Some(at(&cli.project, chain)?),
-                        env,
-                        limit: None,
-                    };
+                        env: f.env,
+                        version: f.version,
+                        status: f.status,
+                        limit,
+                    })
+                };
+            match which {
+                Some(RunsCommand::Last { chain, filter }) => {
+                    let query = query_of(chain, filter, None)?;
                     match app.runs_last(&query).await? {
                     Some(run) if json => print_json(&run),
                     Some(run) => print_run(&run),
@@ -301,11 +343,7 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                     Ok(0)
                 }
                 None => {
-                    let query = RunsQuery {
-                        at: Some(at(&cli.project, chain)?),
-                        env,
-                        limit: Some(50),
-                    };
+                    let query = query_of(chain, filter, Some(50))?;
                     let runs = app.runs_list(&query).await?;
                     if json {
                         print_json(&runs);

@@ -558,3 +558,205 @@ fn mentiko_chains_of_both_dialects_import_into_chains_that_validate() -> TestRes
     );
     Ok(())
 }
+
+#[test]
+fn the_sample_runs_in_staging_against_an_anthropic_format_server_with_exact_cost() -> TestResult {
+    let sb = Sandbox::new()?;
+    let server = OpenAiServer::start(Arc::new(|req: &support::Seen, _| {
+        let model = req.body["model"].as_str().unwrap_or("").to_string();
+        if req.body.get("tools").is_some() {
+            let report = chainlift_testkit::sample_report();
+            support::Reply::json(
+                200,
+                &chainlift_testkit::anthropic_message(&model, None, Some(&report), 1000, 500),
+            )
+        } else {
+            support::Reply::json(
+                200,
+                &chainlift_testkit::anthropic_message(
+                    &model,
+                    Some("Brief: refunds."),
+                    None,
+                    200,
+                    100,
+                ),
+            )
+        }
+    }))?;
+    let key = "sk-ant-test-staging-5e6f7a8b9c0d1e2f";
+    let out = sb
+        .cli()
+        .env("CHAINLIFT_SECRETS", "env")
+        .env("ANTHROPIC_API_KEY", key)
+        .env("ANTHROPIC_BASE_URL", &server.base_url)
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "staging",
+            "--format",
+            "json",
+            "--input",
+        ])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = stdout_json(&out)?;
+    // claude-haiku $1/$5 for the researcher, claude-sonnet $3/$15 for the writer, per Mtok.
+    let expected = (200.0 * 1.0 + 100.0 * 5.0 + 1000.0 * 3.0 + 500.0 * 15.0) / 1e6;
+    assert!(
+        (run["cost"].as_f64().unwrap_or(-1.0) - expected).abs() < 1e-12,
+        "{}",
+        run["cost"]
+    );
+    let models: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.body["model"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(models, ["claude-haiku-4-5", "claude-sonnet-4-5"]);
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.header("x-api-key") == Some(key)));
+    assert_eq!(run["steps"][1]["tokens_in"], 1000);
+    assert!(sb.files_containing(key).is_empty());
+    Ok(())
+}
+
+#[test]
+fn the_daily_cap_refuses_to_start_and_runs_filter_by_status_and_version() -> TestResult {
+    let sb = Sandbox::new()?;
+    let run = |extra: &[&str]| -> std::io::Result<std::process::Output> {
+        sb.cli()
+            .args([
+                "run",
+                "content-pipeline",
+                "--env",
+                "dev",
+                "--format",
+                "json",
+                "--input",
+            ])
+            .arg(sb.input())
+            .args(extra)
+            .output()
+    };
+    let first = run(&["--var", "MAX_COST_PER_DAY=0.001"])?;
+    assert_eq!(first.status.code(), Some(0));
+    let refused = run(&["--var", "MAX_COST_PER_DAY=0.001"])?;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("was not started"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        run(&[])?.status.code(),
+        Some(0),
+        "the sample's own cap still has room"
+    );
+
+    let hash = stdout_json(&first)?["version_hash"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let list = |args: &[&str]| -> Result<Value, Box<dyn std::error::Error>> {
+        let out = sb
+            .cli()
+            .args(["runs", "--format", "json"])
+            .args(args)
+            .output()?;
+        Ok(stdout_json(&out)?)
+    };
+    assert_eq!(
+        list(&["--status", "completed"])?.as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        list(&["--status", "failed"])?.as_array().map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(
+        list(&["--version", &hash[..7]])?.as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        list(&["--version", "0000000"])?.as_array().map(Vec::len),
+        Some(0)
+    );
+    let bad = sb.cli().args(["runs", "--version", "abc"]).output()?;
+    assert_eq!(bad.status.code(), Some(2));
+    let last = sb
+        .cli()
+        .args(["runs", "last", "--status", "completed", "--format", "json"])
+        .output()?;
+    assert_eq!(stdout_json(&last)?["status"], "completed");
+    Ok(())
+}
+
+#[test]
+fn validate_output_checks_a_file_against_a_schema() -> TestResult {
+    let sb = Sandbox::new()?;
+    let out = sb
+        .cli()
+        .args(["run", "content-pipeline", "--env", "dev", "--input"])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(out.status.code(), Some(0));
+    let runs = sb.home.join("runs");
+    let run_dir = std::fs::read_dir(&runs)?
+        .flatten()
+        .next()
+        .map(|e| e.path())
+        .ok_or("no run folder")?;
+    let output = run_dir.join("outputs/writer/output.json");
+    let schema = sb.chain_dir().join("schemas/report.schema.json");
+    let ok = sb
+        .cli()
+        .args(["validate-output"])
+        .arg(&output)
+        .arg("--schema")
+        .arg(&schema)
+        .output()?;
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    let broken = sb.dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"title": "t", "summary": "s", "sections": [], "sources": [{"title": "x", "url": "http://insecure"}]}"#,
+    )?;
+    let bad = sb
+        .cli()
+        .args(["validate-output", "--format", "json"])
+        .arg(&broken)
+        .arg("--schema")
+        .arg(&schema)
+        .output()?;
+    assert_eq!(bad.status.code(), Some(1));
+    let check = stdout_json(&bad)?;
+    let errors = check["errors"].to_string();
+    assert!(
+        errors.contains("/sections") && errors.contains("/sources/0/url"),
+        "{errors}"
+    );
+
+    let missing = sb
+        .cli()
+        .args(["validate-output", "nope.json", "--schema"])
+        .arg(&schema)
+        .output()?;
+    assert_eq!(missing.status.code(), Some(2));
+    Ok(())
+}

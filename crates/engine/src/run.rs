@@ -787,6 +787,27 @@ fn check_schema(schema: &Value, value: &Value) -> Result<(), String> {
     }
 }
 
+/// Every way `value` breaks `schema` (at most 20), or why the schema itself is unusable.
+pub fn schema_errors(schema: &Value, value: &Value) -> Result<Vec<String>, String> {
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("the schema is not valid JSON Schema: {e}"))?;
+    Ok(validator
+        .iter_errors(value)
+        .take(20)
+        .map(|e| {
+            let path = e.instance_path.to_string();
+            format!(
+                "{}: {e}",
+                if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                }
+            )
+        })
+        .collect())
+}
+
 /// Validate `value` against the JSON schema in `schema_path`.
 pub fn validate_against(schema_path: &Path, value: &Value) -> Result<(), String> {
     let schema = load_json(schema_path)?;

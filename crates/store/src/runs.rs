@@ -126,17 +126,24 @@ pub struct RunFilter {
     pub project: Option<String>,
     pub chain: Option<String>,
     pub env: Option<String>,
+    /// A tag, or a prefix of the version hash.
+    pub version: Option<String>,
+    pub status: Option<String>,
 }
 
 pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<Vec<RunRow>> {
     Ok(sqlx::query_as(
         "SELECT * FROM runs
          WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR chain = ?2) AND (?3 IS NULL OR env = ?3)
-         ORDER BY started_at DESC, id DESC LIMIT ?4",
+           AND (?4 IS NULL OR version_tag = ?4 OR substr(version_hash, 1, length(?4)) = lower(?4))
+           AND (?5 IS NULL OR status = ?5)
+         ORDER BY started_at DESC, id DESC LIMIT ?6",
     )
     .bind(&filter.project)
     .bind(&filter.chain)
     .bind(&filter.env)
+    .bind(&filter.version)
+    .bind(&filter.status)
     .bind(limit)
     .fetch_all(pool)
     .await?)
@@ -245,6 +252,27 @@ mod tests {
         assert_eq!(r1.and_then(|r| r.cost), None, "unknown cost stays null");
         assert_eq!(steps(&pool, "r1").await?, vec![step]);
         assert!(get(&pool, "nope").await?.is_none());
+        let by_version = RunFilter {
+            version: Some("ABC".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(
+            list(&pool, &by_version, 10).await?.len(),
+            2,
+            "hash prefixes match in any case"
+        );
+        let by_status = RunFilter {
+            status: Some("completed".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(
+            list(&pool, &by_status, 10)
+                .await?
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>(),
+            ["r1"]
+        );
         Ok(())
     }
 
