@@ -39,6 +39,17 @@ fn time<F: FnMut()>(iterations: usize, mut f: F) -> Vec<Duration> {
         .collect()
 }
 
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -77,6 +88,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let r = rt.block_on(api.run(&run, &quiet));
             assert!(r.is_ok_and(|r| r.status == "completed"), "the sample runs");
         }),
+    );
+    // Memory stays flat over many runs: nothing accumulates per run in the process.
+    let mut rss = Vec::new();
+    for i in 1..=1000 {
+        let r = rt.block_on(api.run(&run, &quiet));
+        assert!(r.is_ok_and(|r| r.status == "completed"));
+        if i == 100 || i == 1000 {
+            rss.push(rss_mib());
+        }
+    }
+    println!(
+        "memory over 1,000 more runs: RSS {:.1} MiB after 100, {:.1} MiB after 1,000",
+        rss[0], rss[1]
     );
     let query = RunsQuery {
         at: Some(at.clone()),

@@ -49,6 +49,10 @@ pub struct Chainlift {
     secrets: SecretSource,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
+    /// One semaphore per (project, env), sized by the env's `concurrency`, shared by every run
+    /// this process starts there.
+    env_permits:
+        Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
 impl Chainlift {
@@ -84,6 +88,7 @@ impl Chainlift {
             secrets,
             clock,
             http,
+            env_permits: Arc::default(),
         })
     }
 

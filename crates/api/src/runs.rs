@@ -131,6 +131,25 @@ fn read_json_file(path: &Path, what: &str) -> Result<serde_json::Value> {
 }
 
 impl Chainlift {
+    /// The semaphore that bounds concurrent agent calls in one env across this process's runs.
+    fn env_permits(
+        &self,
+        project: &str,
+        env: &str,
+        concurrency: u32,
+    ) -> std::sync::Arc<tokio::sync::Semaphore> {
+        let key = format!("{project}/{env}");
+        let slots = concurrency.max(1) as usize;
+        match self.env_permits.lock() {
+            Ok(mut map) => map
+                .entry(key)
+                .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(slots)))
+                .clone(),
+            // A poisoned map only loses sharing across runs; each run still has its own limit.
+            Err(_) => std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
+        }
+    }
+
     /// Check a JSON file against a JSON Schema, as the seed's `validate --schema` step does.
     pub fn validate_output(&self, file: &Path, schema: &Path) -> Result<crate::dto::OutputCheck> {
         let value = read_json_file(file, "output")?;
@@ -315,6 +334,7 @@ impl Chainlift {
             progress: &progress,
             now: &now,
             cancel: args.cancel.clone(),
+            env_permits: Some(self.env_permits(&project.id, &args.env, resolved.concurrency)),
         };
         let outcome = chainlift_engine::run_chain(&ctx).await;
 

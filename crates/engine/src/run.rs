@@ -120,6 +120,8 @@ pub struct RunContext<'a> {
     pub now: &'a (dyn Fn() -> DateTime<Utc> + Send + Sync),
     /// Set to `true` to cancel the run: in-flight calls are dropped, children killed.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Slots shared by every run in this environment (its `concurrency`), on top of the run's own.
+    pub env_permits: Option<std::sync::Arc<Semaphore>>,
 }
 
 /// State shared by the agent steps running at once (each borrows the runner immutably).
@@ -475,7 +477,11 @@ impl Runner<'_> {
 
     async fn run_agent(&self, i: usize, events: Value, permits: &Semaphore) -> StepResult {
         let agent = &self.ctx.chain.agents[i];
-        // The semaphore is never closed, so acquiring only waits for a free slot.
+        // The semaphores are never closed, so acquiring only waits for a free slot.
+        let _env_permit = match &self.ctx.env_permits {
+            Some(env) => env.acquire().await.ok(),
+            None => None,
+        };
         let _permit = permits.acquire().await.ok();
         (self.ctx.progress)(Progress {
             agent: agent.name.clone(),

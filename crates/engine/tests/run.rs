@@ -105,6 +105,7 @@ impl Fixture {
             progress: &progress,
             now: &now,
             cancel,
+            env_permits: None,
         };
         Ok(run_chain(&ctx).await)
     }

@@ -131,22 +131,32 @@ pub struct RunFilter {
     pub status: Option<String>,
 }
 
+/// Runs matching `filter`, newest first. Only the conditions that are set go into the SQL, so
+/// SQLite can pick the index that fits (a version or status filter, not a scan of every run).
 pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<Vec<RunRow>> {
-    Ok(sqlx::query_as(
-        "SELECT * FROM runs
-         WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR chain = ?2) AND (?3 IS NULL OR env = ?3)
-           AND (?4 IS NULL OR version_tag = ?4 OR substr(version_hash, 1, length(?4)) = lower(?4))
-           AND (?5 IS NULL OR status = ?5)
-         ORDER BY started_at DESC, id DESC LIMIT ?6",
-    )
-    .bind(&filter.project)
-    .bind(&filter.chain)
-    .bind(&filter.env)
-    .bind(&filter.version)
-    .bind(&filter.status)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM runs WHERE 1 = 1");
+    for (column, value) in [
+        ("project", &filter.project),
+        ("chain", &filter.chain),
+        ("env", &filter.env),
+        ("status", &filter.status),
+    ] {
+        if let Some(v) = value {
+            q.push(format!(" AND {column} = ")).push_bind(v.clone());
+        }
+    }
+    if let Some(v) = &filter.version {
+        // A tag, or a hash prefix as a range over the hash index (hex digits sort below 'g').
+        let prefix = v.to_ascii_lowercase();
+        q.push(" AND (version_tag = ").push_bind(v.clone());
+        q.push(" OR (version_hash >= ").push_bind(prefix.clone());
+        q.push(" AND version_hash < ")
+            .push_bind(format!("{prefix}g"))
+            .push("))");
+    }
+    q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+        .push_bind(limit);
+    Ok(q.build_query_as().fetch_all(pool).await?)
 }
 
 pub async fn last(pool: &SqlitePool, filter: &RunFilter) -> Result<Option<RunRow>> {
