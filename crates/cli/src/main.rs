@@ -275,18 +275,11 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 record,
                 cancel: Some(cancel_rx),
             };
-            let show_progress = !json;
-            let progress = move |p: RunProgress| {
-                if show_progress {
-                    let mark = match p.state.as_str() {
-                        "started" => "…",
-                        "completed" => "✓",
-                        _ => "✗",
-                    };
-                    eprintln!("[{}/{}] {mark} {} {}", p.done, p.total, p.agent, p.state);
-                }
-            };
-            let run = app.run(&args, &progress).await?;
+            let display = ProgressDisplay::new(!json);
+            let progress = |p: RunProgress| display.update(&p);
+            let run = app.run(&args, &progress).await;
+            display.finish();
+            let run = run?;
             if json {
                 print_json(&run);
             } else {
@@ -643,5 +636,82 @@ fn print_diff(d: &EnvDiff) {
     print_table(&rows);
     for p in &d.problems {
         println!("\nproblem: {p}");
+    }
+}
+
+/// The live per-agent display of a run on stderr: one line redrawn in place on a terminal,
+/// a line per change otherwise (CI logs), nothing with `--format json`.
+struct ProgressDisplay {
+    enabled: bool,
+    tty: bool,
+    agents: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl ProgressDisplay {
+    fn new(enabled: bool) -> Self {
+        ProgressDisplay {
+            enabled,
+            tty: std::io::stderr().is_terminal(),
+            agents: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn mark(state: &str) -> &'static str {
+        match state {
+            "started" => "…",
+            "completed" => "✓",
+            _ => "✗",
+        }
+    }
+
+    fn update(&self, p: &RunProgress) {
+        if !self.enabled {
+            return;
+        }
+        if !self.tty {
+            eprintln!(
+                "[{}/{}] {} {} {}",
+                p.done,
+                p.total,
+                Self::mark(&p.state),
+                p.agent,
+                p.state
+            );
+            return;
+        }
+        let Ok(mut agents) = self.agents.lock() else {
+            return;
+        };
+        match agents.iter_mut().find(|(a, _)| *a == p.agent) {
+            Some(entry) => entry.1 = p.state.clone(),
+            None => agents.push((p.agent.clone(), p.state.clone())),
+        }
+        let width = 20usize;
+        let filled = if p.total == 0 {
+            0
+        } else {
+            width * p.done as usize / p.total as usize
+        };
+        let bar = format!(
+            "{}{}",
+            "█".repeat(filled.min(width)),
+            "░".repeat(width - filled.min(width))
+        );
+        let list: Vec<String> = agents
+            .iter()
+            .map(|(a, s)| format!("{a} {}", Self::mark(s)))
+            .collect();
+        eprint!(
+            "\r\x1b[2K[{bar}] {}/{}  {}",
+            p.done,
+            p.total,
+            list.join("  ")
+        );
+    }
+
+    fn finish(&self) {
+        if self.enabled && self.tty {
+            eprintln!();
+        }
     }
 }

@@ -760,3 +760,114 @@ fn validate_output_checks_a_file_against_a_schema() -> TestResult {
     assert_eq!(missing.status.code(), Some(2));
     Ok(())
 }
+
+#[test]
+fn record_writes_a_cassette_that_replays_offline() -> TestResult {
+    let sb = Sandbox::new()?;
+    let server = OpenAiServer::start(sample_responder())?;
+    let cassette = sb.chain_dir().join("cassettes/dev.jsonl");
+    std::fs::remove_file(&cassette)?;
+    let out = sb
+        .cli()
+        .env("CHAINLIFT_SECRETS", "env")
+        .env("OPENAI_API_KEY", "sk-test-record-11112222333344445555")
+        .env("OPENAI_BASE_URL", &server.base_url)
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--record",
+            "--format",
+            "json",
+            "--input",
+        ])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live = stdout_json(&out)?;
+    assert_eq!(
+        std::fs::read_to_string(&cassette)?.lines().count(),
+        2,
+        "one line per call"
+    );
+    assert!(!std::fs::read_to_string(&cassette)?.contains("sk-test-record"));
+
+    // Offline now: the server is not asked again and the run is the same.
+    let out = sb
+        .cli()
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--format",
+            "json",
+            "--input",
+        ])
+        .arg(sb.input())
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed = stdout_json(&out)?;
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(replayed["tokens_in"], live["tokens_in"]);
+    assert_eq!(replayed["cost"], live["cost"]);
+    assert_eq!(replayed["output_preview"], live["output_preview"]);
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_cancels_the_run_and_records_it_as_cancelled() -> TestResult {
+    let sb = Sandbox::new()?;
+    let server = OpenAiServer::start(Arc::new(|_: &support::Seen, _| {
+        support::Reply::json(200, &support::completion("late", 1, 1))
+            .delayed(std::time::Duration::from_secs(20))
+    }))?;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("chainlift"))
+        .env("CHAINLIFT_HOME", &sb.home)
+        .env("CHAINLIFT_SECRETS", "env")
+        .env("OPENAI_API_KEY", "sk-test-cancel-99998888777766665555")
+        .env("OPENAI_BASE_URL", &server.base_url)
+        .current_dir(&sb.project)
+        .args([
+            "run",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--var",
+            "CHAINLIFT_CASSETTE=",
+            "--input",
+        ])
+        .arg(sb.input())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.requests().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child process by its pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait()?;
+    assert_eq!(status.code(), Some(1));
+    let last = sb
+        .cli()
+        .args(["runs", "last", "--format", "json"])
+        .output()?;
+    let run = stdout_json(&last)?;
+    assert_eq!(run["status"], "cancelled");
+    assert_eq!(run["steps"][0]["agent"], "researcher");
+    Ok(())
+}

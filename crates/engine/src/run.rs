@@ -141,6 +141,8 @@ struct Flow {
     rounds: Vec<u32>,
     last_event: String,
     warnings: Vec<String>,
+    /// Agent steps in flight and when they started: recorded as cancelled if the run ends first.
+    running: Vec<(usize, Instant)>,
 }
 
 type StepResult = (usize, StepOutcome, Result<Value, ProviderError>);
@@ -293,14 +295,33 @@ impl Runner<'_> {
             rounds: vec![0; n],
             last_event: "chain:start".into(),
             warnings: Vec::new(),
+            running: Vec::new(),
         };
         let mut steps: Vec<StepOutcome> = Vec::new();
         let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
         let permits = Semaphore::new(chain.concurrency.max(1) as usize);
         let mut pending: FuturesUnordered<Pin<Box<dyn Future<Output = StepResult> + Send + '_>>> =
             FuturesUnordered::new();
-        let fail =
-            |status, steps, e: String, flow: Flow| (status, steps, None, Some(e), flow.warnings);
+        let agents = &chain.agents;
+        // Ending early abandons the steps still in flight; they are recorded, not lost.
+        let fail = |status: RunStatus, mut steps: Vec<StepOutcome>, e: String, flow: Flow| {
+            for (i, started) in &flow.running {
+                let a: &ResolvedAgent = &agents[*i];
+                steps.push(StepOutcome {
+                    agent: a.name.clone(),
+                    model_requested: a.model.clone(),
+                    model_reported: None,
+                    attempts: 0,
+                    tokens_in: 0,
+                    tokens_out: 0,
+                    cost: None,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    status: RunStatus::Cancelled,
+                    error: Some(format!("abandoned: {}", status.as_str())),
+                });
+            }
+            (status, steps, None, Some(e), flow.warnings)
+        };
 
         let first = match self.on_event(&mut flow, "chain:start", None, self.ctx.input.clone()) {
             Ok(f) => f,
@@ -310,6 +331,7 @@ impl Runner<'_> {
             if let Err(e) = self.next_round(&mut flow, i) {
                 return fail(RunStatus::Failed, steps, e, flow);
             }
+            flow.running.push((i, Instant::now()));
             pending.push(Box::pin(self.run_agent(
                 i,
                 Value::Object(flow.events.clone()),
@@ -329,6 +351,9 @@ impl Runner<'_> {
                 }
             };
             let Some((i, step, result)) = next else { break };
+            if let Some(k) = flow.running.iter().position(|(j, _)| *j == i) {
+                flow.running.remove(k);
+            }
             let agent = &chain.agents[i];
             let status = step.status;
             steps.push(step);
@@ -362,6 +387,7 @@ impl Runner<'_> {
                             if let Err(e) = self.next_round(&mut flow, j) {
                                 return fail(RunStatus::Failed, steps, e, flow);
                             }
+                            flow.running.push((j, Instant::now()));
                             pending.push(Box::pin(self.run_agent(
                                 j,
                                 Value::Object(flow.events.clone()),
@@ -401,6 +427,7 @@ impl Runner<'_> {
                 if let Err(e) = self.next_round(&mut flow, j) {
                     return fail(RunStatus::Failed, steps, e, flow);
                 }
+                flow.running.push((j, Instant::now()));
                 pending.push(Box::pin(self.run_agent(
                     j,
                     Value::Object(flow.events.clone()),
