@@ -323,21 +323,25 @@ impl Runner<'_> {
             (status, steps, None, Some(e), flow.warnings)
         };
 
+        // Start agents: count the round, note them as running, queue their step.
+        macro_rules! start {
+            ($agents:expr) => {
+                for j in $agents {
+                    if let Err(e) = self.next_round(&mut flow, j) {
+                        return fail(RunStatus::Failed, steps, e, flow);
+                    }
+                    flow.running.push((j, Instant::now()));
+                    let events = Value::Object(flow.events.clone());
+                    pending.push(Box::pin(self.run_agent(j, events, &permits)));
+                }
+            };
+        }
+
         let first = match self.on_event(&mut flow, "chain:start", None, self.ctx.input.clone()) {
             Ok(f) => f,
             Err(e) => return fail(RunStatus::Failed, steps, e, flow),
         };
-        for i in first {
-            if let Err(e) = self.next_round(&mut flow, i) {
-                return fail(RunStatus::Failed, steps, e, flow);
-            }
-            flow.running.push((i, Instant::now()));
-            pending.push(Box::pin(self.run_agent(
-                i,
-                Value::Object(flow.events.clone()),
-                &permits,
-            )));
-        }
+        start!(first);
 
         let mut completed_by: Option<String> = None;
         let cancel = cancelled(self.ctx.cancel.clone());
@@ -384,15 +388,7 @@ impl Runner<'_> {
                             {
                                 return fail(RunStatus::Failed, steps, e, flow);
                             }
-                            if let Err(e) = self.next_round(&mut flow, j) {
-                                return fail(RunStatus::Failed, steps, e, flow);
-                            }
-                            flow.running.push((j, Instant::now()));
-                            pending.push(Box::pin(self.run_agent(
-                                j,
-                                Value::Object(flow.events.clone()),
-                                &permits,
-                            )));
+                            start!([j]);
                             continue;
                         }
                         None => (Some(target.clone()), payload),
@@ -423,17 +419,7 @@ impl Runner<'_> {
                 completed_by = Some(agent.name.clone());
                 break;
             }
-            for j in start {
-                if let Err(e) = self.next_round(&mut flow, j) {
-                    return fail(RunStatus::Failed, steps, e, flow);
-                }
-                flow.running.push((j, Instant::now()));
-                pending.push(Box::pin(self.run_agent(
-                    j,
-                    Value::Object(flow.events.clone()),
-                    &permits,
-                )));
-            }
+            start!(start);
         }
         drop(pending);
 
