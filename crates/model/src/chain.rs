@@ -107,12 +107,11 @@ impl AgentSpec {
                 }
             }
         }
-        if let Some(e) = self
-            .on_error
-            .as_deref()
-            .filter(|e| !agent_names.contains(e))
-        {
-            out.push(e.to_string());
+        match self.on_error.as_deref() {
+            // Handing over to an agent goes through the synthesized `<agent>:error` event.
+            Some(e) if agent_names.contains(&e) => out.push(format!("{}:error", self.name)),
+            Some(e) => out.push(e.to_string()),
+            None => {}
         }
         out.sort();
         out.dedup();

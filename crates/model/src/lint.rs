@@ -355,6 +355,8 @@ fn lint_events(chain: &ChainDef, out: &mut Out) {
         for e in graph.emits[i]
             .iter()
             .filter(|e| *e != "chain:complete" && !heard.contains(e.as_str()))
+            // `<agent>:error` exists for the on_error handler's prompt, not for triggers.
+            .filter(|e| e.strip_suffix(":error") != Some(a.name.as_str()))
         {
             let at = a
                 .file
@@ -1010,6 +1012,28 @@ pub fn needed_secrets(chain: &ChainDef, resolved: &ResolvedChain) -> BTreeSet<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_on_error_handler_may_read_the_failure() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("chains/c");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("chain.yaml"),
+            "name: c\nagents:\n  - {name: flaky, model: m, prompt: x, triggers: [chain:start], emits: chain:complete, on_error: fallback}\n  - {name: fallback, model: m, prompt: \"{{ events['flaky:error'].output.error }}\", emits: chain:complete}\n",
+        )
+        .expect("write");
+        let project = Project::open(tmp.path()).expect("project");
+        let chain = ChainDef::load(&dir).expect("chain");
+        let set = |_: &str, _: &str| true;
+        let lints = lint(&LintInput {
+            project: &project,
+            chain: &chain,
+            envs: &[],
+            secret_is_set: &set,
+        });
+        assert!(lints.is_empty(), "{lints:?}");
+    }
 
     #[test]
     fn hosts() {
