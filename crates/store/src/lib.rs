@@ -11,8 +11,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub mod audit;
+pub mod deployments;
+pub mod flags;
 pub mod runs;
 pub mod secrets;
+pub mod versions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

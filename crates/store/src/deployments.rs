@@ -1,0 +1,118 @@
+//! `deployments`: every move of a (chain, env) pointer is a row; the newest row is the pointer.
+
+use sqlx::SqliteExecutor;
+
+use crate::Result;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeploymentRow {
+    pub id: String,
+    pub project: String,
+    pub chain: String,
+    pub env: String,
+    pub version_id: i64,
+    pub config: String,
+    pub config_hash: String,
+    pub previous_id: Option<String>,
+    pub action: String,
+    pub config_diff: Option<String>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub seq: i64,
+}
+
+pub async fn current<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+) -> Result<Option<DeploymentRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM deployments WHERE project = ? AND chain = ? AND env = ? ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<DeploymentRow>> {
+    Ok(sqlx::query_as("SELECT * FROM deployments WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Every pointer move of a chain (in one env, or all), newest first.
+pub async fn history<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: Option<&str>,
+) -> Result<Vec<DeploymentRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM deployments WHERE project = ? AND chain = ? AND (?3 IS NULL OR env = ?3)
+         ORDER BY created_at DESC, seq DESC",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Whether this version was ever deployed to this env.
+pub async fn was_deployed<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+    version_id: i64,
+) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deployments WHERE project = ? AND chain = ? AND env = ? AND version_id = ?",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(version_id)
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Insert a pointer move with the next `seq` (inside the caller's transaction).
+pub async fn insert(db: &mut sqlx::SqliteConnection, d: &DeploymentRow) -> Result<i64> {
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments WHERE project = ? AND chain = ? AND env = ?",
+    )
+    .bind(&d.project)
+    .bind(&d.chain)
+    .bind(&d.env)
+    .fetch_one(&mut *db)
+    .await?;
+    sqlx::query(
+        "INSERT INTO deployments (id, project, chain, env, version_id, config, config_hash, previous_id,
+                                  action, config_diff, actor, reason, created_at, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&d.id)
+    .bind(&d.project)
+    .bind(&d.chain)
+    .bind(&d.env)
+    .bind(d.version_id)
+    .bind(&d.config)
+    .bind(&d.config_hash)
+    .bind(&d.previous_id)
+    .bind(&d.action)
+    .bind(&d.config_diff)
+    .bind(&d.actor)
+    .bind(&d.reason)
+    .bind(&d.created_at)
+    .bind(seq)
+    .execute(&mut *db)
+    .await?;
+    Ok(seq)
+}
