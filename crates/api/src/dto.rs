@@ -236,3 +236,91 @@ dto! {
         pub errors: Vec<String>,
     }
 }
+
+dto! {
+    pub struct VersionView {
+        /// 1, 2, 3… per chain.
+        #[ts(type = "number")]
+        pub seq: i64,
+        pub hash: String,
+        /// The tag, else 12 hex of the hash.
+        pub version: String,
+        pub tag: Option<String>,
+        pub author: String,
+        pub note: Option<String>,
+        pub created_at: String,
+        /// Envs whose deployment points at this version now.
+        pub deployed_to: Vec<String>,
+        /// True when `version create` found the same files already stored.
+        pub existing: bool,
+    }
+
+    pub struct FileDiff {
+        pub path: String,
+        /// `added`, `removed` or `changed`.
+        pub change: String,
+        /// A unified diff (empty for binary files).
+        pub diff: String,
+    }
+
+    pub struct VersionDiff {
+        pub chain: String,
+        pub a: String,
+        pub b: String,
+        pub files: Vec<FileDiff>,
+    }
+
+    pub struct ExportReport {
+        pub dir: String,
+        pub version: String,
+        pub hash: String,
+        pub files: Vec<String>,
+    }
+
+    /// One move of a (chain, env) pointer.
+    pub struct DeploymentView {
+        pub id: String,
+        pub chain: String,
+        pub env: String,
+        pub version: String,
+        pub version_hash: String,
+        /// `deploy`, `redeploy` or `rollback`.
+        pub action: String,
+        pub actor: String,
+        pub reason: Option<String>,
+        pub created_at: String,
+        pub config_hash: String,
+        /// Config keys changed since the previous deployment (JSON object), when any.
+        pub config_diff: Option<String>,
+        pub previous_id: Option<String>,
+    }
+
+    pub struct FlagView {
+        pub env: String,
+        pub name: String,
+        pub value: String,
+        pub updated_at: String,
+        pub updated_by: String,
+    }
+
+    pub struct AuditView {
+        #[ts(type = "number")]
+        pub seq: i64,
+        pub at: String,
+        pub actor: String,
+        pub action: String,
+        pub project: String,
+        pub chain: Option<String>,
+        pub env: Option<String>,
+        pub subject: Option<String>,
+        pub detail: Option<String>,
+        pub hash: String,
+    }
+
+    pub struct AuditVerification {
+        pub ok: bool,
+        #[ts(type = "number")]
+        pub rows: u64,
+        pub problem: Option<String>,
+    }
+}

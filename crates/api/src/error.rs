@@ -14,6 +14,8 @@ pub enum ErrorCode {
     KeychainUnavailable,
     /// The run or check ran and failed.
     Failed,
+    /// Refused by policy or state: a deploy that needs approval, nothing to roll back to.
+    Refused,
     BudgetExceeded,
     Internal,
 }
@@ -37,7 +39,7 @@ impl ApiError {
     /// The CLI's exit code for this error (DESIGN.md §8).
     pub fn exit_code(&self) -> i32 {
         match self.code {
-            ErrorCode::Failed | ErrorCode::BudgetExceeded => 1,
+            ErrorCode::Failed | ErrorCode::BudgetExceeded | ErrorCode::Refused => 1,
             _ => 2,
         }
     }

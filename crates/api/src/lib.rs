@@ -5,6 +5,7 @@ mod clock;
 mod diff;
 pub mod dto;
 mod error;
+mod history;
 mod import;
 mod project;
 mod runs;

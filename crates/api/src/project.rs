@@ -110,6 +110,25 @@ pub(crate) fn resolve_env_with_file(
     Ok((file, result))
 }
 
+/// Resolve a chain with given env values and flags (a deployment's snapshot, a version's files).
+pub(crate) fn resolve_with(
+    project: &Project,
+    chain: &ChainDef,
+    env: &str,
+    env_file: &EnvFile,
+    vars: &BTreeMap<String, String>,
+    flags: &BTreeMap<String, String>,
+) -> Resolution {
+    resolve(&ResolveInput {
+        project,
+        chain,
+        env,
+        env_file: Some(env_file),
+        vars,
+        flags,
+    })
+}
+
 pub(crate) fn issue_text(i: &ResolveIssue) -> String {
     format!("{}: {} (fix: {})", i.at, i.message, i.hint)
 }

@@ -13,8 +13,16 @@ use chainlift_secrets::{account, SecretSource};
 use chainlift_store::runs::{self as table, RunEnd, RunFilter, RunRow, StepRow};
 
 use crate::dto::{RunProgress, RunView, StepView};
-use crate::project::{issue_text, resolve_env};
+use crate::project::issue_text;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+
+/// What a run executes: which files, with which config, as which version and deployment.
+struct RunPlan {
+    resolution: crate::project::Resolution,
+    version_hash: String,
+    version_tag: Option<String>,
+    deployment_id: Option<String>,
+}
 
 /// The config key naming a cassette (relative to the chain folder) that answers every call.
 pub const CASSETTE_KEY: &str = "CHAINLIFT_CASSETTE";
@@ -27,6 +35,10 @@ pub struct RunArgs {
     pub vars: BTreeMap<String, String>,
     /// Call the real providers and write the calls to the env's cassette.
     pub record: bool,
+    /// Run this version (a tag or hash prefix) instead of the deployed one.
+    pub version: Option<String>,
+    /// Run the files on disk even when a version is deployed.
+    pub working: bool,
     /// Send `true` to cancel the run (Ctrl-C in the CLI, Cancel in the app).
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
@@ -131,6 +143,106 @@ fn read_json_file(path: &Path, what: &str) -> Result<serde_json::Value> {
 }
 
 impl Chainlift {
+    /// `--working`: the files on disk; `--version V`: that version's files with the env file;
+    /// otherwise the env's deployed version with its config snapshot, else the files on disk.
+    /// Flags apply in every case (DESIGN.md §2 precedence: --var > flags > env config).
+    async fn plan_run(
+        &self,
+        project: &chainlift_model::Project,
+        chain: &chainlift_model::ChainDef,
+        args: &RunArgs,
+    ) -> Result<RunPlan> {
+        let flags = self.flag_values(project, &args.env).await?;
+        // The files on disk, with the env file and flags; tagged when they match a stored version.
+        let on_disk = async || -> Result<RunPlan> {
+            let (file, resolution) =
+                crate::project::resolve_env_with_file(project, chain, &args.env, &args.vars)?;
+            let resolution = match file {
+                Some(f) => {
+                    crate::project::resolve_with(project, chain, &args.env, &f, &args.vars, &flags)
+                }
+                None => resolution,
+            };
+            let version_hash = definition_hash(&chain.dir)?;
+            let version_tag = chainlift_store::versions::by_hash(
+                &self.pool,
+                &project.id,
+                &chain.name,
+                &version_hash,
+            )
+            .await?
+            .and_then(|v| v.tag);
+            Ok(RunPlan {
+                resolution,
+                version_hash,
+                version_tag,
+                deployment_id: None,
+            })
+        };
+        if args.working {
+            return on_disk().await;
+        }
+        let (version, snapshot, deployment_id) = match &args.version {
+            Some(reference) => (
+                self.find_version(project, &chain.name, reference).await?,
+                None,
+                None,
+            ),
+            None => match chainlift_store::deployments::current(
+                &self.pool,
+                &project.id,
+                &chain.name,
+                &args.env,
+            )
+            .await?
+            {
+                Some(d) => {
+                    let v = chainlift_store::versions::get(&self.pool, d.version_id)
+                        .await?
+                        .ok_or_else(|| {
+                            ApiError::new(ErrorCode::Internal, "the deployed version is missing")
+                        })?;
+                    let config: BTreeMap<String, String> =
+                        serde_json::from_str(&d.config).unwrap_or_default();
+                    (v, Some(config), Some(d.id))
+                }
+                None => return on_disk().await,
+            },
+        };
+        let dir = self.materialize(project, &version).await?;
+        let version_chain = chainlift_model::ChainDef::load(&dir)?;
+        let env_file = match snapshot {
+            // The deployment's config snapshot, as an env file the resolver reads.
+            Some(config) => chainlift_model::EnvFile {
+                path: std::path::PathBuf::from(format!(
+                    "deployment {} config snapshot ({})",
+                    deployment_id.as_deref().unwrap_or(""),
+                    args.env
+                )),
+                entries: config
+                    .into_iter()
+                    .map(|(k, v)| (k, chainlift_model::envfile::EnvEntry { value: v, line: 0 }))
+                    .collect(),
+            },
+            None => chainlift_model::EnvFile::load(
+                &chain.dir.join("config").join(format!("{}.env", args.env)),
+            )?,
+        };
+        Ok(RunPlan {
+            resolution: crate::project::resolve_with(
+                project,
+                &version_chain,
+                &args.env,
+                &env_file,
+                &args.vars,
+                &flags,
+            ),
+            version_hash: version.hash.clone(),
+            version_tag: version.tag.clone(),
+            deployment_id,
+        })
+    }
+
     /// The semaphore that bounds concurrent agent calls in one env across this process's runs.
     fn env_permits(
         &self,
@@ -203,7 +315,8 @@ impl Chainlift {
                 ),
             ));
         }
-        let resolved = resolve_env(&project, &chain, &args.env, &args.vars)?.map_err(|issues| {
+        let plan = self.plan_run(&project, &chain, args).await?;
+        let resolved = plan.resolution.map_err(|issues| {
             let lines: Vec<String> = issues.iter().map(issue_text).collect();
             ApiError::new(
                 ErrorCode::BadInput,
@@ -220,7 +333,7 @@ impl Chainlift {
             args.at.cwd.join(&args.input)
         };
         let input = read_json_file(&input_path, "input")?;
-        let version_hash = definition_hash(&chain.dir)?;
+        let version_hash = plan.version_hash;
 
         if let Some(cap) = resolved.cost_per_day {
             let since = self
@@ -277,8 +390,8 @@ impl Chainlift {
             chain: chain.name.clone(),
             env: args.env.clone(),
             version_hash,
-            version_tag: None,
-            deployment_id: None,
+            version_tag: plan.version_tag,
+            deployment_id: plan.deployment_id,
             status: "running".into(),
             input_file: Some(input_path.display().to_string()),
             run_dir: run_dir.display().to_string(),

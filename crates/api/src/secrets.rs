@@ -86,6 +86,8 @@ impl Chainlift {
             .await?;
         let at = self.clock.now().to_rfc3339();
         table::mark_set(&self.pool, &project.id, &args.env, name, &at).await?;
+        let entry = self.audit_entry(&project, "secret-set", &args.env, name);
+        self.audit_append(entry).await?;
         Ok(SecretStatus {
             name: name.into(),
             env: args.env.clone(),
@@ -104,6 +106,10 @@ impl Chainlift {
             .delete(&account(&project.id, &args.env, name), name)
             .await?;
         let in_db = table::remove(&self.pool, &project.id, &args.env, name).await?;
+        if in_keychain || in_db {
+            let entry = self.audit_entry(&project, "secret-removed", &args.env, name);
+            self.audit_append(entry).await?;
+        }
         Ok(in_keychain || in_db)
     }
 

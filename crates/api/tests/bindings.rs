@@ -55,6 +55,14 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<EnvDiff>(&mut stale)?;
     check::<ImportReport>(&mut stale)?;
     check::<OutputCheck>(&mut stale)?;
+    check::<VersionView>(&mut stale)?;
+    check::<FileDiff>(&mut stale)?;
+    check::<VersionDiff>(&mut stale)?;
+    check::<ExportReport>(&mut stale)?;
+    check::<DeploymentView>(&mut stale)?;
+    check::<FlagView>(&mut stale)?;
+    check::<AuditView>(&mut stale)?;
+    check::<AuditVerification>(&mut stale)?;
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings: {stale:?}; run `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test bindings` and commit ui/src/bindings"

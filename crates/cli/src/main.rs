@@ -66,7 +66,10 @@ enum Command {
         /// Override a config value for this run (not a secret)
         #[arg(long = "var", value_name = "K=V")]
         vars: Vec<String>,
-        /// Run the files on disk (the default until deployments exist)
+        /// Run this version (a tag or 7+ hex of its hash) instead of the deployed one
+        #[arg(long, conflicts_with = "working")]
+        version: Option<String>,
+        /// Run the files on disk even when a version is deployed to the env
         #[arg(long)]
         working: bool,
         /// Call the real providers and write the calls to the env's cassette
@@ -87,6 +90,46 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         schema: PathBuf,
+    },
+    /// Versions of a chain: create (snapshot the files), diff, export
+    Version {
+        #[command(subcommand)]
+        action: VersionCommand,
+    },
+    /// List a chain's versions, newest first
+    Versions { chain: Option<String> },
+    /// Point an environment at a version, with a snapshot of its config
+    Deploy {
+        chain: Option<String>,
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        env: String,
+        /// Why (kept in the history and the audit log)
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Move an environment back to its previous deployment (no gates, audited)
+    Rollback {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Set a per-environment flag: `flag set ENV NAME VALUE`
+    Flag {
+        #[command(subcommand)]
+        action: FlagCommand,
+    },
+    /// List an environment's flags
+    Flags { env: String },
+    /// The audit log, newest first; `--verify` checks its hash chain
+    Audit {
+        #[arg(long)]
+        verify: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
     /// Secrets per environment, kept in the OS keychain
     Secrets {
@@ -117,6 +160,36 @@ enum RunsCommand {
     },
     /// One run by id
     Show { id: String },
+}
+
+#[derive(Subcommand)]
+enum VersionCommand {
+    /// Snapshot the chain's files as an immutable version (unchanged files: the existing one)
+    Create {
+        chain: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// A unified diff of two versions' files
+    Diff { chain: String, a: String, b: String },
+    /// Write a version's files to a new folder (hash verified)
+    Export {
+        chain: String,
+        version: String,
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FlagCommand {
+    Set {
+        env: String,
+        name: String,
+        value: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,7 +329,8 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             env,
             input,
             vars,
-            working: _,
+            version,
+            working,
             record,
         } => {
             // Ctrl-C cancels the run: it ends as `cancelled`, children killed, nothing half-written.
@@ -273,6 +347,8 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 input,
                 vars: parse_vars(&vars)?,
                 record,
+                version,
+                working,
                 cancel: Some(cancel_rx),
             };
             let display = ProgressDisplay::new(!json);
@@ -364,6 +440,180 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             }
         }
         Command::Secrets { action } => secrets(&app, &cli.project, json, action).await,
+        Command::Version { action } => match action {
+            VersionCommand::Create { chain, tag, note } => {
+                let v = app
+                    .version_create(&at(&cli.project, chain)?, tag.as_deref(), note.as_deref())
+                    .await?;
+                if json {
+                    print_json(&v);
+                } else if v.existing {
+                    println!(
+                        "unchanged: {} is version {} (#{}, {})",
+                        v.hash, v.version, v.seq, v.created_at
+                    );
+                } else {
+                    println!("created version {} (#{}) {}", v.version, v.seq, v.hash);
+                }
+                Ok(0)
+            }
+            VersionCommand::Diff { chain, a, b } => {
+                let d = app
+                    .version_diff(&at(&cli.project, Some(chain))?, &a, &b)
+                    .await?;
+                if json {
+                    print_json(&d);
+                } else if d.files.is_empty() {
+                    println!("{} and {} have the same files", d.a, d.b);
+                } else {
+                    for f in &d.files {
+                        print!("{}", f.diff);
+                        if !f.diff.ends_with('\n') {
+                            println!();
+                        }
+                    }
+                }
+                Ok(0)
+            }
+            VersionCommand::Export { chain, version, to } => {
+                let r = app
+                    .version_export(&at(&cli.project, Some(chain))?, &version, &to)
+                    .await?;
+                if json {
+                    print_json(&r);
+                } else {
+                    println!(
+                        "exported {} ({} files) to {}; hash verified {}",
+                        r.version,
+                        r.files.len(),
+                        r.dir,
+                        r.hash
+                    );
+                }
+                Ok(0)
+            }
+        },
+        Command::Versions { chain } => {
+            let list = app.versions(&at(&cli.project, chain)?).await?;
+            if json {
+                print_json(&list);
+            } else if list.is_empty() {
+                println!("no versions yet: `chainlift version create CHAIN --tag v1`");
+            } else {
+                let mut rows = vec![vec![
+                    "#".to_string(),
+                    "version".into(),
+                    "hash".into(),
+                    "deployed to".into(),
+                    "author".into(),
+                    "created".into(),
+                    "note".into(),
+                ]];
+                for v in &list {
+                    rows.push(vec![
+                        v.seq.to_string(),
+                        v.version.clone(),
+                        v.hash.chars().take(12).collect(),
+                        v.deployed_to.join(", "),
+                        v.author.clone(),
+                        v.created_at.chars().take(19).collect(),
+                        v.note.clone().unwrap_or_default(),
+                    ]);
+                }
+                print_table(&rows);
+            }
+            Ok(0)
+        }
+        Command::Deploy {
+            chain,
+            version,
+            env,
+            reason,
+        } => {
+            let d = app
+                .deploy(&at(&cli.project, chain)?, &version, &env, reason.as_deref())
+                .await?;
+            print_deployment(json, &d);
+            Ok(0)
+        }
+        Command::Rollback { chain, env, reason } => {
+            let d = app
+                .rollback(&at(&cli.project, chain)?, &env, reason.as_deref())
+                .await?;
+            print_deployment(json, &d);
+            Ok(0)
+        }
+        Command::Flag {
+            action: FlagCommand::Set { env, name, value },
+        } => {
+            let f = app
+                .flag_set(&at(&cli.project, None)?, &env, &name, &value)
+                .await?;
+            if json {
+                print_json(&f);
+            } else {
+                println!(
+                    "{} = {} in {} (effective for the next run)",
+                    f.name, f.value, f.env
+                );
+            }
+            Ok(0)
+        }
+        Command::Flags { env } => {
+            let list = app.flags(&at(&cli.project, None)?, &env).await?;
+            if json {
+                print_json(&list);
+            } else if list.is_empty() {
+                println!("no flags in {env}");
+            } else {
+                for f in list {
+                    println!(
+                        "{:<24} {:<12} {} by {}",
+                        f.name, f.value, f.updated_at, f.updated_by
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Audit { verify, limit } => {
+            if verify {
+                let v = app.audit_verify().await?;
+                if json {
+                    print_json(&v);
+                } else if v.ok {
+                    println!("audit log intact: {} rows, hash chain verified", v.rows);
+                } else {
+                    println!(
+                        "audit log TAMPERED: {}",
+                        v.problem.clone().unwrap_or_default()
+                    );
+                }
+                return Ok(if v.ok { 0 } else { 1 });
+            }
+            let project = at(&cli.project, None)?.project().ok();
+            let rows = app.audit(project.as_ref(), limit).await?;
+            if json {
+                print_json(&rows);
+            } else {
+                for r in rows {
+                    let place = [r.chain.clone(), r.env.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" @ ");
+                    println!(
+                        "{:>5}  {}  {:<8} {:<15} {:<28} {}",
+                        r.seq,
+                        r.at.chars().take(19).collect::<String>(),
+                        r.actor,
+                        r.action,
+                        place,
+                        r.subject.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -713,5 +963,24 @@ impl ProgressDisplay {
         if self.enabled && self.tty {
             eprintln!();
         }
+    }
+}
+
+fn print_deployment(json: bool, d: &chainlift_api::dto::DeploymentView) {
+    if json {
+        print_json(d);
+        return;
+    }
+    println!(
+        "{} {} → {} @ {} ({}), deployment {}",
+        d.action,
+        d.chain,
+        d.version,
+        d.env,
+        d.version_hash.chars().take(12).collect::<String>(),
+        d.id
+    );
+    if let Some(diff) = &d.config_diff {
+        println!("config changed: {diff}");
     }
 }

@@ -153,33 +153,29 @@ pub async fn verify<'e>(
         }
         prev = r.hash.clone();
     }
+    // The head kept outside may lag (a writer crashed before updating it), never lead.
     if let Some((seq, hash)) = head {
-        match rows.last() {
-            Some(last) if last.seq == seq && last.hash == hash => {}
-            Some(last) if last.seq < seq => {
-                return Ok((
-                    rows.len(),
-                    Some(format!(
-                        "rows {}–{seq} are missing from the end of the log",
-                        last.seq + 1
-                    )),
-                ))
-            }
-            None if seq > 0 => {
-                return Ok((
-                    0,
-                    Some(format!("the log is empty but {seq} rows were written")),
-                ))
-            }
-            None => {}
-            Some(last) => {
+        match rows.get((seq as usize).wrapping_sub(1)) {
+            _ if seq <= 0 => {}
+            Some(r) if r.hash == hash => {}
+            Some(r) => {
                 return Ok((
                     rows.len(),
                     Some(format!(
                         "row {} does not match the recorded head of the log",
-                        last.seq.min(seq)
+                        r.seq
                     )),
                 ))
+            }
+            None => {
+                let have = rows.len();
+                return Ok((
+                    have,
+                    Some(format!(
+                        "rows {}–{seq} are missing from the end of the log",
+                        have + 1
+                    )),
+                ));
             }
         }
     }

@@ -22,6 +22,8 @@ pub mod versions;
 pub enum StoreError {
     #[error("database {path}: {source}")]
     Open { path: String, source: sqlx::Error },
+    #[error("cannot lock the database for migration: {0}")]
+    Lock(String),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -34,6 +36,20 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Open (creating if needed) the database at `path` and bring it to the current schema.
 pub async fn open(path: &Path) -> Result<SqlitePool> {
+    // Two processes opening a new database at once would race to switch it to WAL and to
+    // migrate it; a lock file beside the database serialises opening (not the work after it).
+    let lock_path = path.with_extension("db.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Lock(format!("{}: {e}", lock_path.display())))?;
+    let locked = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|e| StoreError::Lock(e.to_string()))?
+        .map_err(|e| StoreError::Lock(format!("{}: {e}", lock_path.display())))?;
+
     let url = format!("sqlite://{}", path.display());
     let open_err = |source| StoreError::Open {
         path: path.display().to_string(),
@@ -48,10 +64,14 @@ pub async fn open(path: &Path) -> Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
+        // Open one connection now, under the lock, so WAL is set before anyone else writes.
+        .min_connections(1)
         .connect_with(options)
         .await
         .map_err(open_err)?;
-    MIGRATOR.run(&pool).await?;
+    let migrated = MIGRATOR.run(&pool).await;
+    drop(locked);
+    migrated?;
     Ok(pool)
 }
 

@@ -1,0 +1,843 @@
+//! Versions, deployments, rollback, flags and the audit log: the history behind promotion.
+//!
+//! A version is an immutable snapshot of the definition; a deployment is a pointer (chain, env)
+//! → (version, config snapshot). Every pointer move, flag flip and secret change is a row in a
+//! hash-chained audit log, written in the same IMMEDIATE transaction as the change itself.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use chainlift_model::hash::{canonical_bytes, definition_files, definition_hash};
+use chainlift_model::{ChainDef, EnvFile, Project};
+use chainlift_store::audit::{self, AuditEntry};
+use chainlift_store::deployments::{self, DeploymentRow};
+use chainlift_store::versions::{self, NewVersion, VersionRow};
+use chainlift_store::{flags, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::dto::{
+    AuditVerification, AuditView, DeploymentView, ExportReport, FileDiff, FlagView, VersionDiff,
+    VersionView,
+};
+use crate::project::{issue_text, resolve_with};
+use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+
+/// Crash tests: `CHAINLIFT_FAILPOINT=<name>` aborts the process at that point.
+pub(crate) fn failpoint(name: &str) {
+    if std::env::var("CHAINLIFT_FAILPOINT").is_ok_and(|f| f == name) {
+        std::process::abort();
+    }
+}
+
+/// Who acts: `user:` in chainlift.yaml, else `$USER`, else `$LOGNAME`.
+pub(crate) fn actor(project: &Project) -> String {
+    project
+        .policy
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        // Daemons and containers often have no $USER; the home folder still names the account.
+        .or_else(|| {
+            std::env::var("HOME").ok().and_then(|h| {
+                Path::new(&h)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+            })
+        })
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
+}
+
+fn label(v: &VersionRow) -> String {
+    v.tag.clone().unwrap_or_else(|| short(&v.hash))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredFile {
+    path: String,
+    content: String,
+}
+
+fn pack(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let list: Vec<StoredFile> = files
+        .iter()
+        .map(|(path, bytes)| StoredFile {
+            path: path.clone(),
+            content: base64::engine::general_purpose::STANDARD.encode(bytes),
+        })
+        .collect();
+    let json =
+        serde_json::to_vec(&list).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&json)
+        .and_then(|_| enc.finish())
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("compress: {e}")))
+}
+
+fn unpack(blob: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let corrupt = |e: String| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("a stored version is corrupt: {e}"),
+        )
+    };
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(blob)
+        .read_to_end(&mut json)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let list: Vec<StoredFile> =
+        serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+    list.into_iter()
+        .map(|f| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(f.content)
+                .map_err(|e| corrupt(e.to_string()))?;
+            Ok((f.path, bytes))
+        })
+        .collect()
+}
+
+/// Write files under `dir`, refusing paths that would leave it.
+fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    for (rel, bytes) in files {
+        if rel.split('/').any(|part| part == ".." || part.is_empty()) || rel.starts_with('/') {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                format!("a stored version holds an unsafe path `{rel}`"),
+            ));
+        }
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                ApiError::new(ErrorCode::BadInput, format!("{}: {e}", parent.display()))
+            })?;
+        }
+        std::fs::write(&path, bytes)
+            .map_err(|e| ApiError::new(ErrorCode::BadInput, format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+fn config_hash(config: &BTreeMap<String, String>) -> String {
+    let json = serde_json::to_string(config).unwrap_or_default();
+    hex::encode(Sha256::digest(json.as_bytes()))
+}
+
+fn config_diff(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Option<String> {
+    let mut diff = serde_json::Map::new();
+    for key in before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (a, b) = (before.get(key), after.get(key));
+        if a != b {
+            diff.insert(key.clone(), serde_json::json!({ "from": a, "to": b }));
+        }
+    }
+    (!diff.is_empty()).then(|| serde_json::Value::Object(diff).to_string())
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::from(StoreError::from(e))
+    }
+}
+
+/// The audit head kept beside the database: a cut-off tail of the log shows against it.
+fn head_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("audit.head")
+}
+
+impl Chainlift {
+    fn read_head(&self) -> Option<(i64, String)> {
+        let text = std::fs::read_to_string(head_path(&self.data_dir)).ok()?;
+        let (seq, hash) = text.trim().split_once(' ')?;
+        Some((seq.parse().ok()?, hash.to_string()))
+    }
+
+    /// Record the newest audit row after its transaction committed (never moves backwards).
+    pub(crate) fn write_head(&self, row: &chainlift_store::audit::AuditRow) {
+        if self.read_head().is_some_and(|(seq, _)| seq >= row.seq) {
+            return;
+        }
+        let _ = std::fs::write(
+            head_path(&self.data_dir),
+            format!("{} {}\n", row.seq, row.hash),
+        );
+    }
+
+    /// Append one audit entry in its own IMMEDIATE transaction.
+    pub(crate) async fn audit_append(&self, entry: AuditEntry) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.write_head(&row);
+        Ok(())
+    }
+
+    /// An audit entry about a secret: its name only, never its value.
+    pub(crate) fn audit_entry(
+        &self,
+        project: &Project,
+        action: &str,
+        env: &str,
+        name: &str,
+    ) -> AuditEntry {
+        self.entry(
+            project,
+            action,
+            None,
+            Some(env),
+            Some(name.to_string()),
+            None,
+        )
+    }
+
+    fn entry(
+        &self,
+        project: &Project,
+        action: &str,
+        chain: Option<&str>,
+        env: Option<&str>,
+        subject: Option<String>,
+        detail: Option<String>,
+    ) -> AuditEntry {
+        AuditEntry {
+            at: self.clock.now().to_rfc3339(),
+            actor: actor(project),
+            action: action.into(),
+            project: project.id.clone(),
+            chain: chain.map(String::from),
+            env: env.map(String::from),
+            subject,
+            detail,
+        }
+    }
+
+    /// The version a tag or hash prefix (7+ hex) names.
+    pub(crate) async fn find_version(
+        &self,
+        project: &Project,
+        chain: &str,
+        reference: &str,
+    ) -> Result<VersionRow> {
+        let hexish = reference.chars().all(|c| c.is_ascii_hexdigit());
+        let found = versions::matching(&self.pool, &project.id, chain, reference).await?;
+        let found: Vec<VersionRow> = found
+            .into_iter()
+            .filter(|v| v.tag.as_deref() == Some(reference) || (hexish && reference.len() >= 7))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no version `{reference}` of {chain}: name a tag or at least 7 hex digits of a hash (see `chainlift versions {chain}`)"),
+            )),
+            many => Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("`{reference}` matches {} versions of {chain}: give more of the hash", many.len()),
+            )),
+        }
+    }
+
+    async fn version_view(
+        &self,
+        project: &Project,
+        v: &VersionRow,
+        existing: bool,
+    ) -> Result<VersionView> {
+        let mut deployed_to = Vec::new();
+        for env in project.environments() {
+            if deployments::current(&self.pool, &project.id, &v.chain, &env)
+                .await?
+                .is_some_and(|d| d.version_id == v.id)
+            {
+                deployed_to.push(env);
+            }
+        }
+        Ok(VersionView {
+            seq: v.seq,
+            hash: v.hash.clone(),
+            version: label(v),
+            tag: v.tag.clone(),
+            author: v.author.clone(),
+            note: v.note.clone(),
+            created_at: v.created_at.clone(),
+            deployed_to,
+            existing,
+        })
+    }
+
+    /// Snapshot the chain's definition on disk (idempotent: unchanged files return the existing version).
+    pub async fn version_create(
+        &self,
+        at: &ProjectArgs,
+        tag: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<VersionView> {
+        let (project, chain) = at.chain()?;
+        let (row, existing) = self.snapshot(&project, &chain, tag, note).await?;
+        self.version_view(&project, &row, existing).await
+    }
+
+    /// The version of the chain's files on disk, created if new.
+    pub(crate) async fn snapshot(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        tag: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<(VersionRow, bool)> {
+        if let Some(t) = tag {
+            if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c == '/') {
+                return Err(ApiError::new(
+                    ErrorCode::BadInput,
+                    format!("tag `{t}`: use letters, digits, `.`, `-` or `_`, such as v2.3"),
+                ));
+            }
+            if t.len() >= 7 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(ApiError::new(
+                    ErrorCode::BadInput,
+                    format!("tag `{t}` looks like a hash prefix; pick a name such as v2.3"),
+                ));
+            }
+        }
+        let hash = definition_hash(&chain.dir)?;
+        let mut files = Vec::new();
+        for (rel, path) in definition_files(&chain.dir)? {
+            let bytes = std::fs::read(&path).map_err(|e| {
+                ApiError::new(ErrorCode::BadInput, format!("{}: {e}", path.display()))
+            })?;
+            files.push((rel, canonical_bytes(&bytes)));
+        }
+        let blob = pack(&files)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(existing) = versions::by_hash(&mut *tx, &project.id, &chain.name, &hash).await?
+        {
+            match (tag, &existing.tag) {
+                (Some(t), Some(have)) if t != have => {
+                    return Err(ApiError::new(
+                        ErrorCode::BadInput,
+                        format!("these files are already version {have}; a version has one tag"),
+                    ));
+                }
+                (Some(t), None) => {
+                    if versions::by_tag(&mut *tx, &project.id, &chain.name, t)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(ApiError::new(
+                            ErrorCode::BadInput,
+                            format!("tag {t} already names another version of {}", chain.name),
+                        ));
+                    }
+                    versions::set_tag(&mut *tx, existing.id, t).await?;
+                    tx.commit().await?;
+                    let tagged = VersionRow {
+                        tag: Some(t.to_string()),
+                        ..existing
+                    };
+                    return Ok((tagged, true));
+                }
+                _ => return Ok((existing, true)),
+            }
+        }
+        if let Some(t) = tag {
+            if versions::by_tag(&mut *tx, &project.id, &chain.name, t)
+                .await?
+                .is_some()
+            {
+                return Err(ApiError::new(
+                    ErrorCode::BadInput,
+                    format!("tag {t} already names another version of {}", chain.name),
+                ));
+            }
+        }
+        let author = actor(project);
+        let now = self.clock.now().to_rfc3339();
+        let row = versions::insert(
+            &mut tx,
+            &NewVersion {
+                project: &project.id,
+                chain: &chain.name,
+                hash: &hash,
+                tag,
+                author: &author,
+                note,
+                created_at: &now,
+                files: &blob,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((row, false))
+    }
+
+    pub async fn versions(&self, at: &ProjectArgs) -> Result<Vec<VersionView>> {
+        let (project, chain) = at.chain()?;
+        let mut out = Vec::new();
+        for v in versions::list(&self.pool, &project.id, &chain.name).await? {
+            out.push(self.version_view(&project, &v, true).await?);
+        }
+        Ok(out)
+    }
+
+    async fn version_files(&self, v: &VersionRow) -> Result<Vec<(String, Vec<u8>)>> {
+        unpack(&versions::files(&self.pool, v.id).await?)
+    }
+
+    pub async fn version_diff(&self, at: &ProjectArgs, a: &str, b: &str) -> Result<VersionDiff> {
+        let (project, chain) = at.chain()?;
+        let (va, vb) = (
+            self.find_version(&project, &chain.name, a).await?,
+            self.find_version(&project, &chain.name, b).await?,
+        );
+        let fa: BTreeMap<String, Vec<u8>> = self.version_files(&va).await?.into_iter().collect();
+        let fb: BTreeMap<String, Vec<u8>> = self.version_files(&vb).await?.into_iter().collect();
+        let mut files = Vec::new();
+        for path in fa
+            .keys()
+            .chain(fb.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let (x, y) = (fa.get(path), fb.get(path));
+            let change = match (x, y) {
+                (Some(x), Some(y)) if x == y => continue,
+                (Some(_), Some(_)) => "changed",
+                (Some(_), None) => "removed",
+                _ => "added",
+            };
+            let text = |b: Option<&Vec<u8>>| {
+                b.map(|b| String::from_utf8_lossy(b).to_string())
+                    .unwrap_or_default()
+            };
+            let (old, new) = (text(x), text(y));
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .missing_newline_hint(true)
+                .header(
+                    &format!("{}/{path}", label(&va)),
+                    &format!("{}/{path}", label(&vb)),
+                )
+                .to_string();
+            files.push(FileDiff {
+                path: path.clone(),
+                change: change.into(),
+                diff,
+            });
+        }
+        Ok(VersionDiff {
+            chain: chain.name.clone(),
+            a: label(&va),
+            b: label(&vb),
+            files,
+        })
+    }
+
+    /// Write a version's files to `to` and check they hash to the version.
+    pub async fn version_export(
+        &self,
+        at: &ProjectArgs,
+        reference: &str,
+        to: &Path,
+    ) -> Result<ExportReport> {
+        let (project, chain) = at.chain()?;
+        let v = self.find_version(&project, &chain.name, reference).await?;
+        if to.exists()
+            && std::fs::read_dir(to)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("{} is not empty: export into a new folder", to.display()),
+            ));
+        }
+        let files = self.version_files(&v).await?;
+        write_files(to, &files)?;
+        let hash = definition_hash(to)?;
+        if hash != v.hash {
+            return Err(ApiError::new(ErrorCode::Internal, format!("the exported files hash to {} but version {} is {}: the stored copy is damaged", short(&hash), label(&v), short(&v.hash))));
+        }
+        Ok(ExportReport {
+            dir: to.display().to_string(),
+            version: label(&v),
+            hash,
+            files: files.into_iter().map(|(p, _)| p).collect(),
+        })
+    }
+
+    /// The version's files as a chain folder (cached under the data folder, hash verified).
+    pub(crate) async fn materialize(&self, project: &Project, v: &VersionRow) -> Result<PathBuf> {
+        let dir = self
+            .data_dir
+            .join("versions")
+            .join(&project.id)
+            .join(&v.chain)
+            .join(&v.hash);
+        if dir.is_dir() && definition_hash(&dir).is_ok_and(|h| h == v.hash) {
+            return Ok(dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = dir.with_extension("tmp");
+        let _ = std::fs::remove_dir_all(&scratch);
+        write_files(&scratch, &self.version_files(v).await?)?;
+        std::fs::rename(&scratch, &dir)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("{}: {e}", dir.display())))?;
+        Ok(dir)
+    }
+
+    fn requires_approval(project: &Project, env: &str) -> bool {
+        match &project.policy.environments {
+            Some(envs) => envs
+                .iter()
+                .any(|e| e.name == env && e.approval.as_deref() == Some("required")),
+            None => env == "production",
+        }
+    }
+
+    fn check_env(project: &Project, env: &str) -> Result<()> {
+        if project.environments().iter().any(|e| e == env) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "unknown env `{env}` (this project has: {})",
+                    project.environments().join(", ")
+                ),
+            ))
+        }
+    }
+
+    /// Point (chain, env) at a version with a fresh config snapshot (DESIGN.md §3, §6).
+    pub async fn deploy(
+        &self,
+        at: &ProjectArgs,
+        reference: &str,
+        env: &str,
+        reason: Option<&str>,
+    ) -> Result<DeploymentView> {
+        let (project, chain) = at.chain()?;
+        Self::check_env(&project, env)?;
+        let mut v = self.find_version(&project, &chain.name, reference).await?;
+        let deployed_before =
+            deployments::was_deployed(&self.pool, &project.id, &chain.name, env, v.id).await?;
+        if Self::requires_approval(&project, env) && !deployed_before {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("env `{env}` requires an approved promotion before a new version is deployed; version {} was never deployed there (promote it with `chainlift promote {} --to {env}`)", label(&v), chain.name),
+            ));
+        }
+        // The snapshot: this env's config as the version resolves it, without secret values.
+        let dir = self.materialize(&project, &v).await?;
+        let version_chain = ChainDef::load(&dir)?;
+        let env_path = chain.dir.join("config").join(format!("{env}.env"));
+        let env_file = EnvFile::load(&env_path)?;
+        let none = BTreeMap::new();
+        let resolved = resolve_with(&project, &version_chain, env, &env_file, &none, &none)
+            .map_err(|issues| {
+                let lines: Vec<String> = issues.iter().map(issue_text).collect();
+                ApiError::new(
+                    ErrorCode::Refused,
+                    format!(
+                        "version {} does not resolve for env `{env}`:\n{}",
+                        label(&v),
+                        lines.join("\n")
+                    ),
+                )
+            })?;
+        let config = resolved.config.clone();
+        let hash = config_hash(&config);
+
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let previous = deployments::current(&mut *tx, &project.id, &chain.name, env).await?;
+        let before: BTreeMap<String, String> = previous
+            .as_ref()
+            .and_then(|p| serde_json::from_str(&p.config).ok())
+            .unwrap_or_default();
+        let production = project.environments().last().is_some_and(|e| e == env);
+        if production && v.tag.is_none() {
+            let mut tag = format!("v{}", v.seq);
+            if versions::by_tag(&mut *tx, &project.id, &chain.name, &tag)
+                .await?
+                .is_some()
+            {
+                tag = format!("v{}-{}", v.seq, &v.hash[..7]);
+            }
+            versions::set_tag(&mut *tx, v.id, &tag).await?;
+            v.tag = Some(tag);
+        }
+        let row = DeploymentRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            project: project.id.clone(),
+            chain: chain.name.clone(),
+            env: env.into(),
+            version_id: v.id,
+            config: serde_json::to_string(&config).unwrap_or_default(),
+            config_hash: hash,
+            previous_id: previous.as_ref().map(|p| p.id.clone()),
+            action: if deployed_before {
+                "redeploy"
+            } else {
+                "deploy"
+            }
+            .into(),
+            config_diff: previous
+                .as_ref()
+                .and_then(|_| config_diff(&before, &config)),
+            actor: actor(&project),
+            reason: reason.map(String::from),
+            created_at: self.clock.now().to_rfc3339(),
+            seq: 0,
+        };
+        failpoint("deploy:before-insert");
+        deployments::insert(&mut tx, &row).await?;
+        let from = previous.as_ref().map(|p| p.version_id);
+        let detail = serde_json::json!({ "version": label(&v), "hash": v.hash, "from_version_id": from, "deployment": row.id, "reason": reason }).to_string();
+        let entry = self.entry(
+            &project,
+            &row.action,
+            Some(&chain.name),
+            Some(env),
+            Some(label(&v)),
+            Some(detail),
+        );
+        let audit_row = audit::append(&mut tx, &entry).await?;
+        failpoint("deploy:before-commit");
+        tx.commit().await?;
+        failpoint("deploy:after-commit");
+        self.write_head(&audit_row);
+        Ok(self.deployment_view(&row, &v))
+    }
+
+    fn deployment_view(&self, d: &DeploymentRow, v: &VersionRow) -> DeploymentView {
+        DeploymentView {
+            id: d.id.clone(),
+            chain: d.chain.clone(),
+            env: d.env.clone(),
+            version: label(v),
+            version_hash: v.hash.clone(),
+            action: d.action.clone(),
+            actor: d.actor.clone(),
+            reason: d.reason.clone(),
+            created_at: d.created_at.clone(),
+            config_hash: d.config_hash.clone(),
+            config_diff: d.config_diff.clone(),
+            previous_id: d.previous_id.clone(),
+        }
+    }
+
+    /// Move the pointer back to the deployment before the current one: no gates, audited,
+    /// effective for the very next run.
+    pub async fn rollback(
+        &self,
+        at: &ProjectArgs,
+        env: &str,
+        reason: Option<&str>,
+    ) -> Result<DeploymentView> {
+        let (project, chain) = at.chain()?;
+        Self::check_env(&project, env)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current = deployments::current(&mut *tx, &project.id, &chain.name, env)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Refused,
+                    format!(
+                        "{} has never been deployed to `{env}`: nothing to roll back",
+                        chain.name
+                    ),
+                )
+            })?;
+        let target_id = current.previous_id.clone().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Refused,
+                format!(
+                    "{} in `{env}` has no earlier deployment to roll back to",
+                    chain.name
+                ),
+            )
+        })?;
+        let target = deployments::get(&mut *tx, &target_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("deployment {target_id} is missing from the history"),
+                )
+            })?;
+        let v = versions::get(&mut *tx, target.version_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "the version of the previous deployment is missing",
+                )
+            })?;
+        let row = DeploymentRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            version_id: target.version_id,
+            config: target.config.clone(),
+            config_hash: target.config_hash.clone(),
+            // Rolling back again walks further back, like an undo stack.
+            previous_id: target.previous_id.clone(),
+            action: "rollback".into(),
+            config_diff: config_diff(
+                &serde_json::from_str(&current.config).unwrap_or_default(),
+                &serde_json::from_str(&target.config).unwrap_or_default(),
+            ),
+            actor: actor(&project),
+            reason: reason.map(String::from),
+            created_at: self.clock.now().to_rfc3339(),
+            seq: 0,
+            ..current.clone()
+        };
+        failpoint("rollback:before-insert");
+        deployments::insert(&mut tx, &row).await?;
+        let detail = serde_json::json!({ "to_version": label(&v), "from_deployment": current.id, "to_deployment": target.id, "reason": reason }).to_string();
+        let entry = self.entry(
+            &project,
+            "rollback",
+            Some(&chain.name),
+            Some(env),
+            Some(label(&v)),
+            Some(detail),
+        );
+        let audit_row = audit::append(&mut tx, &entry).await?;
+        failpoint("rollback:before-commit");
+        tx.commit().await?;
+        failpoint("rollback:after-commit");
+        self.write_head(&audit_row);
+        Ok(self.deployment_view(&row, &v))
+    }
+
+    /// Every pointer move of a chain, newest first.
+    pub async fn deployments(
+        &self,
+        at: &ProjectArgs,
+        env: Option<&str>,
+    ) -> Result<Vec<DeploymentView>> {
+        let (project, chain) = at.chain()?;
+        let mut out = Vec::new();
+        for d in deployments::history(&self.pool, &project.id, &chain.name, env).await? {
+            if let Some(v) = versions::get(&self.pool, d.version_id).await? {
+                out.push(self.deployment_view(&d, &v));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn flag_set(
+        &self,
+        at: &ProjectArgs,
+        env: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<FlagView> {
+        let project = at.project()?;
+        Self::check_env(&project, env)?;
+        if !chainlift_model::envfile::is_valid_key(name) {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("`{name}` is not a valid flag name (letters, digits, _)"),
+            ));
+        }
+        let now = self.clock.now().to_rfc3339();
+        let who = actor(&project);
+        let before = flags::values(&self.pool, &project.id, env)
+            .await?
+            .get(name)
+            .cloned();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        flags::set(&mut *tx, &project.id, env, name, value, &now, &who).await?;
+        let detail = serde_json::json!({ "from": before, "to": value }).to_string();
+        let entry = self.entry(
+            &project,
+            "flag",
+            None,
+            Some(env),
+            Some(name.to_string()),
+            Some(detail),
+        );
+        let row = audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.write_head(&row);
+        Ok(FlagView {
+            env: env.into(),
+            name: name.into(),
+            value: value.into(),
+            updated_at: now,
+            updated_by: who,
+        })
+    }
+
+    pub async fn flags(&self, at: &ProjectArgs, env: &str) -> Result<Vec<FlagView>> {
+        let project = at.project()?;
+        Self::check_env(&project, env)?;
+        Ok(flags::list(&self.pool, &project.id, env)
+            .await?
+            .into_iter()
+            .map(|f| FlagView {
+                env: env.into(),
+                name: f.name,
+                value: f.value,
+                updated_at: f.updated_at,
+                updated_by: f.updated_by,
+            })
+            .collect())
+    }
+
+    pub(crate) async fn flag_values(
+        &self,
+        project: &Project,
+        env: &str,
+    ) -> Result<BTreeMap<String, String>> {
+        Ok(flags::values(&self.pool, &project.id, env).await?)
+    }
+
+    /// The newest audit rows (of the project, when one is found).
+    pub async fn audit(&self, project: Option<&Project>, limit: u32) -> Result<Vec<AuditView>> {
+        Ok(
+            audit::list(&self.pool, project.map(|p| p.id.as_str()), i64::from(limit))
+                .await?
+                .into_iter()
+                .map(|r| AuditView {
+                    seq: r.seq,
+                    at: r.at,
+                    actor: r.actor,
+                    action: r.action,
+                    project: r.project,
+                    chain: r.chain,
+                    env: r.env,
+                    subject: r.subject,
+                    detail: r.detail,
+                    hash: r.hash,
+                })
+                .collect(),
+        )
+    }
+
+    pub async fn audit_verify(&self) -> Result<AuditVerification> {
+        let head = self.read_head();
+        let (rows, problem) =
+            audit::verify(&self.pool, head.as_ref().map(|(s, h)| (*s, h.as_str()))).await?;
+        Ok(AuditVerification {
+            ok: problem.is_none(),
+            rows: rows as u64,
+            problem,
+        })
+    }
+}
