@@ -1,7 +1,17 @@
 //! Validation gates and the promotion checklist (DESIGN.md §5).
 //!
-//! The walking skeleton carries only the fixed vocabulary; the gates themselves arrive with
-//! the gates-and-promotion work and will run chains through `chainlift-engine`.
+//! Each gate turns evidence into a [`GateReport`]: what was checked, what was found, and the
+//! checklist items it decides. Running chains and reading the database is the api's job; the
+//! evaluations here are plain functions over what it gathered, so they are tested directly.
+
+pub mod config;
+pub mod cost;
+pub mod infra;
+pub mod junit;
+pub mod report;
+pub mod smoke;
+
+pub use report::{Evidence, GateReport, GateStatus};
 
 /// The six gates, in the order they run.
 pub const GATES: [&str; 6] = ["smoke", "quality", "cost", "config", "infra", "rollback"];
