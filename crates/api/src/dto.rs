@@ -324,3 +324,16 @@ dto! {
         pub problem: Option<String>,
     }
 }
+
+dto! {
+    /// `chainlift gate CHAIN --env ENV`: every gate that ran, in order.
+    pub struct GateRunView {
+        pub chain: String,
+        pub env: String,
+        /// The tag, else 12 hex of the hash of what was gated.
+        pub version: String,
+        pub version_hash: String,
+        pub passed: bool,
+        pub gates: Vec<chainlift_gates::GateReport>,
+    }
+}

@@ -63,6 +63,10 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<FlagView>(&mut stale)?;
     check::<AuditView>(&mut stale)?;
     check::<AuditVerification>(&mut stale)?;
+    check::<GateRunView>(&mut stale)?;
+    check::<chainlift_gates::GateReport>(&mut stale)?;
+    check::<chainlift_gates::Evidence>(&mut stale)?;
+    check::<chainlift_gates::GateStatus>(&mut stale)?;
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings: {stale:?}; run `UPDATE_BINDINGS=1 cargo test -p chainlift-api --test bindings` and commit ui/src/bindings"

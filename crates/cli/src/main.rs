@@ -91,6 +91,20 @@ enum Command {
         #[arg(long)]
         schema: PathBuf,
     },
+    /// Run an env's gates (or --only some) on the files on disk or a version; exit 1 when one fails
+    Gate {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        /// Comma-separated: smoke,quality,cost,config,infra,rollback
+        #[arg(long, value_delimiter = ',')]
+        only: Option<Vec<String>>,
+        #[arg(long)]
+        version: Option<String>,
+        /// Also write a JUnit XML report here
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
     /// Versions of a chain: create (snapshot the files), diff, export
     Version {
         #[command(subcommand)]
@@ -493,6 +507,48 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 Ok(0)
             }
         },
+        Command::Gate {
+            chain,
+            env,
+            only,
+            version,
+            junit,
+        } => {
+            let args = chainlift_api::GateArgs {
+                at: at(&cli.project, chain)?,
+                env,
+                only,
+                version,
+            };
+            let result = app.gate(&args).await?;
+            if let Some(path) = junit {
+                let xml = chainlift_gates::junit::render(
+                    &format!("{} @ {}", result.chain, result.env),
+                    &result.gates,
+                );
+                std::fs::write(&path, xml).map_err(|e| {
+                    ApiError::new(ErrorCode::BadInput, format!("{}: {e}", path.display()))
+                })?;
+            }
+            if json {
+                print_json(&result);
+            } else {
+                println!(
+                    "gates for {} {} @ {}",
+                    result.chain, result.version, result.env
+                );
+                for g in &result.gates {
+                    let mark = match g.status {
+                        chainlift_gates::GateStatus::Passed => "PASS",
+                        chainlift_gates::GateStatus::Failed => "FAIL",
+                        chainlift_gates::GateStatus::Skipped => "SKIP",
+                        chainlift_gates::GateStatus::Waived => "WAIVED",
+                    };
+                    println!("  {mark:<6} {:<9} {}", g.gate, g.summary);
+                }
+            }
+            Ok(if result.passed { 0 } else { 1 })
+        }
         Command::Versions { chain } => {
             let list = app.versions(&at(&cli.project, chain)?).await?;
             if json {

@@ -187,6 +187,8 @@ impl Probe for SystemProbe {
             }
             // SAFETY: statvfs returned 0, so it filled the struct.
             let st = unsafe { st.assume_init() };
+            // The field types differ between platforms (u32 on some, u64 here).
+            #[allow(clippy::unnecessary_cast)]
             Some(st.f_bavail as u64 * st.f_frsize as u64)
         }
         #[cfg(not(unix))]

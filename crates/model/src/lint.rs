@@ -1005,7 +1005,20 @@ fn compare_with_production(
 /// The secrets an env needs: the chain's `secrets:` and its models' provider keys.
 pub fn needed_secrets(chain: &ChainDef, resolved: &ResolvedChain) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = chain.secrets.iter().cloned().collect();
-    names.extend(resolved.agents.iter().map(|a| a.model_entry.key_secret()));
+    // An env that replays a cassette calls no provider, so it needs no provider key.
+    let replayed = resolved
+        .config
+        .get("CHAINLIFT_CASSETTE")
+        .is_some_and(|c| !c.is_empty());
+    if !replayed {
+        names.extend(
+            resolved
+                .agents
+                .iter()
+                .filter(|a| a.command.is_none())
+                .map(|a| a.model_entry.key_secret()),
+        );
+    }
     names
 }
 

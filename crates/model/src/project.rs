@@ -9,7 +9,7 @@ use crate::chain::{find_with_stem, parse_file, unknown_in};
 use crate::error::ModelError;
 use crate::fields::{self, UnknownField};
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub struct ModelEntry {
     pub provider: String,
     pub id: Option<String>,

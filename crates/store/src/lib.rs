@@ -14,6 +14,7 @@ use sqlx::SqlitePool;
 pub mod audit;
 pub mod deployments;
 pub mod flags;
+pub mod gate_reports;
 pub mod runs;
 pub mod secrets;
 pub mod versions;

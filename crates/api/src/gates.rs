@@ -1,0 +1,655 @@
+//! `gate`: run an env's gates against the files on disk (or a version) and keep each report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chainlift_gates::cost::{Baseline, CostInput, StepCost};
+use chainlift_gates::infra::{SystemProbe, Targets};
+use chainlift_gates::smoke::RunResult;
+use chainlift_gates::{GateReport, GateStatus, GATES};
+use chainlift_model::lint::{self, EnvLint, LintInput};
+use chainlift_model::{ChainDef, Project};
+use chainlift_store::gate_reports::{self, GateReportRow};
+use chainlift_store::runs::{self as run_table, RunFilter};
+use chainlift_store::{deployments, versions};
+
+use crate::dto::{GateRunView, RunView};
+use crate::project::resolve_env_with_file;
+use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result, RunArgs};
+
+#[derive(Debug, Clone, Default)]
+pub struct GateArgs {
+    pub at: ProjectArgs,
+    pub env: String,
+    /// Only these gates (else the env's required gates).
+    pub only: Option<Vec<String>>,
+    /// Gate this version (else the files on disk).
+    pub version: Option<String>,
+}
+
+/// The gates an env requires: its policy's list, else the seed's defaults.
+pub fn required_gates(project: &Project, env: &str) -> Vec<String> {
+    if let Some(list) = project
+        .policy
+        .environments
+        .as_ref()
+        .and_then(|envs| envs.iter().find(|e| e.name == env))
+        .and_then(|e| e.gates.clone())
+    {
+        return list;
+    }
+    let last = project.environments().last().cloned();
+    let defaults: &[&str] = match env {
+        "dev" => &["smoke", "config"],
+        e if Some(e) == last.as_deref() => &GATES,
+        _ => &["smoke", "quality", "cost", "config"],
+    };
+    defaults.iter().map(|g| g.to_string()).collect()
+}
+
+/// host and port of a URL-like value (`postgres://db:5432/x`, `https://api…`).
+fn host_port(value: &str) -> Option<(String, u16)> {
+    let host = lint::host_of(value)?;
+    let scheme = value.split("://").next().unwrap_or("");
+    let authority = value.split("://").nth(1)?.split(['/', '?', '#']).next()?;
+    let after_at = authority.rsplit('@').next()?;
+    let explicit = after_at
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .filter(|_| !after_at.ends_with(']'));
+    let default = match scheme {
+        "https" => 443,
+        "http" => 80,
+        "postgres" | "postgresql" => 5432,
+        "mysql" => 3306,
+        "redis" => 6379,
+        "mongodb" => 27017,
+        _ => return explicit.map(|p| (host.clone(), p)),
+    };
+    Some((host, explicit.unwrap_or(default)))
+}
+
+impl Chainlift {
+    pub async fn gate(&self, args: &GateArgs) -> Result<GateRunView> {
+        let (project, chain) = args.at.chain()?;
+        if !project.environments().contains(&args.env) {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "unknown env `{}` (this project has: {})",
+                    args.env,
+                    project.environments().join(", ")
+                ),
+            ));
+        }
+        let wanted = match &args.only {
+            Some(list) => {
+                for g in list {
+                    if !GATES.contains(&g.as_str()) {
+                        return Err(ApiError::new(
+                            ErrorCode::BadInput,
+                            format!("unknown gate `{g}` (gates: {})", GATES.join(", ")),
+                        ));
+                    }
+                }
+                list.clone()
+            }
+            None => required_gates(&project, &args.env),
+        };
+        let (version_hash, version_label) = match &args.version {
+            Some(v) => {
+                let row = self.find_version(&project, &chain.name, v).await?;
+                (
+                    row.hash.clone(),
+                    row.tag
+                        .clone()
+                        .unwrap_or_else(|| row.hash.chars().take(12).collect()),
+                )
+            }
+            None => {
+                let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
+                let tag = versions::by_hash(&self.pool, &project.id, &chain.name, &hash)
+                    .await?
+                    .and_then(|v| v.tag);
+                (
+                    hash.clone(),
+                    tag.unwrap_or_else(|| hash.chars().take(12).collect()),
+                )
+            }
+        };
+
+        let mut smoke_run: Option<RunView> = None;
+        let mut reports = Vec::new();
+        for gate in GATES.iter().filter(|g| wanted.iter().any(|w| w == *g)) {
+            let report = match *gate {
+                "smoke" => {
+                    self.smoke_gate(&project, &chain, args, &mut smoke_run)
+                        .await?
+                }
+                "cost" => {
+                    self.cost_gate(&project, &chain, args, &version_hash, &mut smoke_run)
+                        .await?
+                }
+                "config" => self.config_gate(&project, &chain, &args.env).await?,
+                "infra" => self.infra_gate(&project, &chain, &args.env)?,
+                "rollback" => self.rollback_gate(&project, &chain, &args.env).await?,
+                "quality" => self.quality_gate(&project, &chain, args).await?,
+                _ => continue,
+            };
+            let row = GateReportRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project: project.id.clone(),
+                chain: chain.name.clone(),
+                env: args.env.clone(),
+                version_hash: version_hash.clone(),
+                gate: report.gate.clone(),
+                status: serde_json::to_value(report.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                summary: report.summary.clone(),
+                report: serde_json::to_string(&report).unwrap_or_default(),
+                created_at: self.clock.now().to_rfc3339(),
+            };
+            gate_reports::insert(&self.pool, &row).await?;
+            reports.push(report);
+        }
+        let passed = reports.iter().all(|r| r.status != GateStatus::Failed);
+        Ok(GateRunView {
+            chain: chain.name.clone(),
+            env: args.env.clone(),
+            version: version_label,
+            version_hash,
+            passed,
+            gates: reports,
+        })
+    }
+
+    fn gate_run_args(args: &GateArgs, input: PathBuf) -> RunArgs {
+        RunArgs {
+            at: args.at.clone(),
+            env: args.env.clone(),
+            input,
+            version: args.version.clone(),
+            working: args.version.is_none(),
+            ..RunArgs::default()
+        }
+    }
+
+    /// Run one input for a gate: a run that could not start is a failed result with its reason.
+    pub(crate) async fn gate_run(
+        &self,
+        args: &GateArgs,
+        input: &Path,
+    ) -> (Option<RunView>, RunResult) {
+        let quiet = |_| {};
+        match self
+            .run(&Self::gate_run_args(args, input.to_path_buf()), &quiet)
+            .await
+        {
+            Ok(run) => {
+                let output = output_json(&run);
+                let result = RunResult {
+                    id: Some(run.id.clone()),
+                    status: run.status.clone(),
+                    error: run.error.clone(),
+                    output,
+                };
+                (Some(run), result)
+            }
+            Err(e) => (
+                None,
+                RunResult {
+                    id: None,
+                    status: "failed".into(),
+                    error: Some(e.message),
+                    output: None,
+                },
+            ),
+        }
+    }
+
+    async fn smoke_gate(
+        &self,
+        _project: &Project,
+        chain: &ChainDef,
+        args: &GateArgs,
+        smoke_run: &mut Option<RunView>,
+    ) -> Result<GateReport> {
+        let input = self.smoke_input(&args.at)?;
+        let (run, result) = self.gate_run(args, &input).await;
+        *smoke_run = run;
+        let gates = chain.gates.clone().unwrap_or_default();
+        let rules = gates
+            .pointer("/smoke/expected")
+            .and_then(|v| v.as_str())
+            .map(|rel| {
+                let path = chain.dir.join(rel);
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .and_then(|t| {
+                        serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display()))
+                    })
+                    .and_then(|v| {
+                        chainlift_model::expect::parse_rules(&v)
+                            .map_err(|e| format!("{}: {e:?}", path.display()))
+                    })
+            });
+        let edge_dir = chain.dir.join(
+            gates
+                .pointer("/smoke/edge")
+                .and_then(|v| v.as_str())
+                .unwrap_or("test-fixtures/edge"),
+        );
+        let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&edge_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        fixtures.sort();
+        let mut edges = Vec::new();
+        for f in fixtures {
+            let (_, r) = self.gate_run(args, &f).await;
+            edges.push((
+                f.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                r,
+            ));
+        }
+        Ok(chainlift_gates::smoke::evaluate(&result, rules, &edges))
+    }
+
+    async fn cost_gate(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        args: &GateArgs,
+        version_hash: &str,
+        smoke_run: &mut Option<RunView>,
+    ) -> Result<GateReport> {
+        if smoke_run.is_none() {
+            let input = self.smoke_input(&args.at)?;
+            *smoke_run = self.gate_run(args, &input).await.0;
+        }
+        let Some(run) = smoke_run.as_ref() else {
+            return Ok(GateReport::skipped(
+                "cost",
+                "the smoke input could not run, so there is no cost to judge (see the smoke gate)",
+            ));
+        };
+        let steps: Vec<StepCost> = run
+            .steps
+            .iter()
+            .map(|s| StepCost {
+                agent: s.agent.clone(),
+                tokens_in: s.tokens_in,
+                tokens_out: s.tokens_out,
+                attempts: s.attempts,
+            })
+            .collect();
+        let resolved = match resolve_env_with_file(project, chain, &args.env, &BTreeMap::new())?.1 {
+            Ok(r) => r,
+            Err(_) => {
+                return Ok(GateReport::skipped(
+                    "cost",
+                    format!("`{}` does not resolve (see the config gate)", args.env),
+                ))
+            }
+        };
+        let prices: BTreeMap<String, (f64, f64)> = resolved
+            .agents
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    a.name.clone(),
+                    (
+                        a.model_entry.input_per_mtok?,
+                        a.model_entry.output_per_mtok?,
+                    ),
+                ))
+            })
+            .collect();
+        let baseline = self
+            .cost_baseline(project, chain, &args.env, version_hash, &run.id)
+            .await?;
+        let max_ratio = chain
+            .gates
+            .as_ref()
+            .and_then(|g| g.pointer("/cost/max_ratio"))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(2.0);
+        let mut report = chainlift_gates::cost::evaluate(&CostInput {
+            env: &args.env,
+            run_cost: run.cost,
+            steps: &steps,
+            cap: resolved.cost_per_run,
+            max_ratio,
+            baseline,
+            prices: &prices,
+        });
+        report.run_ids = vec![run.id.clone()];
+        Ok(report)
+    }
+
+    /// The same version's last completed run in the previous env, else the last completed run
+    /// of the version deployed here.
+    async fn cost_baseline(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+        version_hash: &str,
+        exclude: &str,
+    ) -> Result<Option<Baseline>> {
+        let envs = project.environments();
+        let position = envs.iter().position(|e| e == env).unwrap_or(0);
+        let mut candidates: Vec<(String, String, String)> = Vec::new();
+        if position > 0 {
+            let prev = envs[position - 1].clone();
+            candidates.push((
+                prev.clone(),
+                version_hash.to_string(),
+                format!("this version's last run in `{prev}`"),
+            ));
+        }
+        if let Some(d) = deployments::current(&self.pool, &project.id, &chain.name, env).await? {
+            if let Some(v) = versions::get(&self.pool, d.version_id).await? {
+                let label = v
+                    .tag
+                    .clone()
+                    .unwrap_or_else(|| v.hash.chars().take(12).collect());
+                candidates.push((
+                    env.to_string(),
+                    v.hash.clone(),
+                    format!("the last run of {label}, deployed in `{env}`"),
+                ));
+            }
+        }
+        for (e, hash, label) in candidates {
+            let filter = RunFilter {
+                project: Some(project.id.clone()),
+                chain: Some(chain.name.clone()),
+                env: Some(e),
+                version: Some(hash),
+                status: Some("completed".into()),
+            };
+            for row in run_table::list(&self.pool, &filter, 5).await? {
+                if row.id == exclude {
+                    continue;
+                }
+                let steps = run_table::steps(&self.pool, &row.id).await?;
+                let steps = steps
+                    .into_iter()
+                    .map(|s| StepCost {
+                        agent: s.agent,
+                        tokens_in: s.tokens_in.max(0) as u64,
+                        tokens_out: s.tokens_out.max(0) as u64,
+                        attempts: s.attempts.max(0) as u32,
+                    })
+                    .collect();
+                return Ok(Some(Baseline { label, steps }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn config_gate(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+    ) -> Result<GateReport> {
+        let mut envs = Vec::new();
+        let mut set: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for name in project.environments() {
+            let (file, resolved) = resolve_env_with_file(project, chain, &name, &BTreeMap::new())?;
+            set.insert(name.clone(), self.secrets_set_in(&project.id, &name).await?);
+            envs.push(EnvLint {
+                report: name == env,
+                name,
+                file,
+                resolved,
+            });
+        }
+        let secret_is_set = |e: &str, n: &str| set.get(e).is_some_and(|s| s.contains(n));
+        let lints = lint::lint(&LintInput {
+            project,
+            chain,
+            envs: &envs,
+            secret_is_set: &secret_is_set,
+        });
+        Ok(chainlift_gates::config::evaluate(env, &lints))
+    }
+
+    fn infra_gate(&self, project: &Project, chain: &ChainDef, env: &str) -> Result<GateReport> {
+        let resolved = match resolve_env_with_file(project, chain, env, &BTreeMap::new())?.1 {
+            Ok(r) => r,
+            Err(_) => {
+                return Ok(GateReport::skipped(
+                    "infra",
+                    format!("`{env}` does not resolve (see the config gate)"),
+                ))
+            }
+        };
+        let mut endpoints = Vec::new();
+        let replayed = resolved
+            .config
+            .get(crate::runs::CASSETTE_KEY)
+            .is_some_and(|c| !c.is_empty());
+        if !replayed {
+            for a in resolved.agents.iter().filter(|a| a.command.is_none()) {
+                let (key, default) = match a.model_entry.provider.as_str() {
+                    "anthropic" => (
+                        "ANTHROPIC_BASE_URL",
+                        chainlift_engine::provider::ANTHROPIC_DEFAULT_BASE,
+                    ),
+                    _ => (
+                        "OPENAI_BASE_URL",
+                        chainlift_engine::provider::OPENAI_DEFAULT_BASE,
+                    ),
+                };
+                let base = a
+                    .model_entry
+                    .base_url
+                    .clone()
+                    .or_else(|| resolved.config.get(key).cloned())
+                    .or_else(|| std::env::var(key).ok())
+                    .unwrap_or_else(|| default.into());
+                if let Some((host, port)) = host_port(&base) {
+                    let what = format!("provider endpoint {host} ({})", a.name);
+                    if !endpoints
+                        .iter()
+                        .any(|(_, h, p): &(String, String, u16)| *h == host && *p == port)
+                    {
+                        endpoints.push((what, host, port));
+                    }
+                }
+            }
+        }
+        for (k, v) in resolved.data.iter().filter(|(_, v)| !v.contains("${")) {
+            if let Some((host, port)) = host_port(v) {
+                endpoints.push((format!("data source {k} ({host})"), host, port));
+            }
+        }
+        let workspaces = resolved
+            .agents
+            .iter()
+            .filter_map(|a| match &a.command.as_ref()?.workspace {
+                chainlift_model::resolve::Workspace::Docker { container } => {
+                    Some(("docker".to_string(), container.clone()))
+                }
+                chainlift_model::resolve::Workspace::Ssh { host } => {
+                    Some(("ssh".to_string(), host.clone()))
+                }
+                chainlift_model::resolve::Workspace::Local { .. } => None,
+            })
+            .collect();
+        let runs = self.data_dir.join("runs");
+        let targets = Targets {
+            endpoints,
+            output_dir: runs.clone(),
+            log_dir: runs,
+            workspaces,
+        };
+        Ok(chainlift_gates::infra::evaluate(&targets, &SystemProbe))
+    }
+
+    async fn rollback_gate(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+    ) -> Result<GateReport> {
+        use chainlift_gates::report::evidence;
+        let Some(current) = deployments::current(&self.pool, &project.id, &chain.name, env).await?
+        else {
+            let mut r = GateReport::skipped(
+                "rollback",
+                format!("first deploy to `{env}`: rollback = undeploy"),
+            );
+            r.status = GateStatus::Passed;
+            r.evidence = vec![
+                evidence(
+                    "previous version recoverable",
+                    true,
+                    "nothing deployed yet: rollback = undeploy",
+                    Some("previous-version-tagged"),
+                ),
+                evidence(
+                    "rollback drill",
+                    true,
+                    "nothing to roll back to yet",
+                    Some("rollback-under-5-min"),
+                ),
+                evidence(
+                    "runs carry their version",
+                    true,
+                    "every run records its version hash and deployment",
+                    Some("new-data-identifiable"),
+                ),
+            ];
+            return Ok(r);
+        };
+        let mut ev = Vec::new();
+        let v = versions::get(&self.pool, current.version_id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the deployed version is missing"))?;
+        let label = v
+            .tag
+            .clone()
+            .unwrap_or_else(|| v.hash.chars().take(12).collect());
+        let recoverable = self
+            .materialize(project, &v)
+            .await
+            .and_then(|dir| Ok(chainlift_model::hash::definition_hash(&dir)? == v.hash));
+        ev.push(evidence(
+            "the deployed version is recoverable",
+            matches!(recoverable, Ok(true)),
+            match (&recoverable, &v.tag) {
+                (Ok(true), Some(t)) => format!("{t} restores from the history, hash verified"),
+                (Ok(true), None) => format!("{label} restores from the history, hash verified (untagged: production deploys tag it)"),
+                (Ok(false), _) => format!("{label} does not hash to itself: the stored copy is damaged"),
+                (Err(e), _) => e.message.clone(),
+            },
+            Some("previous-version-tagged"),
+        ));
+        // A drill on a scratch pointer: two deploys and a rollback, inside a transaction that is
+        // then rolled back, timed end to end.
+        let started = Instant::now();
+        let drill: std::result::Result<(), ApiError> = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let scratch = format!("__rollback_drill__{env}");
+            let mut row = deployments::DeploymentRow {
+                env: scratch.clone(),
+                id: uuid::Uuid::now_v7().to_string(),
+                previous_id: None,
+                ..current.clone()
+            };
+            deployments::insert(&mut tx, &row).await?;
+            let first = row.id.clone();
+            row.id = uuid::Uuid::now_v7().to_string();
+            row.previous_id = Some(first.clone());
+            deployments::insert(&mut tx, &row).await?;
+            let back = deployments::current(&mut *tx, &project.id, &chain.name, &scratch)
+                .await?
+                .and_then(|d| d.previous_id);
+            row.id = uuid::Uuid::now_v7().to_string();
+            row.previous_id = None;
+            row.action = "rollback".into();
+            deployments::insert(&mut tx, &row).await?;
+            tx.rollback().await?;
+            if back.as_deref() == Some(first.as_str()) {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    ErrorCode::Internal,
+                    "the drill could not find the previous pointer",
+                ))
+            }
+        }
+        .await;
+        let took = started.elapsed();
+        ev.push(evidence(
+            "rollback drill under 5 minutes",
+            drill.is_ok() && took.as_secs() < 300,
+            match &drill {
+                Ok(()) => format!(
+                    "a scratch pointer rolled back in {:.1} ms",
+                    took.as_secs_f64() * 1e3
+                ),
+                Err(e) => e.message.clone(),
+            },
+            Some("rollback-under-5-min"),
+        ));
+        let untracked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE project = ? AND chain = ? AND (version_hash IS NULL OR version_hash = '')")
+            .bind(&project.id)
+            .bind(&chain.name)
+            .fetch_one(&self.pool)
+            .await?;
+        ev.push(evidence(
+            "runs carry their version",
+            untracked == 0,
+            if untracked == 0 {
+                "every run records its version hash, and runs of a deployment its id".to_string()
+            } else {
+                format!("{untracked} run(s) without a version")
+            },
+            Some("new-data-identifiable"),
+        ));
+        Ok(GateReport::from_evidence(
+            "rollback",
+            ev,
+            format!("`{env}` can roll back from {label} in well under 5 minutes"),
+            |f| {
+                f.iter()
+                    .map(|e| format!("{}: {}", e.check, e.detail))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            },
+        ))
+    }
+}
+
+/// The chain output agent's JSON (or text), read back from the run folder.
+fn output_json(run: &RunView) -> Option<serde_json::Value> {
+    let dir = Path::new(&run.run_dir).join("outputs");
+    // The output comes from the last completed step unless the chain names one.
+    let agent = run
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.status == "completed")?
+        .agent
+        .clone();
+    let json = dir.join(&agent).join("output.json");
+    if let Ok(text) = std::fs::read_to_string(&json) {
+        return serde_json::from_str(&text).ok();
+    }
+    std::fs::read_to_string(dir.join(&agent).join("output.txt"))
+        .ok()
+        .map(serde_json::Value::String)
+}

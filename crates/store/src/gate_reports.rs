@@ -1,0 +1,61 @@
+//! `gate_reports`: every gate's report, kept with the version and env it judged.
+
+use sqlx::SqliteExecutor;
+
+use crate::Result;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GateReportRow {
+    pub id: String,
+    pub project: String,
+    pub chain: String,
+    pub env: String,
+    pub version_hash: String,
+    pub gate: String,
+    pub status: String,
+    pub summary: String,
+    pub report: String,
+    pub created_at: String,
+}
+
+pub async fn insert<'e>(db: impl SqliteExecutor<'e>, r: &GateReportRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO gate_reports (id, project, chain, env, version_hash, gate, status, summary, report, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.id)
+    .bind(&r.project)
+    .bind(&r.chain)
+    .bind(&r.env)
+    .bind(&r.version_hash)
+    .bind(&r.gate)
+    .bind(&r.status)
+    .bind(&r.summary)
+    .bind(&r.report)
+    .bind(&r.created_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest report of a gate for a version (in any env when `env` is None).
+pub async fn latest<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    version_hash: &str,
+    gate: &str,
+    env: Option<&str>,
+) -> Result<Option<GateReportRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM gate_reports WHERE project = ? AND chain = ? AND version_hash = ? AND gate = ?
+           AND (?5 IS NULL OR env = ?5) ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(version_hash)
+    .bind(gate)
+    .bind(env)
+    .fetch_optional(db)
+    .await?)
+}
