@@ -337,3 +337,49 @@ dto! {
         pub gates: Vec<chainlift_gates::GateReport>,
     }
 }
+
+dto! {
+    pub struct ChecklistItemView {
+        pub key: String,
+        pub section: String,
+        /// `auto` or `manual`.
+        pub kind: String,
+        /// passed, failed, waived, not_applicable, unticked or ticked.
+        pub state: String,
+        pub evidence: Option<String>,
+        pub ticked_by: Option<String>,
+        pub ticked_at: Option<String>,
+        pub note: Option<String>,
+    }
+
+    pub struct ChecklistView {
+        pub items: Vec<ChecklistItemView>,
+        /// Why the promotion cannot be approved yet.
+        pub blocking: Vec<String>,
+    }
+
+    pub struct PromotionGateView {
+        pub gate: String,
+        /// passed, failed, skipped or waived.
+        pub status: String,
+        pub summary: String,
+        pub waived_by: Option<String>,
+        pub waiver_note: Option<String>,
+    }
+
+    /// `promote`'s JSON (DESIGN.md §8).
+    pub struct PromotionView {
+        pub id: String,
+        pub chain: String,
+        pub to_env: String,
+        pub version: String,
+        /// created, gates_running, gates_failed, awaiting_approval, approved, deployed, …
+        pub state: String,
+        pub gates: Vec<PromotionGateView>,
+        pub checklist: ChecklistView,
+        pub approved_by: Option<String>,
+        pub approval_note: Option<String>,
+        /// Notifications that could not be sent (never their target).
+        pub warnings: Vec<String>,
+    }
+}

@@ -499,15 +499,6 @@ impl Chainlift {
         Ok(dir)
     }
 
-    fn requires_approval(project: &Project, env: &str) -> bool {
-        match &project.policy.environments {
-            Some(envs) => envs
-                .iter()
-                .any(|e| e.name == env && e.approval.as_deref() == Some("required")),
-            None => env == "production",
-        }
-    }
-
     fn check_env(project: &Project, env: &str) -> Result<()> {
         if project.environments().iter().any(|e| e == env) {
             Ok(())
@@ -535,12 +526,11 @@ impl Chainlift {
         let mut v = self.find_version(&project, &chain.name, reference).await?;
         let deployed_before =
             deployments::was_deployed(&self.pool, &project.id, &chain.name, env, v.id).await?;
-        if Self::requires_approval(&project, env) && !deployed_before {
-            return Err(ApiError::new(
-                ErrorCode::Refused,
-                format!("env `{env}` requires an approved promotion before a new version is deployed; version {} was never deployed there (promote it with `chainlift promote {} --to {env}`)", label(&v), chain.name),
-            ));
-        }
+        // DESIGN.md §6: the first env takes anything; later ones an approved promotion (or
+        // passed gates where no approval is required); a version deployed there before always.
+        let promotion = self
+            .deploy_allowed(&project, &chain.name, env, v.id, &label(&v))
+            .await?;
         // The snapshot: this env's config as the version resolves it, without secret values.
         let dir = self.materialize(&project, &v).await?;
         let version_chain = ChainDef::load(&dir)?;
@@ -620,6 +610,16 @@ impl Chainlift {
         tx.commit().await?;
         failpoint("deploy:after-commit");
         self.write_head(&audit_row);
+        if let Some(p) = &promotion {
+            self.mark_deployed(&project, p).await?;
+        }
+        let text = format!(
+            "Chainlift: {} {} deployed to {env} by {}",
+            chain.name,
+            label(&v),
+            row.actor
+        );
+        let _ = self.notify(&project, &chain, env, &text).await;
         Ok(self.deployment_view(&row, &v))
     }
 

@@ -9,6 +9,7 @@ mod gates;
 mod history;
 mod import;
 mod project;
+mod promotion;
 mod quality;
 mod runs;
 pub mod sample;

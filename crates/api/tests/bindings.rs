@@ -64,6 +64,10 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<AuditView>(&mut stale)?;
     check::<AuditVerification>(&mut stale)?;
     check::<GateRunView>(&mut stale)?;
+    check::<ChecklistItemView>(&mut stale)?;
+    check::<ChecklistView>(&mut stale)?;
+    check::<PromotionGateView>(&mut stale)?;
+    check::<PromotionView>(&mut stale)?;
     check::<chainlift_gates::GateReport>(&mut stale)?;
     check::<chainlift_gates::Evidence>(&mut stale)?;
     check::<chainlift_gates::GateStatus>(&mut stale)?;

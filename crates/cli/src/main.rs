@@ -105,6 +105,36 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Promote a version (the files on disk by default) to the next env: runs its gates and
+    /// opens a promotion with the checklist
+    Promote {
+        chain: Option<String>,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// A promotion's checklist; `--tick KEY` ticks a manual item
+    Checklist {
+        promotion: String,
+        #[arg(long)]
+        tick: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Accept a failed gate of a promotion, with a reason (audited, shown as waived)
+    Waive {
+        promotion: String,
+        gate: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Approve a promotion (when nothing required failed and every manual item is ticked)
+    Approve {
+        promotion: String,
+        #[arg(long)]
+        note: String,
+    },
     /// Versions of a chain: create (snapshot the files), diff, export
     Version {
         #[command(subcommand)]
@@ -548,6 +578,54 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 }
             }
             Ok(if result.passed { 0 } else { 1 })
+        }
+        Command::Promote { chain, to, version } => {
+            let p = app
+                .promote(&at(&cli.project, chain)?, &to, version.as_deref())
+                .await?;
+            print_promotion(json, &p);
+            Ok(if p.state == "gates_failed" { 1 } else { 0 })
+        }
+        Command::Checklist {
+            promotion,
+            tick,
+            note,
+        } => {
+            let here = at(&cli.project, None)?;
+            if let Some(key) = tick {
+                let c = app.tick(&here, &promotion, &key, note.as_deref()).await?;
+                if json {
+                    print_json(&c);
+                } else {
+                    print_checklist(&c);
+                }
+            } else {
+                let p = app.promotion(&here, &promotion).await?;
+                if json {
+                    print_json(&p.checklist);
+                } else {
+                    print_checklist(&p.checklist);
+                }
+            }
+            Ok(0)
+        }
+        Command::Waive {
+            promotion,
+            gate,
+            note,
+        } => {
+            let p = app
+                .waive(&at(&cli.project, None)?, &promotion, &gate, &note)
+                .await?;
+            print_promotion(json, &p);
+            Ok(0)
+        }
+        Command::Approve { promotion, note } => {
+            let p = app
+                .approve(&at(&cli.project, None)?, &promotion, &note)
+                .await?;
+            print_promotion(json, &p);
+            Ok(0)
         }
         Command::Versions { chain } => {
             let list = app.versions(&at(&cli.project, chain)?).await?;
@@ -1038,5 +1116,65 @@ fn print_deployment(json: bool, d: &chainlift_api::dto::DeploymentView) {
     );
     if let Some(diff) = &d.config_diff {
         println!("config changed: {diff}");
+    }
+}
+
+fn print_checklist(c: &chainlift_api::dto::ChecklistView) {
+    let mut section = String::new();
+    for i in &c.items {
+        if i.section != section {
+            section = i.section.clone();
+            println!("  {section}");
+        }
+        let mark = match i.state.as_str() {
+            "passed" | "ticked" => "[x]",
+            "failed" => "[!]",
+            "waived" => "[w]",
+            "not_applicable" => "[-]",
+            _ => "[ ]",
+        };
+        let by = i
+            .ticked_by
+            .as_ref()
+            .map(|b| format!(" — {b} {}", i.ticked_at.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        println!(
+            "    {mark} {:<24} {}{by}",
+            i.key,
+            i.evidence
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(110)
+                .collect::<String>()
+        );
+    }
+    if c.blocking.is_empty() {
+        println!("  approvable");
+    } else {
+        println!("  not approvable yet: {}", c.blocking.join("; "));
+    }
+}
+
+fn print_promotion(json: bool, p: &chainlift_api::dto::PromotionView) {
+    if json {
+        print_json(p);
+        return;
+    }
+    println!(
+        "promotion {} — {} {} → {}: {}",
+        p.id, p.chain, p.version, p.to_env, p.state
+    );
+    for g in &p.gates {
+        println!(
+            "  {:<7} {:<9} {}",
+            g.status.to_uppercase(),
+            g.gate,
+            g.summary
+        );
+    }
+    print_checklist(&p.checklist);
+    for w in &p.warnings {
+        println!("  warning: {w}");
     }
 }

@@ -113,7 +113,11 @@ pub fn evaluate(input: &CostInput<'_>) -> GateReport {
         },
     );
     if report.status == crate::GateStatus::Passed {
-        report.summary = format!("cost within bounds in `{env}`{note}");
+        let details: Vec<String> = report.evidence.iter().map(|e| e.detail.clone()).collect();
+        report.summary = format!(
+            "cost within bounds in `{env}`: {}{note}",
+            details.join("; ")
+        );
     }
     report
 }

@@ -4,6 +4,7 @@
 //! checklist items it decides. Running chains and reading the database is the api's job; the
 //! evaluations here are plain functions over what it gathered, so they are tested directly.
 
+pub mod checklist;
 pub mod config;
 pub mod cost;
 pub mod infra;

@@ -1,0 +1,722 @@
+//! Promotion (DESIGN.md §6): a version moves to the next env through its gates, the checklist
+//! and, where policy asks, a person's approval. Every transition is an IMMEDIATE transaction
+//! with its audit row.
+
+use std::collections::BTreeMap;
+
+use chainlift_gates::checklist::{self, Inputs, Tick};
+use chainlift_gates::{GateReport, GateStatus};
+use chainlift_model::lint::{self, EnvLint, LintInput};
+use chainlift_model::{ChainDef, Project};
+use chainlift_store::audit;
+use chainlift_store::promotions::{self as table, ChecklistRow, PromotionGateRow, PromotionRow};
+use chainlift_store::{deployments, versions};
+
+use crate::dto::{ChecklistItemView, ChecklistView, PromotionGateView, PromotionView};
+use crate::gates::{required_gates, GateArgs};
+use crate::history::actor;
+use crate::project::resolve_env_with_file;
+use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+
+const EVENT_CODES: [&str; 5] = [
+    "trigger-never-emitted",
+    "no-start",
+    "no-path-to-complete",
+    "cycle-without-max-rounds",
+    "prompt-event-unavailable",
+];
+
+impl Chainlift {
+    pub(crate) async fn find_promotion(&self, id: &str) -> Result<PromotionRow> {
+        if id.len() < 6 {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("promotion `{id}`: give at least 6 characters of its id"),
+            ));
+        }
+        match table::by_prefix(&self.pool, id).await?.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no promotion `{id}`"),
+            )),
+            many => Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "`{id}` matches {} promotions: give more of the id",
+                    many.len()
+                ),
+            )),
+        }
+    }
+
+    fn project_for(&self, at: &ProjectArgs, p: &PromotionRow) -> Result<(Project, ChainDef)> {
+        let at = ProjectArgs {
+            chain: Some(p.chain.clone()),
+            ..at.clone()
+        };
+        at.chain()
+    }
+
+    async fn promotion_view(
+        &self,
+        p: &PromotionRow,
+        warnings: Vec<String>,
+    ) -> Result<PromotionView> {
+        let v = versions::get(&self.pool, p.version_id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promoted version is missing"))?;
+        let mut gates: Vec<PromotionGateView> = table::gates(&self.pool, &p.id)
+            .await?
+            .into_iter()
+            .map(|g| PromotionGateView {
+                gate: g.gate,
+                status: g.status,
+                summary: g.summary,
+                waived_by: g.waived_by,
+                waiver_note: g.waiver_note,
+            })
+            .collect();
+        gates.sort_by_key(|g| {
+            chainlift_gates::GATES
+                .iter()
+                .position(|x| *x == g.gate)
+                .unwrap_or(99)
+        });
+        Ok(PromotionView {
+            id: p.id.clone(),
+            chain: p.chain.clone(),
+            to_env: p.to_env.clone(),
+            version: v
+                .tag
+                .clone()
+                .unwrap_or_else(|| v.hash.chars().take(12).collect()),
+            state: p.state.clone(),
+            gates,
+            checklist: self.checklist_view(&p.id).await?,
+            approved_by: p.approved_by.clone(),
+            approval_note: p.approval_note.clone(),
+            warnings,
+        })
+    }
+
+    async fn checklist_view(&self, id: &str) -> Result<ChecklistView> {
+        let mut rows = table::items(&self.pool, id).await?;
+        rows.sort_by_key(|r| {
+            chainlift_gates::CHECKLIST
+                .iter()
+                .position(|k| k.key == r.key)
+                .unwrap_or(99)
+        });
+        let items: Vec<ChecklistItemView> = rows
+            .into_iter()
+            .map(|r| ChecklistItemView {
+                key: r.key,
+                section: r.section,
+                kind: r.kind,
+                state: r.state,
+                evidence: r.evidence,
+                ticked_by: r.ticked_by,
+                ticked_at: r.ticked_at,
+                note: r.note,
+            })
+            .collect();
+        let as_items: Vec<checklist::Item> = items
+            .iter()
+            .map(|i| checklist::Item {
+                key: i.key.clone(),
+                section: i.section.clone(),
+                kind: i.kind.clone(),
+                state: i.state.clone(),
+                evidence: i.evidence.clone(),
+            })
+            .collect();
+        Ok(ChecklistView {
+            blocking: checklist::blocking(&as_items),
+            items,
+        })
+    }
+
+    fn event_problems(project: &Project, chain: &ChainDef) -> Result<Vec<String>> {
+        let envs: Vec<EnvLint> = vec![];
+        let set = |_: &str, _: &str| true;
+        Ok(lint::lint(&LintInput {
+            project,
+            chain,
+            envs: &envs,
+            secret_is_set: &set,
+        })
+        .into_iter()
+        .filter(|l| EVENT_CODES.contains(&l.code))
+        .map(|l| l.message)
+        .collect())
+    }
+
+    /// Recompute the checklist from the promotion's gate reports, keeping people's ticks.
+    async fn refresh_checklist(
+        &self,
+        p: &PromotionRow,
+        project: &Project,
+        chain: &ChainDef,
+    ) -> Result<Vec<checklist::Item>> {
+        let gates = table::gates(&self.pool, &p.id).await?;
+        let reports: Vec<GateReport> = gates
+            .iter()
+            .filter_map(|g| {
+                let mut r: GateReport = serde_json::from_str::<serde_json::Value>(&g.report)
+                    .ok()
+                    .and_then(|v| report_from_json(&v))?;
+                if g.status == "waived" {
+                    r.status = GateStatus::Waived;
+                }
+                Some(r)
+            })
+            .collect();
+        let existing = table::items(&self.pool, &p.id).await?;
+        let ticks: Vec<Tick> = existing
+            .iter()
+            .map(|i| Tick {
+                key: i.key.clone(),
+                ticked: i.state == "ticked",
+            })
+            .collect();
+        let edge_dir = chain.dir.join(
+            chain
+                .gates
+                .as_ref()
+                .and_then(|g| g.pointer("/smoke/edge"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("test-fixtures/edge"),
+        );
+        let has_edge = std::fs::read_dir(&edge_dir)
+            .map(|d| d.flatten().any(|e| e.path().is_file()))
+            .unwrap_or(false);
+        let required = required_gates(project, &p.to_env);
+        let problems = Self::event_problems(project, chain)?;
+        let items = checklist::compute(&Inputs {
+            required_gates: &required,
+            reports: &reports,
+            event_problems: &problems,
+            has_edge_fixtures: has_edge,
+            ticks: &ticks,
+        });
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for i in &items {
+            let before = existing.iter().find(|e| e.key == i.key);
+            let keep = before.filter(|b| b.state == "ticked" && i.state == "ticked");
+            table::put_item(
+                &mut *tx,
+                &ChecklistRow {
+                    promotion_id: p.id.clone(),
+                    key: i.key.clone(),
+                    section: i.section.clone(),
+                    kind: i.kind.clone(),
+                    state: i.state.clone(),
+                    evidence: i.evidence.clone(),
+                    ticked_by: keep.and_then(|b| b.ticked_by.clone()),
+                    ticked_at: keep.and_then(|b| b.ticked_at.clone()),
+                    note: keep.and_then(|b| b.note.clone()),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(items)
+    }
+
+    async fn transition(
+        &self,
+        p: &PromotionRow,
+        project: &Project,
+        state: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let now = self.clock.now().to_rfc3339();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        table::set_state(&mut *tx, &p.id, state, &now).await?;
+        let entry = audit::AuditEntry {
+            at: now,
+            actor: actor(project),
+            action: action.into(),
+            project: project.id.clone(),
+            chain: Some(p.chain.clone()),
+            env: Some(p.to_env.clone()),
+            subject: Some(p.id.clone()),
+            detail: Some(detail.to_string()),
+        };
+        let row = audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.write_head(&row);
+        Ok(())
+    }
+
+    /// `promote CHAIN --to ENV [--version V]`: the version (created from the files when not
+    /// named) goes through the env's gates; an interrupted promotion of it is resumed.
+    pub async fn promote(
+        &self,
+        at: &ProjectArgs,
+        to_env: &str,
+        version: Option<&str>,
+    ) -> Result<PromotionView> {
+        let (project, chain) = at.chain()?;
+        let envs = project.environments();
+        let Some(index) = envs.iter().position(|e| e == to_env) else {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "unknown env `{to_env}` (this project has: {})",
+                    envs.join(", ")
+                ),
+            ));
+        };
+        if index == 0 {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!(
+                    "`{to_env}` is where work happens: deploy to it directly, promote to `{}`",
+                    envs.get(1).cloned().unwrap_or_default()
+                ),
+            ));
+        }
+        let v = match version {
+            Some(r) => self.find_version(&project, &chain.name, r).await?,
+            None => self.snapshot(&project, &chain, None, None).await?.0,
+        };
+        let label = v
+            .tag
+            .clone()
+            .unwrap_or_else(|| v.hash.chars().take(12).collect());
+        if index >= 2 {
+            let before = &envs[index - 1];
+            if !deployments::was_deployed(&self.pool, &project.id, &chain.name, before, v.id)
+                .await?
+            {
+                return Err(ApiError::new(
+                    ErrorCode::Refused,
+                    format!("{label} has not been deployed to `{before}`: promote it there first (`chainlift promote {} --to {before}`); envs are not skipped", chain.name),
+                ));
+            }
+        }
+        let now = self.clock.now().to_rfc3339();
+        let resumable = table::latest_for(&self.pool, &project.id, &chain.name, to_env, v.id)
+            .await?
+            .filter(|p| ["created", "gates_running", "gates_failed"].contains(&p.state.as_str()));
+        let p = match resumable {
+            Some(p) => p,
+            None => {
+                let p = PromotionRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    project: project.id.clone(),
+                    chain: chain.name.clone(),
+                    to_env: to_env.into(),
+                    version_id: v.id,
+                    state: "created".into(),
+                    created_by: actor(&project),
+                    created_at: now.clone(),
+                    updated_at: now.clone(),
+                    approved_by: None,
+                    approved_at: None,
+                    approval_note: None,
+                };
+                table::insert(&self.pool, &p).await?;
+                p
+            }
+        };
+        self.transition(
+            &p,
+            &project,
+            "gates_running",
+            "promote",
+            serde_json::json!({"version": label, "to": to_env}),
+        )
+        .await?;
+        crate::history::failpoint("promote:gates-running");
+
+        let result = self
+            .gate(&GateArgs {
+                at: at.clone(),
+                env: to_env.into(),
+                only: None,
+                version: Some(v.hash.clone()),
+            })
+            .await?;
+        for r in &result.gates {
+            let status = serde_json::to_value(r.status)
+                .ok()
+                .and_then(|s| s.as_str().map(String::from))
+                .unwrap_or_default();
+            table::put_gate(
+                &self.pool,
+                &PromotionGateRow {
+                    promotion_id: p.id.clone(),
+                    gate: r.gate.clone(),
+                    status,
+                    summary: r.summary.clone(),
+                    report: serde_json::to_string(r).unwrap_or_default(),
+                    waived_by: None,
+                    waived_at: None,
+                    waiver_note: None,
+                },
+            )
+            .await?;
+        }
+        self.refresh_checklist(&p, &project, &chain).await?;
+        let mut warnings = Vec::new();
+        let state = if result.passed {
+            self.after_gates(&project, to_env)
+        } else {
+            "gates_failed"
+        };
+        let failed: Vec<String> = result
+            .gates
+            .iter()
+            .filter(|g| g.status == GateStatus::Failed)
+            .map(|g| format!("{}: {}", g.gate, g.summary))
+            .collect();
+        self.transition(
+            &p,
+            &project,
+            state,
+            "gates",
+            serde_json::json!({"passed": result.passed, "failed": failed}),
+        )
+        .await?;
+        if !result.passed {
+            let text = format!(
+                "Chainlift: promotion of {} {label} to {to_env} is blocked — {}",
+                chain.name,
+                failed.join(" · ")
+            );
+            warnings.extend(self.notify(&project, &chain, to_env, &text).await);
+        }
+        let p = table::get(&self.pool, &p.id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
+        self.promotion_view(&p, warnings).await
+    }
+
+    fn after_gates(&self, project: &Project, env: &str) -> &'static str {
+        if Self::needs_approval(project, env) {
+            "awaiting_approval"
+        } else {
+            "approved"
+        }
+    }
+
+    pub(crate) fn needs_approval(project: &Project, env: &str) -> bool {
+        match &project.policy.environments {
+            Some(envs) => envs
+                .iter()
+                .any(|e| e.name == env && e.approval.as_deref() == Some("required")),
+            None => env == "production",
+        }
+    }
+
+    pub async fn promotion(&self, at: &ProjectArgs, id: &str) -> Result<PromotionView> {
+        let p = self.find_promotion(id).await?;
+        let _ = self.project_for(at, &p)?;
+        self.promotion_view(&p, vec![]).await
+    }
+
+    /// Tick a manual checklist item, with who, when and an optional note.
+    pub async fn tick(
+        &self,
+        at: &ProjectArgs,
+        id: &str,
+        key: &str,
+        note: Option<&str>,
+    ) -> Result<ChecklistView> {
+        let p = self.find_promotion(id).await?;
+        let (project, _) = self.project_for(at, &p)?;
+        let items = table::items(&self.pool, &p.id).await?;
+        let Some(item) = items.iter().find(|i| i.key == key) else {
+            let known: Vec<&str> = chainlift_gates::CHECKLIST.iter().map(|k| k.key).collect();
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("no checklist item `{key}` (items: {})", known.join(", ")),
+            ));
+        };
+        if item.kind != "manual" {
+            return Err(ApiError::new(ErrorCode::Refused, format!("`{key}` is decided by its gate's evidence, not ticked by hand (waive the gate if a person accepts its failure)")));
+        }
+        let now = self.clock.now().to_rfc3339();
+        let who = actor(&project);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        table::put_item(
+            &mut *tx,
+            &ChecklistRow {
+                state: "ticked".into(),
+                ticked_by: Some(who.clone()),
+                ticked_at: Some(now.clone()),
+                note: note.map(String::from),
+                ..item.clone()
+            },
+        )
+        .await?;
+        let entry = audit::AuditEntry {
+            at: now,
+            actor: who,
+            action: "tick".into(),
+            project: project.id.clone(),
+            chain: Some(p.chain.clone()),
+            env: Some(p.to_env.clone()),
+            subject: Some(format!("{} {key}", p.id)),
+            detail: note.map(|n| serde_json::json!({"note": n}).to_string()),
+        };
+        let row = audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.write_head(&row);
+        self.checklist_view(&p.id).await
+    }
+
+    /// A person accepts a failed gate, with a reason: shown as waived, never as passed.
+    pub async fn waive(
+        &self,
+        at: &ProjectArgs,
+        id: &str,
+        gate: &str,
+        note: &str,
+    ) -> Result<PromotionView> {
+        if note.trim().is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                "a waiver needs a reason: --note \"…\"",
+            ));
+        }
+        let p = self.find_promotion(id).await?;
+        let (project, chain) = self.project_for(at, &p)?;
+        let g = table::gates(&self.pool, &p.id)
+            .await?
+            .into_iter()
+            .find(|g| g.gate == gate)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::BadInput,
+                    format!("the promotion has no `{gate}` gate"),
+                )
+            })?;
+        if g.status != "failed" {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("the {gate} gate {}: only a failed gate is waived", g.status),
+            ));
+        }
+        let now = self.clock.now().to_rfc3339();
+        let who = actor(&project);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        table::waive_gate(&mut *tx, &p.id, gate, &who, &now, note).await?;
+        let entry = audit::AuditEntry {
+            at: now,
+            actor: who,
+            action: "waive".into(),
+            project: project.id.clone(),
+            chain: Some(p.chain.clone()),
+            env: Some(p.to_env.clone()),
+            subject: Some(format!("{} {gate}", p.id)),
+            detail: Some(serde_json::json!({"note": note, "summary": g.summary}).to_string()),
+        };
+        let row = audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.write_head(&row);
+        self.refresh_checklist(&p, &project, &chain).await?;
+        let open_failures = table::gates(&self.pool, &p.id)
+            .await?
+            .iter()
+            .any(|g| g.status == "failed");
+        if !open_failures && p.state == "gates_failed" {
+            self.transition(
+                &p,
+                &project,
+                self.after_gates(&project, &p.to_env),
+                "gates",
+                serde_json::json!({"passed": true, "waived": gate}),
+            )
+            .await?;
+        }
+        let p = table::get(&self.pool, &p.id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
+        self.promotion_view(&p, vec![]).await
+    }
+
+    /// Approve: no required item failed and every manual item ticked. Self-approval is allowed.
+    pub async fn approve(&self, at: &ProjectArgs, id: &str, note: &str) -> Result<PromotionView> {
+        let p = self.find_promotion(id).await?;
+        let (project, _) = self.project_for(at, &p)?;
+        if !["awaiting_approval", "approved"].contains(&p.state.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!(
+                    "the promotion is {}: it can be approved once its gates pass (or are waived)",
+                    p.state
+                ),
+            ));
+        }
+        let blocking = self.checklist_view(&p.id).await?.blocking;
+        if !blocking.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("not approvable yet: {}", blocking.join("; ")),
+            ));
+        }
+        let now = self.clock.now().to_rfc3339();
+        let who = actor(&project);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        table::approve(&mut *tx, &p.id, &who, &now, note).await?;
+        let entry = audit::AuditEntry {
+            at: now,
+            actor: who,
+            action: "approve".into(),
+            project: project.id.clone(),
+            chain: Some(p.chain.clone()),
+            env: Some(p.to_env.clone()),
+            subject: Some(p.id.clone()),
+            detail: Some(serde_json::json!({"note": note}).to_string()),
+        };
+        let row = audit::append(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.write_head(&row);
+        let p = table::get(&self.pool, &p.id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
+        self.promotion_view(&p, vec![]).await
+    }
+
+    /// §6: may this version be deployed to this env? Returns the promotion it deploys, if any.
+    pub(crate) async fn deploy_allowed(
+        &self,
+        project: &Project,
+        chain: &str,
+        env: &str,
+        version_id: i64,
+        label: &str,
+    ) -> Result<Option<PromotionRow>> {
+        let envs = project.environments();
+        if envs.first().is_some_and(|e| e == env)
+            || deployments::was_deployed(&self.pool, &project.id, chain, env, version_id).await?
+        {
+            return Ok(None);
+        }
+        let promotion = table::latest_for(&self.pool, &project.id, chain, env, version_id).await?;
+        match promotion {
+            Some(p) if p.state == "approved" => Ok(Some(p)),
+            Some(p) if Self::needs_approval(project, env) => Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("env `{env}` requires an approved promotion: promotion {} of {label} is {} (`chainlift checklist {}` shows what is left)", &p.id[..13.min(p.id.len())], p.state, p.id),
+            )),
+            Some(p) => Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("{label}'s gates for `{env}` have not passed: promotion {} is {} (fix, or `chainlift waive`)", &p.id[..13.min(p.id.len())], p.state),
+            )),
+            None => Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("{label} has not been promoted to `{env}`: run `chainlift promote {chain} --to {env} --version {label}` first"),
+            )),
+        }
+    }
+
+    pub(crate) async fn mark_deployed(&self, project: &Project, p: &PromotionRow) -> Result<()> {
+        self.transition(
+            p,
+            project,
+            "deployed",
+            "promotion-deployed",
+            serde_json::json!({"promotion": p.id}),
+        )
+        .await
+    }
+
+    /// Post a message to the env's `notify` targets (Slack-compatible webhooks). Failures come
+    /// back as warnings that never name the target (a webhook URL is a secret).
+    pub(crate) async fn notify(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+        text: &str,
+    ) -> Vec<String> {
+        let Ok((_, Ok(resolved))) = resolve_env_with_file(project, chain, env, &BTreeMap::new())
+        else {
+            return vec![];
+        };
+        let mut warnings = Vec::new();
+        for (name, target) in &resolved.notify {
+            let mut url = target.clone();
+            let mut redactor = chainlift_model::secret::Redactor::default();
+            for r in chainlift_model::subst::references(target).unwrap_or_default() {
+                match self
+                    .secrets
+                    .get(
+                        &chainlift_secrets::account(&project.id, env, &r.name),
+                        &r.name,
+                    )
+                    .await
+                {
+                    Ok(Some(v)) => {
+                        redactor.add(&v);
+                        url = url.replace(&format!("${{{}}}", r.name), v.expose());
+                    }
+                    _ => {
+                        warnings.push(format!(
+                            "notify.{name}: secret {} is not set for `{env}`, nothing was sent",
+                            r.name
+                        ));
+                        url.clear();
+                    }
+                }
+            }
+            if url.is_empty() {
+                continue;
+            }
+            let sent = self
+                .http
+                .post(&url)
+                .timeout(std::time::Duration::from_secs(10))
+                .json(&serde_json::json!({"text": text}))
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => warnings.push(format!(
+                    "notify.{name}: the target answered HTTP {}",
+                    r.status().as_u16()
+                )),
+                Err(e) => warnings.push(redactor.redact(&format!(
+                    "notify.{name}: could not post: {}",
+                    e.without_url()
+                ))),
+            }
+        }
+        warnings
+    }
+}
+
+fn report_from_json(v: &serde_json::Value) -> Option<GateReport> {
+    let status = match v.get("status")?.as_str()? {
+        "passed" => GateStatus::Passed,
+        "failed" => GateStatus::Failed,
+        "skipped" => GateStatus::Skipped,
+        _ => GateStatus::Waived,
+    };
+    let evidence = v
+        .get("evidence")?
+        .as_array()?
+        .iter()
+        .filter_map(|e| {
+            Some(chainlift_gates::Evidence {
+                check: e.get("check")?.as_str()?.to_string(),
+                ok: e.get("ok")?.as_bool()?,
+                detail: e.get("detail")?.as_str()?.to_string(),
+                item: e.get("item").and_then(|i| i.as_str()).map(String::from),
+            })
+        })
+        .collect();
+    Some(GateReport {
+        gate: v.get("gate")?.as_str()?.to_string(),
+        status,
+        summary: v.get("summary")?.as_str()?.to_string(),
+        evidence,
+        run_ids: vec![],
+    })
+}

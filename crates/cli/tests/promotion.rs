@@ -1,0 +1,488 @@
+//! The seed's promotion workflow end to end on the sample, against local servers speaking the
+//! OpenAI and Anthropic wire formats and a Slack-compatible webhook receiver.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use support::{completion, OpenAiServer, Reply, Sandbox, Seen, TestResult};
+
+const OPENAI: &str = "sk-test-promo-openai-1a2b3c4d5e6f";
+const ANTHROPIC: &str = "sk-ant-test-promo-9f8e7d6c5b4a";
+
+/// One server for both wire formats: the researcher, the writer (whose summary says TERSE when
+/// asked to write tersely) and the reviewer (who scores TERSE reports low).
+fn providers() -> std::io::Result<OpenAiServer> {
+    OpenAiServer::start(Arc::new(|req: &Seen, _| {
+        let anthropic = req.path.ends_with("/messages");
+        let prompt = req.body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let model = req.body["model"].as_str().unwrap_or("m").to_string();
+        let schema = if anthropic {
+            req.body["tools"][0]["input_schema"].clone()
+        } else {
+            req.body["response_format"]["json_schema"]["schema"].clone()
+        };
+        let answer: Value = if schema["properties"].get("completeness").is_some() {
+            let s = if prompt.contains("TERSE") { 2 } else { 5 };
+            json!({"completeness": {"score": s, "rationale": if s == 2 { "too terse to be complete" } else { "complete" }},
+                   "accuracy": {"score": s, "rationale": "checked"}, "formatting": {"score": 5, "rationale": "clean"},
+                   "relevance": {"score": s, "rationale": "on topic"}})
+        } else if !schema.is_null() {
+            let mut report = chainlift_testkit::sample_report();
+            report["summary"] = json!(if prompt.contains("tersely") {
+                "TERSE: refund."
+            } else {
+                "A short refund window keeps trust."
+            });
+            report
+        } else {
+            Value::String("Brief: refunds are common within 14 days.".into())
+        };
+        if anthropic {
+            let (text, tool) = match &answer {
+                Value::String(s) => (Some(s.as_str()), None),
+                other => (None, Some(other)),
+            };
+            Reply::json(
+                200,
+                &chainlift_testkit::anthropic_message(&model, text, tool, 300, 200),
+            )
+        } else {
+            let text = match &answer {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Reply::json(200, &completion(&text, 300, 200))
+        }
+    }))
+}
+
+struct Flow {
+    sb: Sandbox,
+    server: OpenAiServer,
+    slack: OpenAiServer,
+}
+
+impl Flow {
+    fn cli(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
+        self.sb
+            .cli()
+            .env("CHAINLIFT_SECRETS", "env")
+            .env("OPENAI_API_KEY", OPENAI)
+            .env("ANTHROPIC_API_KEY", ANTHROPIC)
+            .env(
+                "SLACK_WEBHOOK",
+                format!("{}/hooks/T000/B000/promo", self.slack.base_url),
+            )
+            .env("OPENAI_BASE_URL", &self.server.base_url)
+            .env("ANTHROPIC_BASE_URL", &self.server.base_url)
+            .env("USER", "dana")
+            .args(args)
+            .output()
+    }
+
+    fn json(&self, args: &[&str], code: i32) -> Result<Value, Box<dyn std::error::Error>> {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        let out = self.cli(&all)?;
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    fn edit(&self, rel: &str, from: &str, to: &str) -> std::io::Result<()> {
+        let path = self.sb.chain_dir().join(rel);
+        let text = std::fs::read_to_string(&path)?;
+        assert!(text.contains(from), "{rel} lacks {from}");
+        std::fs::write(path, text.replacen(from, to, 1))
+    }
+}
+
+fn gate<'a>(p: &'a Value, name: &str) -> &'a Value {
+    p["gates"]
+        .as_array()
+        .and_then(|g| g.iter().find(|x| x["gate"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+#[test]
+fn the_seeds_promotion_flow_end_to_end() -> TestResult {
+    let server = providers()?;
+    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
+    let flow = Flow {
+        sb: Sandbox::new()?,
+        server,
+        slack,
+    };
+    // dev calls the local server (no cassette); production's database is a reachable local port.
+    flow.edit(
+        "config/dev.env",
+        "CHAINLIFT_CASSETTE=cassettes/dev.jsonl",
+        "",
+    )?;
+    let port = flow
+        .server
+        .base_url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/v1")
+        .to_string();
+    flow.edit(
+        "config/production.env",
+        "postgres://prod-db:5432/prod",
+        &format!("postgres://127.0.0.1:{port}/prod"),
+    )?;
+    let input = flow.sb.input().display().to_string();
+
+    // Work in dev: a run there is the cost gate's baseline later.
+    flow.json(
+        &["run", "content-pipeline", "--env", "dev", "--input", &input],
+        0,
+    )?;
+
+    // Promote to staging → the gates pass → deploy.
+    let p = flow.json(&["promote", "content-pipeline", "--to", "staging"], 0)?;
+    for field in [
+        "id",
+        "chain",
+        "to_env",
+        "version",
+        "state",
+        "gates",
+        "checklist",
+    ] {
+        assert!(p.get(field).is_some(), "promote lacks `{field}`");
+    }
+    assert_eq!(p["state"], "approved", "staging needs no approval: {p}");
+    let staged = p["version"].as_str().unwrap_or("").to_string();
+    assert_eq!(
+        gate(&p, "quality")["status"],
+        "passed",
+        "{}",
+        gate(&p, "quality")
+    );
+    assert!(
+        gate(&p, "cost")["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("dev"),
+        "the baseline is the dev run: {}",
+        gate(&p, "cost")
+    );
+    let items = p["checklist"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 20);
+    let state = |items: &[Value], k: &str| {
+        items
+            .iter()
+            .find(|i| i["key"] == k)
+            .and_then(|i| i["state"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(state(&items, "output-quality"), "passed");
+    assert_eq!(
+        state(&items, "network-access"),
+        "not_applicable",
+        "staging does not require the infra gate"
+    );
+    flow.json(
+        &[
+            "deploy",
+            "content-pipeline",
+            "--version",
+            &staged,
+            "--env",
+            "staging",
+        ],
+        0,
+    )?;
+
+    // Change a prompt → production is refused until staging has the change.
+    flow.edit(
+        "agents/writer.yaml",
+        "Write a report on",
+        "Write tersely a report on",
+    )?;
+    let out = flow.cli(&["promote", "content-pipeline", "--to", "production"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has not been deployed to `staging`"));
+    // In staging the quality gate fails, with a reason a PM can read.
+    let failed = flow.json(&["promote", "content-pipeline", "--to", "staging"], 1)?;
+    assert_eq!(failed["state"], "gates_failed");
+    let why = gate(&failed, "quality")["summary"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        why.contains("below 4.0") && why.contains("regressions: accuracy fell from 5.0 to 2.0"),
+        "{why}"
+    );
+    let evidence = failed["gates"].to_string();
+    let full = flow.json(&["checklist", failed["id"].as_str().unwrap_or("")], 0)?;
+    assert!(
+        full.to_string().contains("too terse to be complete") || evidence.contains("below"),
+        "the rationale reaches the checklist evidence"
+    );
+    assert!(
+        flow.slack
+            .requests()
+            .iter()
+            .any(|r| r.body["text"].as_str().unwrap_or("").contains("blocked")),
+        "the failure was posted"
+    );
+    // Deploying it is refused.
+    let bad = failed["version"].as_str().unwrap_or("").to_string();
+    let out = flow.cli(&[
+        "deploy",
+        "content-pipeline",
+        "--version",
+        &bad,
+        "--env",
+        "staging",
+    ])?;
+    assert_eq!(out.status.code(), Some(1));
+
+    // Fix → pass → deploy to staging → promote to production.
+    flow.edit(
+        "agents/writer.yaml",
+        "Write tersely a report on",
+        "Write a clear report on",
+    )?;
+    let fixed = flow.json(&["promote", "content-pipeline", "--to", "staging"], 0)?;
+    let v = fixed["version"].as_str().unwrap_or("").to_string();
+    flow.json(
+        &[
+            "deploy",
+            "content-pipeline",
+            "--version",
+            &v,
+            "--env",
+            "staging",
+        ],
+        0,
+    )?;
+    let prod = flow.json(
+        &[
+            "promote",
+            "content-pipeline",
+            "--to",
+            "production",
+            "--version",
+            &v,
+        ],
+        0,
+    )?;
+    assert_eq!(prod["state"], "awaiting_approval", "{prod}");
+    assert_eq!(prod["gates"].as_array().map(Vec::len), Some(6));
+    let id = prod["id"].as_str().unwrap_or("").to_string();
+    let blocking = prod["checklist"]["blocking"].to_string();
+    assert!(
+        blocking.contains("rollback-documented is not ticked"),
+        "{blocking}"
+    );
+
+    // Approval waits for the manual item; deploy waits for approval.
+    let out = flow.cli(&["approve", &id, "--note", "ship it"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let out = flow.cli(&[
+        "deploy",
+        "content-pipeline",
+        "--version",
+        &v,
+        "--env",
+        "production",
+    ])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("requires an approved promotion"));
+    let ticked = flow.json(
+        &[
+            "checklist",
+            &id,
+            "--tick",
+            "rollback-documented",
+            "--note",
+            "runbook in the wiki",
+        ],
+        0,
+    )?;
+    let item = ticked["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|x| x["key"] == "rollback-documented"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (
+            item["state"].as_str(),
+            item["ticked_by"].as_str(),
+            item["note"].as_str()
+        ),
+        (Some("ticked"), Some("dana"), Some("runbook in the wiki"))
+    );
+    let approved = flow.json(&["approve", &id, "--note", "ship it"], 0)?;
+    assert_eq!(
+        (approved["state"].as_str(), approved["approved_by"].as_str()),
+        (Some("approved"), Some("dana"))
+    );
+    let deployed = flow.json(
+        &[
+            "deploy",
+            "content-pipeline",
+            "--version",
+            &v,
+            "--env",
+            "production",
+        ],
+        0,
+    )?;
+    assert!(
+        deployed["version"].as_str().unwrap_or("").starts_with('v'),
+        "production tags an untagged version: {deployed}"
+    );
+    assert_eq!(flow.json(&["checklist", &id], 0)?["blocking"], json!([]));
+    assert!(flow.slack.requests().iter().any(|r| r.body["text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("deployed to production")));
+
+    // Rollback: production has no earlier deployment; staging does.
+    let out = flow.cli(&["rollback", "content-pipeline", "--env", "production"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let back = flow.json(&["rollback", "content-pipeline", "--env", "staging"], 0)?;
+    assert_eq!(back["version"], staged);
+
+    // Every step is in the audit log, and the log verifies.
+    let audit = flow.json(&["audit", "--limit", "200"], 0)?;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    for a in [
+        "promote",
+        "gates",
+        "tick",
+        "approve",
+        "deploy",
+        "promotion-deployed",
+        "rollback",
+    ] {
+        assert!(actions.contains(&a), "audit lacks {a}: {actions:?}");
+    }
+    flow.json(&["audit", "--verify"], 0)?;
+
+    // Leak test over the whole flow: no key and no webhook URL in any file written.
+    for secret in [OPENAI, ANTHROPIC, "/hooks/T000/B000/promo"] {
+        assert!(
+            flow.sb.files_containing(secret).is_empty(),
+            "{secret} leaked into {:?}",
+            flow.sb.files_containing(secret)
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn waivers_are_shown_as_waived_and_unblock_approval() -> TestResult {
+    let server = providers()?;
+    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
+    let flow = Flow {
+        sb: Sandbox::new()?,
+        server,
+        slack,
+    };
+    flow.edit(
+        "agents/writer.yaml",
+        "Write a report on",
+        "Write tersely a report on",
+    )?;
+    let failed = flow.json(&["promote", "content-pipeline", "--to", "staging"], 1)?;
+    let id = failed["id"].as_str().unwrap_or("").to_string();
+    let out = flow.cli(&["waive", &id, "quality", "--note", ""])?;
+    assert_eq!(out.status.code(), Some(2), "a waiver needs a reason");
+    let out = flow.cli(&["waive", &id, "smoke", "--note", "x"])?;
+    assert_eq!(out.status.code(), Some(1), "only a failed gate is waived");
+    let waived = flow.json(
+        &[
+            "waive",
+            &id,
+            "quality",
+            "--note",
+            "terse is what the PM wants now",
+        ],
+        0,
+    )?;
+    assert_eq!(gate(&waived, "quality")["status"], "waived");
+    assert_eq!(
+        gate(&waived, "quality")["waiver_note"],
+        "terse is what the PM wants now"
+    );
+    assert_eq!(
+        waived["state"], "approved",
+        "staging needs no approval once nothing is failed"
+    );
+    let items = waived["checklist"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(items
+        .iter()
+        .any(|i| i["key"] == "output-quality" && i["state"] == "waived"));
+    let out = flow.cli(&["checklist", &id, "--tick", "chain-completes"])?;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "auto items are not ticked by hand"
+    );
+    let v = waived["version"].as_str().unwrap_or("").to_string();
+    flow.json(
+        &[
+            "deploy",
+            "content-pipeline",
+            "--version",
+            &v,
+            "--env",
+            "staging",
+        ],
+        0,
+    )?;
+    Ok(())
+}
+
+#[test]
+fn an_interrupted_promotion_is_resumed() -> TestResult {
+    let server = providers()?;
+    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
+    let flow = Flow {
+        sb: Sandbox::new()?,
+        server,
+        slack,
+    };
+    let killed = flow
+        .sb
+        .cli()
+        .env("CHAINLIFT_FAILPOINT", "promote:gates-running")
+        .args(["promote", "content-pipeline", "--to", "staging"])
+        .output()?;
+    assert_eq!(killed.status.code(), None, "killed during the gates");
+    let list = flow.json(&["promote", "content-pipeline", "--to", "staging"], 0)?;
+    let audit = flow.json(&["audit"], 0)?;
+    let promotes = audit.as_array().map(|a| {
+        a.iter()
+            .filter(|r| r["action"] == "promote" && r["subject"] == list["id"])
+            .count()
+    });
+    assert_eq!(promotes, Some(2), "the same promotion ran its gates again");
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! `promotions`, `promotion_gates` and `checklist_items`: a version's way into an env.
+
+use sqlx::SqliteExecutor;
+
+use crate::Result;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PromotionRow {
+    pub id: String,
+    pub project: String,
+    pub chain: String,
+    pub to_env: String,
+    pub version_id: i64,
+    pub state: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    pub approval_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PromotionGateRow {
+    pub promotion_id: String,
+    pub gate: String,
+    pub status: String,
+    pub summary: String,
+    pub report: String,
+    pub waived_by: Option<String>,
+    pub waived_at: Option<String>,
+    pub waiver_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChecklistRow {
+    pub promotion_id: String,
+    pub key: String,
+    pub section: String,
+    pub kind: String,
+    pub state: String,
+    pub evidence: Option<String>,
+    pub ticked_by: Option<String>,
+    pub ticked_at: Option<String>,
+    pub note: Option<String>,
+}
+
+pub async fn insert<'e>(db: impl SqliteExecutor<'e>, p: &PromotionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO promotions (id, project, chain, to_env, version_id, state, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&p.id)
+    .bind(&p.project)
+    .bind(&p.chain)
+    .bind(&p.to_env)
+    .bind(p.version_id)
+    .bind(&p.state)
+    .bind(&p.created_by)
+    .bind(&p.created_at)
+    .bind(&p.updated_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<PromotionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM promotions WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Promotions whose id starts with `prefix` (ids are long; people type the start).
+pub async fn by_prefix<'e>(db: impl SqliteExecutor<'e>, prefix: &str) -> Result<Vec<PromotionRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM promotions WHERE id >= ? AND id < ? ORDER BY created_at")
+            .bind(prefix)
+            .bind(format!("{prefix}\u{10ffff}"))
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+/// The newest promotion of a version to an env.
+pub async fn latest_for<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+    version_id: i64,
+) -> Result<Option<PromotionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM promotions WHERE project = ? AND chain = ? AND to_env = ? AND version_id = ?
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(version_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn list<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: Option<&str>,
+) -> Result<Vec<PromotionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM promotions WHERE project = ? AND (?2 IS NULL OR chain = ?2) ORDER BY created_at DESC")
+        .bind(project)
+        .bind(chain)
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn set_state<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: &str,
+    state: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE promotions SET state = ?, updated_at = ? WHERE id = ?")
+        .bind(state)
+        .bind(at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn approve<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: &str,
+    by: &str,
+    at: &str,
+    note: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE promotions SET state = 'approved', approved_by = ?, approved_at = ?, approval_note = ?, updated_at = ? WHERE id = ?")
+        .bind(by)
+        .bind(at)
+        .bind(note)
+        .bind(at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn put_gate<'e>(db: impl SqliteExecutor<'e>, g: &PromotionGateRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO promotion_gates (promotion_id, gate, status, summary, report) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (promotion_id, gate) DO UPDATE SET status = excluded.status, summary = excluded.summary,
+           report = excluded.report, waived_by = NULL, waived_at = NULL, waiver_note = NULL",
+    )
+    .bind(&g.promotion_id)
+    .bind(&g.gate)
+    .bind(&g.status)
+    .bind(&g.summary)
+    .bind(&g.report)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn gates<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Vec<PromotionGateRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM promotion_gates WHERE promotion_id = ?")
+            .bind(id)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+pub async fn waive_gate<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: &str,
+    gate: &str,
+    by: &str,
+    at: &str,
+    note: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE promotion_gates SET status = 'waived', waived_by = ?, waived_at = ?, waiver_note = ? WHERE promotion_id = ? AND gate = ?")
+        .bind(by)
+        .bind(at)
+        .bind(note)
+        .bind(id)
+        .bind(gate)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn put_item<'e>(db: impl SqliteExecutor<'e>, c: &ChecklistRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO checklist_items (promotion_id, key, section, kind, state, evidence, ticked_by, ticked_at, note)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (promotion_id, key) DO UPDATE SET section = excluded.section, kind = excluded.kind,
+           state = excluded.state, evidence = excluded.evidence, ticked_by = excluded.ticked_by,
+           ticked_at = excluded.ticked_at, note = excluded.note",
+    )
+    .bind(&c.promotion_id)
+    .bind(&c.key)
+    .bind(&c.section)
+    .bind(&c.kind)
+    .bind(&c.state)
+    .bind(&c.evidence)
+    .bind(&c.ticked_by)
+    .bind(&c.ticked_at)
+    .bind(&c.note)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn items<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Vec<ChecklistRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM checklist_items WHERE promotion_id = ?")
+            .bind(id)
+            .fetch_all(db)
+            .await?,
+    )
+}
