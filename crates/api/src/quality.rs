@@ -197,103 +197,32 @@ impl Chainlift {
         }
 
         // Every input runs at once; the env's concurrency limit paces the agent calls.
-        let score_one = |file: PathBuf| {
-            let reviewer_root = reviewer_root.clone();
-            let criteria = criteria.clone();
-            async move {
-                let name = file
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default();
-                let (run, result) = self.gate_run(args, &file).await;
-                let Some(run) = run.filter(|r| r.status == "completed") else {
-                    let why = result.error.unwrap_or_else(|| result.status.clone());
-                    return Scored {
-                        input: name,
-                        run_id: result.id,
-                        scores: Err(format!("the chain did not complete: {why}")),
-                    };
-                };
-                let output = run
-                    .output_preview
-                    .clone()
-                    .or_else(|| result.output.as_ref().map(|o| o.to_string()))
-                    .unwrap_or_default();
-                let input: Value = std::fs::read_to_string(&file)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .unwrap_or(Value::Null);
-                let review_input =
-                    reviewer_root.join(format!(".input-{}.json", uuid::Uuid::now_v7()));
-                let body = json!({"output": output, "input": input, "criteria": criteria});
-                if let Err(e) = std::fs::write(&review_input, body.to_string()) {
-                    return Scored {
-                        input: name,
-                        run_id: Some(run.id),
-                        scores: Err(e.to_string()),
-                    };
-                }
-                let review_args = RunArgs {
-                    at: ProjectArgs {
-                        project: Some(reviewer_root.clone()),
-                        chain: Some("quality-reviewer".into()),
-                        cwd: reviewer_root.clone(),
-                    },
-                    env: args.env.clone(),
-                    input: review_input.clone(),
-                    working: true,
-                    ..RunArgs::default()
-                };
-                let quiet = |_| {};
-                let reviewed = self.run(&review_args, &quiet).await;
-                let _ = std::fs::remove_file(&review_input);
-                let scores = match reviewed {
-                    Ok(r) if r.status == "completed" => {
-                        let path = Path::new(&r.run_dir).join("outputs/reviewer/output.json");
-                        std::fs::read_to_string(&path)
-                            .ok()
-                            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                            .map(|v| {
-                                criteria
-                                    .iter()
-                                    .filter_map(|c| {
-                                        let s = v.get(c)?;
-                                        Some((
-                                            c.clone(),
-                                            (
-                                                s.get("score")?.as_i64()?.clamp(1, 5),
-                                                s.get("rationale")
-                                                    .and_then(|r| r.as_str())
-                                                    .unwrap_or("")
-                                                    .to_string(),
-                                            ),
-                                        ))
-                                    })
-                                    .collect::<BTreeMap<_, _>>()
-                            })
-                            .filter(|m| m.len() == criteria.len())
-                            .ok_or_else(|| {
-                                "the reviewer's answer lacks a score for every criterion"
-                                    .to_string()
-                            })
-                    }
-                    Ok(r) => Err(format!(
-                        "the reviewer did not complete: {}",
-                        r.error.unwrap_or(r.status)
-                    )),
-                    Err(e) => Err(format!("the reviewer could not run: {}", e.message)),
-                };
-                Scored {
-                    input: name,
-                    run_id: Some(run.id),
-                    scores,
-                }
-            }
-        };
-        let mut pending: FuturesUnordered<_> = files.into_iter().map(score_one).collect();
+        // Each input is its own task, so the work around the model calls uses every core;
+        // the env's concurrency limit still paces the calls themselves.
+        let tasks: Vec<_> = files
+            .into_iter()
+            .map(|file| {
+                tokio::spawn(score_input(
+                    self.clone(),
+                    args.clone(),
+                    file,
+                    reviewer_root.clone(),
+                    criteria.clone(),
+                ))
+            })
+            .collect();
+        let mut pending: FuturesUnordered<_> = tasks.into_iter().collect();
         let mut scored = Vec::new();
         while let Some(s) = pending.next().await {
-            scored.push(s);
+            match s {
+                Ok(s) => scored.push(s),
+                Err(e) => {
+                    return Err(ApiError::new(
+                        ErrorCode::Internal,
+                        format!("a quality input's task failed: {e}"),
+                    ))
+                }
+            }
         }
         scored.sort_by(|a, b| a.input.cmp(&b.input));
 
@@ -448,5 +377,102 @@ impl Chainlift {
             report.status = GateStatus::Failed;
         }
         Ok(report)
+    }
+}
+
+/// Score one quality input: run the chain on it, then the reviewer on its output.
+async fn score_input(
+    api: Chainlift,
+    args: GateArgs,
+    file: PathBuf,
+    reviewer_root: PathBuf,
+    criteria: Vec<String>,
+) -> Scored {
+    let this = &api;
+    let args = &args;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let (run, result) = this.gate_run(args, &file).await;
+    let Some(run) = run.filter(|r| r.status == "completed") else {
+        let why = result.error.unwrap_or_else(|| result.status.clone());
+        return Scored {
+            input: name,
+            run_id: result.id,
+            scores: Err(format!("the chain did not complete: {why}")),
+        };
+    };
+    let output = run
+        .output_preview
+        .clone()
+        .or_else(|| result.output.as_ref().map(|o| o.to_string()))
+        .unwrap_or_default();
+    let input: Value = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let review_input = reviewer_root.join(format!(".input-{}.json", uuid::Uuid::now_v7()));
+    let body = json!({"output": output, "input": input, "criteria": criteria});
+    if let Err(e) = std::fs::write(&review_input, body.to_string()) {
+        return Scored {
+            input: name,
+            run_id: Some(run.id),
+            scores: Err(e.to_string()),
+        };
+    }
+    let review_args = RunArgs {
+        at: ProjectArgs {
+            project: Some(reviewer_root.clone()),
+            chain: Some("quality-reviewer".into()),
+            cwd: reviewer_root.clone(),
+        },
+        env: args.env.clone(),
+        input: review_input.clone(),
+        working: true,
+        ..RunArgs::default()
+    };
+    let quiet = |_| {};
+    let reviewed = this.run(&review_args, &quiet).await;
+    let _ = std::fs::remove_file(&review_input);
+    let scores = match reviewed {
+        Ok(r) if r.status == "completed" => {
+            let path = Path::new(&r.run_dir).join("outputs/reviewer/output.json");
+            std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .map(|v| {
+                    criteria
+                        .iter()
+                        .filter_map(|c| {
+                            let s = v.get(c)?;
+                            Some((
+                                c.clone(),
+                                (
+                                    s.get("score")?.as_i64()?.clamp(1, 5),
+                                    s.get("rationale")
+                                        .and_then(|r| r.as_str())
+                                        .unwrap_or("")
+                                        .to_string(),
+                                ),
+                            ))
+                        })
+                        .collect::<BTreeMap<_, _>>()
+                })
+                .filter(|m| m.len() == criteria.len())
+                .ok_or_else(|| {
+                    "the reviewer's answer lacks a score for every criterion".to_string()
+                })
+        }
+        Ok(r) => Err(format!(
+            "the reviewer did not complete: {}",
+            r.error.unwrap_or(r.status)
+        )),
+        Err(e) => Err(format!("the reviewer could not run: {}", e.message)),
+    };
+    Scored {
+        input: name,
+        run_id: Some(run.id),
+        scores,
     }
 }
