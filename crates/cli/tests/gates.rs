@@ -279,6 +279,21 @@ fn junit_and_rollback_readiness() -> TestResult {
             && evidence.contains("rolled back in"),
         "{evidence}"
     );
+    // A damaged history fails the gate: the deployed version can no longer be restored.
+    let db = sb.home.join("chainlift.db");
+    let status = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("UPDATE versions SET files = x'00';")
+        .status()?;
+    assert!(status.success());
+    std::fs::remove_dir_all(sb.home.join("versions"))?;
+    let (code, result) = gate(&sb, &server, &["--env", "dev", "--only", "rollback"])?;
+    assert_eq!(code, 1);
+    let summary = report(&result, "rollback")["summary"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(summary.contains("corrupt"), "{summary}");
     let bad = sb
         .cli()
         .args(["gate", "content-pipeline", "--env", "dev", "--only", "smok"])
