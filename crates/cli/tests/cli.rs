@@ -583,7 +583,7 @@ fn the_sample_runs_in_staging_against_an_anthropic_format_server_with_exact_cost
             )
         }
     }))?;
-    let key = "sk-ant-test-staging-5e6f7a8b9c0d1e2f";
+    let key = "anthropic-test-staging-5e6f7a8b9c0d1e2f";
     let out = sb
         .cli()
         .env("CHAINLIFT_SECRETS", "env")

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use support::{completion, OpenAiServer, Reply, Sandbox, Seen, TestResult};
 
 const OPENAI: &str = "sk-test-promo-openai-1a2b3c4d5e6f";
-const ANTHROPIC: &str = "sk-ant-test-promo-9f8e7d6c5b4a";
+const ANTHROPIC: &str = "anthropic-test-promo-9f8e7d6c5b4a";
 
 /// One server for both wire formats: the researcher, the writer (whose summary says TERSE when
 /// asked to write tersely) and the reviewer (who scores TERSE reports low).

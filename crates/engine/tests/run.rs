@@ -87,7 +87,7 @@ impl Fixture {
             ),
             (
                 "ANTHROPIC_API_KEY".to_string(),
-                "sk-ant-test-engine-000000000000".to_string(),
+                "anthropic-test-engine-000000000000".to_string(),
             ),
             ("HOOK".to_string(), "hook-secret-value-7c1d".to_string()),
         ]));
@@ -529,7 +529,7 @@ async fn anthropic_json_through_a_forced_tool_call_with_exact_cost() -> TestResu
     assert_eq!(req.path, "/v1/messages");
     assert_eq!(
         req.header("x-api-key"),
-        Some("sk-ant-test-engine-000000000000")
+        Some("anthropic-test-engine-000000000000")
     );
     assert_eq!(req.header("anthropic-version"), Some("2023-06-01"));
     assert_eq!(req.body["max_tokens"], 700);
