@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use chainlift_api::dto::{ProjectView, RunProgress, RunView};
+use chainlift_api::dto::{
+    ChecklistView, DeploymentView, ProjectView, PromotionView, RunProgress, RunView, VersionView,
+};
 use chainlift_api::{ApiError, Chainlift, ProjectArgs, RunArgs, RunsQuery};
 use tauri::ipc::Channel;
 use tauri::{Manager, State};
@@ -74,6 +76,106 @@ async fn last_run(
     state.api.runs_last(&query).await
 }
 
+#[tauri::command]
+async fn versions(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+) -> Result<Vec<VersionView>, ApiError> {
+    state
+        .api
+        .versions(&project_args(&project, Some(chain)))
+        .await
+}
+
+#[tauri::command]
+async fn promote(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    to_env: String,
+) -> Result<PromotionView, ApiError> {
+    state
+        .api
+        .promote(&project_args(&project, Some(chain)), &to_env, None)
+        .await
+}
+
+#[tauri::command]
+async fn promotion(
+    state: State<'_, AppState>,
+    project: String,
+    id: String,
+) -> Result<PromotionView, ApiError> {
+    state
+        .api
+        .promotion(&project_args(&project, None), &id)
+        .await
+}
+
+#[tauri::command]
+async fn tick(
+    state: State<'_, AppState>,
+    project: String,
+    id: String,
+    key: String,
+    note: Option<String>,
+) -> Result<ChecklistView, ApiError> {
+    state
+        .api
+        .tick(&project_args(&project, None), &id, &key, note.as_deref())
+        .await
+}
+
+#[tauri::command]
+async fn approve(
+    state: State<'_, AppState>,
+    project: String,
+    id: String,
+    note: String,
+) -> Result<PromotionView, ApiError> {
+    state
+        .api
+        .approve(&project_args(&project, None), &id, &note)
+        .await
+}
+
+#[tauri::command]
+async fn deploy(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    version: String,
+    env: String,
+) -> Result<DeploymentView, ApiError> {
+    state
+        .api
+        .deploy(
+            &project_args(&project, Some(chain)),
+            &version,
+            &env,
+            Some("from the app"),
+        )
+        .await
+}
+
+#[tauri::command]
+async fn rollback(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+) -> Result<DeploymentView, ApiError> {
+    state
+        .api
+        .rollback(
+            &project_args(&project, Some(chain)),
+            &env,
+            Some("from the app"),
+        )
+        .await
+}
+
 fn default_project(data_dir: &std::path::Path) -> Result<PathBuf, ApiError> {
     let from_args = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let from_env = std::env::var("CHAINLIFT_PROJECT")
@@ -98,7 +200,18 @@ pub fn run() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![open_project, run_chain, last_run])
+        .invoke_handler(tauri::generate_handler![
+            open_project,
+            run_chain,
+            last_run,
+            versions,
+            promote,
+            promotion,
+            tick,
+            approve,
+            deploy,
+            rollback
+        ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("chainlift-app: {e}");

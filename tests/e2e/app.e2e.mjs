@@ -90,3 +90,16 @@ test("Run runs the chain in dev and shows it completed, with cost and output", a
   assert.equal(last.chain, "content-pipeline");
   assert.ok(last.cost > 0, "the sample's models are priced");
 });
+
+test("the home screen shows what is deployed, and the other screens open", async () => {
+  assert.equal(await (await byTestId("deployed-version-dev")).getText(), "—");
+  await (await byTestId("nav-versions")).click();
+  await browser.waitUntil(async () => (await browser.$("body").getText()).includes("No versions yet"), { timeout: 10000 });
+  await (await byTestId("nav-promotion")).click();
+  await browser.waitUntil(async () => (await browser.$("body").getText()).includes("No promotion open"), { timeout: 10000 });
+  await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-empty.png"));
+  await (await byTestId("nav-editor")).click();
+  await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 10000 });
+  await (await byTestId("nav-home")).click();
+  await (await byTestId("run-button")).waitForDisplayed({ timeout: 10000 });
+});

@@ -1,5 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
+import * as backend from "./backend";
 import { lastRun, openProject, pickFolder, runChain, toApiError } from "./backend";
+import type { PromotionView } from "./bindings/PromotionView";
+import type { VersionView } from "./bindings/VersionView";
+import { PromotionScreen } from "./components/PromotionScreen";
+import { VersionsScreen } from "./components/VersionsScreen";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import { ChainGraphView } from "./components/ChainGraphView";
@@ -7,12 +12,18 @@ import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
 
 const RUN_ENV = "dev";
+type Screen = "home" | "editor" | "promotion" | "versions";
 const idle: RunState = { running: false, progress: null, run: null, error: null };
 
 export default function App() {
   const [project, setProject] = useState<ProjectView | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [runState, setRunState] = useState<RunState>(idle);
+  const [screen, setScreen] = useState<Screen>("home");
+  const [promotion, setPromotion] = useState<PromotionView | null>(null);
+  const [versionList, setVersionList] = useState<VersionView[]>([]);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<ApiError | null>(null);
 
   const load = useCallback(async (path?: string) => {
     try {
@@ -54,6 +65,45 @@ export default function App() {
     }
   };
 
+  /** Run an action, refresh the project, and show its error (code and message) if it fails. */
+  const act = async (label: string, work: () => Promise<void>) => {
+    if (!project) return;
+    setBusy(label);
+    setActionError(null);
+    try {
+      await work();
+      setProject(await openProject(project.root));
+    } catch (e) {
+      setActionError(toApiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+  const deployedByEnv: Record<string, string | null> = Object.fromEntries(
+    (chain?.envs ?? []).map((e) => [e.env, e.deployed_version]),
+  );
+  const openPromotion = (id: string) =>
+    void act("open", async () => {
+      if (!project) return;
+      setPromotion(await backend.promotion(project.root, id));
+      setScreen("promotion");
+    });
+  const showVersions = () =>
+    void act("versions", async () => {
+      if (!project || !chain) return;
+      setVersionList(await backend.versions(project.root, chain.name));
+      setScreen("versions");
+    });
+  const nav = (id: Screen, label: string, onClick?: () => void) => (
+    <button
+      className={screen === id ? "nav active" : "nav"}
+      data-testid={`nav-${id}`}
+      onClick={onClick ?? (() => setScreen(id))}
+    >
+      {label}
+    </button>
+  );
+
   return (
     <div className="app">
       <header className="topbar">
@@ -71,6 +121,18 @@ export default function App() {
         )}
         <button onClick={() => void chooseFolder()}>Open folder…</button>
       </header>
+      <nav className="tabs">
+        {nav("home", "Home")}
+        {nav("editor", "Pipeline")}
+        {nav("promotion", "Promotion")}
+        {nav("versions", "Versions", showVersions)}
+        {busy && busy !== "open" && (
+          <div className="progress inline" aria-label="working">
+            <div className="progress-bar indeterminate" />
+            <div className="progress-text">{busy === "versions" ? "loading…" : `${busy}…`}</div>
+          </div>
+        )}
+      </nav>
 
       <main className="content">
         {loadError && (
@@ -96,7 +158,49 @@ export default function App() {
               <strong>{c.name}</strong> does not load: {c.error}
             </div>
           ))}
-        {chain && (
+        {actionError && (
+          <div className="error-box" role="alert" data-testid="action-error">
+            <strong>{actionError.code}</strong> {actionError.message}
+          </div>
+        )}
+        {chain && screen === "promotion" && project && (
+          <PromotionScreen
+            promotion={promotion}
+            deployed={deployedByEnv}
+            onTick={(key) =>
+              void act("ticking", async () => {
+                if (!promotion) return;
+                const checklist = await backend.tick(project.root, promotion.id, key);
+                setPromotion({ ...promotion, checklist });
+              })
+            }
+            onApprove={() =>
+              void act("approving", async () => {
+                if (!promotion) return;
+                setPromotion(await backend.approve(project.root, promotion.id, "approved in the app"));
+              })
+            }
+            onDeploy={() =>
+              void act("deploying", async () => {
+                if (!promotion) return;
+                await backend.deploy(project.root, promotion.chain, promotion.version, promotion.to_env);
+                setPromotion(await backend.promotion(project.root, promotion.id));
+              })
+            }
+            onRollback={(env) =>
+              void act("rolling back", async () => {
+                await backend.rollback(project.root, chain.name, env);
+              })
+            }
+          />
+        )}
+        {chain && screen === "versions" && <VersionsScreen versions={versionList} />}
+        {chain && screen === "editor" && (
+          <section className="card graph-card tall">
+            <ChainGraphView graph={chain.graph} />
+          </section>
+        )}
+        {chain && screen === "home" && (
           <>
             <div className="chain-head">
               <div>
@@ -110,7 +214,18 @@ export default function App() {
               </section>
               <RunPanel env={runEnv} state={runState} onRun={() => void run()} />
             </div>
-            <EnvColumns envs={chain.envs} />
+            <EnvColumns
+              envs={chain.envs}
+              busy={busy}
+              onOpenPromotion={openPromotion}
+              onPromote={(env) =>
+                void act(env, async () => {
+                  if (!project) return;
+                  setPromotion(await backend.promote(project.root, chain.name, env));
+                  setScreen("promotion");
+                })
+              }
+            />
           </>
         )}
       </main>

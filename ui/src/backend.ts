@@ -3,6 +3,10 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { open } from "@tauri-apps/plugin-dialog";
 import type { ApiError } from "./bindings/ApiError";
+import type { ChecklistView } from "./bindings/ChecklistView";
+import type { DeploymentView } from "./bindings/DeploymentView";
+import type { PromotionView } from "./bindings/PromotionView";
+import type { VersionView } from "./bindings/VersionView";
 import type { ProjectView } from "./bindings/ProjectView";
 import type { RunProgress } from "./bindings/RunProgress";
 import type { RunView } from "./bindings/RunView";
@@ -48,4 +52,33 @@ export function lastRun(project: string, chain: string, env: string): Promise<Ru
 export async function pickFolder(): Promise<string | null> {
   const picked = await open({ directory: true, multiple: false, title: "Open a Chainlift project" });
   return typeof picked === "string" ? picked : null;
+}
+
+export function versions(project: string, chain: string): Promise<VersionView[]> {
+  return call<VersionView[]>("versions", { project, chain });
+}
+
+/** Promote the chain's files to an env: runs its gates (can take a while). */
+export function promote(project: string, chain: string, toEnv: string): Promise<PromotionView> {
+  return call<PromotionView>("promote", { project, chain, toEnv });
+}
+
+export function promotion(project: string, id: string): Promise<PromotionView> {
+  return call<PromotionView>("promotion", { project, id });
+}
+
+export function tick(project: string, id: string, key: string, note?: string): Promise<ChecklistView> {
+  return call<ChecklistView>("tick", { project, id, key, note: note ?? null });
+}
+
+export function approve(project: string, id: string, note: string): Promise<PromotionView> {
+  return call<PromotionView>("approve", { project, id, note });
+}
+
+export function deploy(project: string, chain: string, version: string, env: string): Promise<DeploymentView> {
+  return call<DeploymentView>("deploy", { project, chain, version, env });
+}
+
+export function rollback(project: string, chain: string, env: string): Promise<DeploymentView> {
+  return call<DeploymentView>("rollback", { project, chain, env });
 }

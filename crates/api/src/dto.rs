@@ -140,6 +140,16 @@ dto! {
         /// Why this env does not resolve, if it does not.
         pub problems: Vec<String>,
         pub last_run: Option<RunSummary>,
+        /// The version deployed here now (its tag, else 12 hex of its hash).
+        pub deployed_version: Option<String>,
+        /// The newest promotion to this env: its id and state.
+        pub promotion: Option<PromotionSummary>,
+    }
+
+    pub struct PromotionSummary {
+        pub id: String,
+        pub version: String,
+        pub state: String,
     }
 
     pub struct ChainView {

@@ -281,6 +281,12 @@ impl Chainlift {
                 "the smoke input could not run, so there is no cost to judge (see the smoke gate)",
             ));
         };
+        if run.status != "completed" {
+            return Ok(GateReport::skipped(
+                "cost",
+                format!("the smoke input did not complete ({}), so its cost says nothing (see the smoke gate)", run.status),
+            ));
+        }
         let steps: Vec<StepCost> = run
             .steps
             .iter()

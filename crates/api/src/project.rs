@@ -273,11 +273,39 @@ impl Chainlift {
             cost: r.cost,
             started_at: r.started_at,
         });
+        let label = |v: chainlift_store::versions::VersionRow| {
+            v.tag.unwrap_or_else(|| v.hash.chars().take(12).collect())
+        };
+        let deployed_version =
+            match chainlift_store::deployments::current(&self.pool, &project.id, &chain.name, env)
+                .await?
+            {
+                Some(d) => chainlift_store::versions::get(&self.pool, d.version_id)
+                    .await?
+                    .map(label),
+                None => None,
+            };
+        let newest = chainlift_store::promotions::list(&self.pool, &project.id, Some(&chain.name))
+            .await?
+            .into_iter()
+            .find(|p| p.to_env == env);
+        let promotion = match newest {
+            Some(p) => chainlift_store::versions::get(&self.pool, p.version_id)
+                .await?
+                .map(|v| crate::dto::PromotionSummary {
+                    id: p.id,
+                    version: label(v),
+                    state: p.state,
+                }),
+            None => None,
+        };
         Ok(EnvColumn {
             env: env.to_string(),
             agents,
             problems,
             last_run,
+            deployed_version,
+            promotion,
         })
     }
 }

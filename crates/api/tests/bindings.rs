@@ -68,6 +68,7 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<ChecklistView>(&mut stale)?;
     check::<PromotionGateView>(&mut stale)?;
     check::<PromotionView>(&mut stale)?;
+    check::<PromotionSummary>(&mut stale)?;
     check::<chainlift_gates::GateReport>(&mut stale)?;
     check::<chainlift_gates::Evidence>(&mut stale)?;
     check::<chainlift_gates::GateStatus>(&mut stale)?;

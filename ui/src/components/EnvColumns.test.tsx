@@ -12,8 +12,17 @@ describe("EnvColumns", () => {
             agents: [{ agent: "writer", model: "gpt-5.4-mini", provider: "openai", timeout_secs: 300 }],
             problems: [],
             last_run: { id: "r1", status: "completed", cost: null, started_at: "2026-01-01T00:00:00Z" },
+            deployed_version: "v1",
+            promotion: null,
           },
-          { env: "staging", agents: [], problems: ["config/staging.env: `${X}` has no value"], last_run: null },
+          {
+            env: "staging",
+            agents: [],
+            problems: ["config/staging.env: `${X}` has no value"],
+            last_run: null,
+            deployed_version: null,
+            promotion: { id: "p1", version: "v2", state: "gates_failed" },
+          },
         ]}
       />,
     );
@@ -24,5 +33,8 @@ describe("EnvColumns", () => {
     const staging = screen.getByTestId("env-column-staging");
     expect(staging.textContent).toContain("has no value");
     expect(staging.textContent).toContain("no runs yet");
+    expect(screen.getByTestId("deployed-version-dev").textContent).toBe("v1");
+    expect(screen.getByTestId("deployed-version-staging").textContent).toBe("—");
+    expect(staging.textContent).toContain("gates failed");
   });
 });

@@ -2,10 +2,16 @@ import type { EnvColumn } from "../bindings/EnvColumn";
 import { money, seconds, when } from "../format";
 import { StatusBadge } from "./StatusBadge";
 
-export function EnvColumns({ envs }: { envs: EnvColumn[] }) {
+interface Actions {
+  onPromote?: (env: string) => void;
+  onOpenPromotion?: (id: string) => void;
+  busy?: string | null;
+}
+
+export function EnvColumns({ envs, onPromote, onOpenPromotion, busy }: { envs: EnvColumn[] } & Actions) {
   return (
     <div className="env-columns">
-      {envs.map((col) => (
+      {envs.map((col, index) => (
         <section key={col.env} className="env-column card" data-testid={`env-column-${col.env}`}>
           <header className="env-head">
             <h3>{col.env}</h3>
@@ -17,6 +23,20 @@ export function EnvColumns({ envs }: { envs: EnvColumn[] }) {
               <span className="muted">no runs yet</span>
             )}
           </header>
+          <div className="env-deploy">
+            <span className="muted">deployed</span>{" "}
+            <strong data-testid={`deployed-version-${col.env}`}>{col.deployed_version ?? "—"}</strong>
+            {col.promotion && (
+              <button className="link" onClick={() => onOpenPromotion?.(col.promotion?.id ?? "")} title="open the promotion">
+                promotion of {col.promotion.version}: <span className={`badge badge-${col.promotion.state}`}>{col.promotion.state.replace("_", " ")}</span>
+              </button>
+            )}
+            {index > 0 && onPromote && (
+              <button data-testid="promote-button" disabled={busy !== null && busy !== undefined} onClick={() => onPromote(col.env)}>
+                {busy === col.env ? "Running gates…" : `Promote to ${col.env}`}
+              </button>
+            )}
+          </div>
           {col.problems.length > 0 ? (
             <ul className="problems">
               {col.problems.map((p) => (

@@ -1,0 +1,87 @@
+import { useState } from "react";
+import type { PromotionView } from "../bindings/PromotionView";
+import { Checklist } from "./Checklist";
+
+interface Props {
+  promotion: PromotionView | null;
+  deployed: Record<string, string | null>;
+  onTick: (key: string) => void;
+  onApprove: () => void;
+  onDeploy: () => void;
+  onRollback: (env: string) => void;
+}
+
+/** One promotion: its gates, the checklist, and the approve → deploy → rollback actions. */
+export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback }: Props) {
+  const [confirm, setConfirm] = useState<string | null>(null);
+  if (!promotion) {
+    return (
+      <div className="empty card">
+        <h2>No promotion open</h2>
+        <p className="muted">Press “Promote to …” on the home screen: the env's gates run and the checklist opens here.</p>
+      </div>
+    );
+  }
+  const env = promotion.to_env;
+  return (
+    <div className="promotion">
+      <div className="card promo-head">
+        <h2>
+          {promotion.chain} {promotion.version} → {env}{" "}
+          <span className={`badge badge-${promotion.state}`}>{promotion.state.replace("_", " ")}</span>
+        </h2>
+        <div className="promo-actions">
+          <span className="muted">
+            deployed in {env}: <strong data-testid={`deployed-version-${env}`}>{deployed[env] ?? "—"}</strong>
+          </span>
+          <button data-testid="approve-button" onClick={onApprove} disabled={promotion.state !== "awaiting_approval"}>
+            Approve
+          </button>
+          <button className="primary" data-testid="deploy-button" onClick={onDeploy} disabled={promotion.state !== "approved"}>
+            Deploy {promotion.version}
+          </button>
+          <button data-testid="rollback-button" onClick={() => setConfirm(env)} disabled={!deployed[env]}>
+            Rollback {env}
+          </button>
+        </div>
+      </div>
+      <div className="card">
+        <h3>Gates</h3>
+        <ul className="gates">
+          {promotion.gates.map((g) => (
+            <li key={g.gate}>
+              <span className={`badge badge-${g.status}`} data-testid={`gate-status-${g.gate}`}>
+                {g.status}
+              </span>{" "}
+              <strong>{g.gate}</strong> <span className="muted">{g.summary}</span>
+              {g.waiver_note && <span className="muted"> — waived by {g.waived_by}: {g.waiver_note}</span>}
+            </li>
+          ))}
+        </ul>
+      </div>
+      <div className="card">
+        <h3>Checklist</h3>
+        <Checklist checklist={promotion.checklist} onTick={onTick} />
+      </div>
+      {confirm && (
+        <div className="modal" role="dialog" aria-label="confirm rollback">
+          <div className="card">
+            <h3>Roll back {confirm}?</h3>
+            <p>The pointer moves back to the previous deployment; the very next run uses it.</p>
+            <button onClick={() => setConfirm(null)}>Cancel</button>{" "}
+            <button
+              className="primary"
+              data-testid="confirm-button"
+              onClick={() => {
+                onRollback(confirm);
+                setConfirm(null);
+              }}
+            >
+              Roll back
+            </button>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
