@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use chainlift_api::dto::{
-    ChecklistView, DeploymentView, ProjectView, PromotionView, RunProgress, RunView, VersionView,
+    ChecklistView, DeploymentView, EnvDiff, ProjectView, PromotionView, RunProgress, RunView,
+    SecretStatus, VersionView,
 };
-use chainlift_api::{ApiError, Chainlift, ProjectArgs, RunArgs, RunsQuery};
+use chainlift_api::{ApiError, Chainlift, ProjectArgs, RunArgs, RunsQuery, SecretArgs};
 use tauri::ipc::Channel;
 use tauri::{Manager, State};
 
@@ -176,6 +177,77 @@ async fn rollback(
         .await
 }
 
+#[tauri::command]
+async fn diff_envs(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env_a: String,
+    env_b: String,
+) -> Result<EnvDiff, ApiError> {
+    state
+        .api
+        .diff(&project_args(&project, Some(chain)), &env_a, &env_b)
+        .await
+}
+
+#[tauri::command]
+async fn secrets(
+    state: State<'_, AppState>,
+    project: String,
+    env: String,
+) -> Result<Vec<SecretStatus>, ApiError> {
+    state
+        .api
+        .secret_list(&SecretArgs {
+            at: project_args(&project, None),
+            env,
+        })
+        .await
+}
+
+/// The value goes from the masked input straight to the keychain; only "set, when" comes back.
+#[tauri::command]
+async fn secret_set(
+    state: State<'_, AppState>,
+    project: String,
+    env: String,
+    name: String,
+    value: String,
+) -> Result<SecretStatus, ApiError> {
+    let value = chainlift_model::secret::SecretValue::new(value);
+    state
+        .api
+        .secret_set(
+            &SecretArgs {
+                at: project_args(&project, None),
+                env,
+            },
+            &name,
+            &value,
+        )
+        .await
+}
+
+#[tauri::command]
+async fn secret_clear(
+    state: State<'_, AppState>,
+    project: String,
+    env: String,
+    name: String,
+) -> Result<bool, ApiError> {
+    state
+        .api
+        .secret_remove(
+            &SecretArgs {
+                at: project_args(&project, None),
+                env,
+            },
+            &name,
+        )
+        .await
+}
+
 fn default_project(data_dir: &std::path::Path) -> Result<PathBuf, ApiError> {
     let from_args = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let from_env = std::env::var("CHAINLIFT_PROJECT")
@@ -210,7 +282,11 @@ pub fn run() {
             tick,
             approve,
             deploy,
-            rollback
+            rollback,
+            diff_envs,
+            secrets,
+            secret_set,
+            secret_clear
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -3,7 +3,7 @@
 // and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
 // then asks the CLI for the newest run in the same data folder.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -102,4 +102,39 @@ test("the home screen shows what is deployed, and the other screens open", async
   await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 10000 });
   await (await byTestId("nav-home")).click();
   await (await byTestId("run-button")).waitForDisplayed({ timeout: 10000 });
+});
+
+/** Every file under `dir` whose bytes contain `needle`. */
+function filesContaining(dir, needle) {
+  const hits = [];
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) hits.push(...filesContaining(p, needle));
+    else if (readFileSync(p).includes(needle)) hits.push(p);
+  }
+  return hits;
+}
+
+test("environments: a diff, and a secret set through a masked input that never comes back", async () => {
+  await (await byTestId("nav-environments")).click();
+  const diff = await byTestId("diff-view");
+  await diff.waitForDisplayed({ timeout: 10000 });
+  assert.match(await diff.getText(), /claude-sonnet/);
+  const row = await byTestId("secret-row-SLACK_WEBHOOK");
+  await row.waitForDisplayed({ timeout: 10000 });
+  assert.match(await row.getText(), /not set/);
+  await (await row.$("button")).click();
+  const input = await byTestId("secret-input");
+  assert.equal(await input.getAttribute("type"), "password");
+  const value = "https://hooks.example.test/services/T0/B0/e2e-" + process.pid;
+  await input.setValue(value);
+  await (await row.$("button[type=submit]")).click();
+  await browser.waitUntil(async () => /\bset\b/.test(await (await byTestId("secret-row-SLACK_WEBHOOK")).getText()) && !/not set/.test(await (await byTestId("secret-row-SLACK_WEBHOOK")).getText()), { timeout: 10000 });
+  await browser.saveScreenshot(path.join(artifacts, "e2e-environments.png"));
+  assert.ok(!(await browser.$("body").getText()).includes(value), "the value is not shown");
+  const html = await browser.getPageSource();
+  assert.ok(!html.includes(value), "the value is not in the page");
+  assert.deepEqual(filesContaining(process.env.CHAINLIFT_HOME, value), [], "the value is in no file of the data folder");
+  const found = execFileSync("secret-tool", ["search", "--all", "service", "chainlift-dev", "username", "acme-content/dev/SLACK_WEBHOOK"], { encoding: "utf8" });
+  assert.match(found, /acme-content\/dev\/SLACK_WEBHOOK/, "the keychain has it");
 });

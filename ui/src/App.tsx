@@ -3,6 +3,7 @@ import * as backend from "./backend";
 import { lastRun, openProject, pickFolder, runChain, toApiError } from "./backend";
 import type { PromotionView } from "./bindings/PromotionView";
 import type { VersionView } from "./bindings/VersionView";
+import { EnvironmentsScreen } from "./components/EnvironmentsScreen";
 import { PromotionScreen } from "./components/PromotionScreen";
 import { VersionsScreen } from "./components/VersionsScreen";
 import type { ApiError } from "./bindings/ApiError";
@@ -12,7 +13,7 @@ import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
 
 const RUN_ENV = "dev";
-type Screen = "home" | "editor" | "promotion" | "versions";
+type Screen = "home" | "editor" | "environments" | "promotion" | "versions";
 const idle: RunState = { running: false, progress: null, run: null, error: null };
 
 export default function App() {
@@ -79,6 +80,10 @@ export default function App() {
       setBusy(null);
     }
   };
+  const root = project?.root ?? "";
+  const chainName = chain?.name ?? "";
+  const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
+  const loadSecrets = useCallback((env: string) => backend.secrets(root, env), [root]);
   const deployedByEnv: Record<string, string | null> = Object.fromEntries(
     (chain?.envs ?? []).map((e) => [e.env, e.deployed_version]),
   );
@@ -124,6 +129,7 @@ export default function App() {
       <nav className="tabs">
         {nav("home", "Home")}
         {nav("editor", "Pipeline")}
+        {nav("environments", "Environments")}
         {nav("promotion", "Promotion")}
         {nav("versions", "Versions", showVersions)}
         {busy && busy !== "open" && (
@@ -195,6 +201,15 @@ export default function App() {
           />
         )}
         {chain && screen === "versions" && <VersionsScreen versions={versionList} />}
+        {chain && screen === "environments" && project && (
+          <EnvironmentsScreen
+            environments={project.environments}
+            loadDiff={loadDiff}
+            loadSecrets={loadSecrets}
+            onSet={(env, name, value) => backend.setSecret(project.root, env, name, value).then(() => undefined, (e) => setActionError(toApiError(e)))}
+            onClear={(env, name) => backend.clearSecret(project.root, env, name).then(() => undefined, (e) => setActionError(toApiError(e)))}
+          />
+        )}
         {chain && screen === "editor" && (
           <section className="card graph-card tall">
             <ChainGraphView graph={chain.graph} />

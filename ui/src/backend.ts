@@ -5,6 +5,8 @@ import { open } from "@tauri-apps/plugin-dialog";
 import type { ApiError } from "./bindings/ApiError";
 import type { ChecklistView } from "./bindings/ChecklistView";
 import type { DeploymentView } from "./bindings/DeploymentView";
+import type { EnvDiff } from "./bindings/EnvDiff";
+import type { SecretStatus } from "./bindings/SecretStatus";
 import type { PromotionView } from "./bindings/PromotionView";
 import type { VersionView } from "./bindings/VersionView";
 import type { ProjectView } from "./bindings/ProjectView";
@@ -81,4 +83,21 @@ export function deploy(project: string, chain: string, version: string, env: str
 
 export function rollback(project: string, chain: string, env: string): Promise<DeploymentView> {
   return call<DeploymentView>("rollback", { project, chain, env });
+}
+
+export function diffEnvs(project: string, chain: string, envA: string, envB: string): Promise<EnvDiff> {
+  return call<EnvDiff>("diff_envs", { project, chain, envA, envB });
+}
+
+export function secrets(project: string, env: string): Promise<SecretStatus[]> {
+  return call<SecretStatus[]>("secrets", { project, env });
+}
+
+/** Store a secret: the value goes to the keychain; only its status comes back. */
+export function setSecret(project: string, env: string, name: string, value: string): Promise<SecretStatus> {
+  return call<SecretStatus>("secret_set", { project, env, name, value });
+}
+
+export function clearSecret(project: string, env: string, name: string): Promise<boolean> {
+  return call<boolean>("secret_clear", { project, env, name });
 }
