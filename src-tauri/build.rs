@@ -1,10 +1,43 @@
+use std::path::Path;
+
+/// A fingerprint of the built UI (names, sizes, modification times). Handing it to the crate as
+/// an env var makes cargo recompile the app — and so re-embed `ui/dist` — whenever the UI
+/// changes, which the asset embedding alone does not guarantee.
+fn fingerprint(dir: &Path, out: &mut u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        for b in path.to_string_lossy().bytes() {
+            *out = out.wrapping_mul(0x100_0000_01b3) ^ u64::from(b);
+        }
+        if path.is_dir() {
+            fingerprint(&path, out);
+        } else if let Ok(meta) = e.metadata() {
+            *out = out.wrapping_mul(0x100_0000_01b3) ^ meta.len();
+            if let Ok(Ok(t)) = meta
+                .modified()
+                .map(|m| m.duration_since(std::time::UNIX_EPOCH))
+            {
+                *out = out.wrapping_mul(0x100_0000_01b3) ^ t.as_nanos() as u64;
+            }
+        }
+    }
+}
+
 fn main() {
-    // The app embeds the built UI; say how to build it rather than fail inside a macro.
     println!("cargo:rerun-if-changed=ui/dist");
-    if !std::path::Path::new("ui/dist/index.html").exists() {
+    let dist = Path::new("ui/dist");
+    if !dist.join("index.html").exists() {
         println!(
             "cargo:warning=ui/dist is missing: build the UI first with `npm --prefix ui ci && npm --prefix ui run build` (or use `make run`)"
         );
     }
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    fingerprint(dist, &mut hash);
+    println!("cargo:rustc-env=CHAINLIFT_UI_FINGERPRINT={hash:016x}");
     tauri_build::build();
 }

@@ -11,6 +11,9 @@ use chainlift_api::{ApiError, Chainlift, ProjectArgs, RunArgs, RunsQuery, Secret
 use tauri::ipc::Channel;
 use tauri::{Manager, State};
 
+/// The UI build this binary embeds (see build.rs); part of the startup log line.
+const UI_FINGERPRINT: &str = env!("CHAINLIFT_UI_FINGERPRINT");
+
 /// What every command needs, built once before the window opens.
 struct AppState {
     api: Chainlift,
@@ -264,6 +267,10 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let data_dir = chainlift_api::default_data_dir()?;
+            eprintln!(
+                "chainlift-app: data folder {}, ui build {UI_FINGERPRINT}",
+                data_dir.display()
+            );
             let api = tauri::async_runtime::block_on(Chainlift::open(&data_dir))?;
             let default_project = default_project(&data_dir)?;
             app.manage(AppState {

@@ -129,7 +129,17 @@ test("environments: a diff, and a secret set through a masked input that never c
   const value = "https://hooks.example.test/services/T0/B0/e2e-" + process.pid;
   await input.setValue(value);
   await (await row.$("button[type=submit]")).click();
-  await browser.waitUntil(async () => /\bset\b/.test(await (await byTestId("secret-row-SLACK_WEBHOOK")).getText()) && !/not set/.test(await (await byTestId("secret-row-SLACK_WEBHOOK")).getText()), { timeout: 10000 });
+  const isSet = async () => {
+    const text = await (await byTestId("secret-row-SLACK_WEBHOOK")).getText();
+    // getText may join cells without spaces ("SLACK_WEBHOOKset"): look for the words, not boundaries.
+    return text.includes("set") && !text.includes("not set");
+  };
+  try {
+    await browser.waitUntil(isSet, { timeout: 20000 });
+  } catch (e) {
+    await browser.saveScreenshot(path.join(artifacts, "e2e-environments-failed.png"));
+    throw new Error(`the secret did not show as set: ${await browser.$("body").getText()}`, { cause: e });
+  }
   await browser.saveScreenshot(path.join(artifacts, "e2e-environments.png"));
   assert.ok(!(await browser.$("body").getText()).includes(value), "the value is not shown");
   const html = await browser.getPageSource();
