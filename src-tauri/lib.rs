@@ -251,6 +251,24 @@ async fn secret_clear(
         .await
 }
 
+#[tauri::command]
+async fn runs(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: Option<String>,
+    status: Option<String>,
+) -> Result<Vec<RunView>, ApiError> {
+    let query = RunsQuery {
+        at: Some(project_args(&project, Some(chain))),
+        env,
+        status,
+        limit: Some(100),
+        ..RunsQuery::default()
+    };
+    state.api.runs_list(&query).await
+}
+
 fn default_project(data_dir: &std::path::Path) -> Result<PathBuf, ApiError> {
     let from_args = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let from_env = std::env::var("CHAINLIFT_PROJECT")
@@ -293,7 +311,8 @@ pub fn run() {
             diff_envs,
             secrets,
             secret_set,
-            secret_clear
+            secret_clear,
+            runs
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

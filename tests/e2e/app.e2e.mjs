@@ -98,6 +98,11 @@ test("the home screen shows what is deployed, and the other screens open", async
   await (await byTestId("nav-promotion")).click();
   await browser.waitUntil(async () => (await browser.$("body").getText()).includes("No promotion open"), { timeout: 10000 });
   await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-empty.png"));
+  await (await byTestId("nav-runs")).click();
+  const detail = await byTestId("run-detail");
+  await detail.waitForDisplayed({ timeout: 10000 });
+  assert.match(await detail.getText(), /researcher[\s\S]*writer/);
+  await browser.saveScreenshot(path.join(artifacts, "e2e-runs.png"));
   await (await byTestId("nav-editor")).click();
   await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 10000 });
   await (await byTestId("nav-home")).click();

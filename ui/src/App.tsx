@@ -5,6 +5,7 @@ import type { PromotionView } from "./bindings/PromotionView";
 import type { VersionView } from "./bindings/VersionView";
 import { EnvironmentsScreen } from "./components/EnvironmentsScreen";
 import { PromotionScreen } from "./components/PromotionScreen";
+import { RunsScreen } from "./components/RunsScreen";
 import { VersionsScreen } from "./components/VersionsScreen";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
@@ -13,7 +14,7 @@ import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
 
 const RUN_ENV = "dev";
-type Screen = "home" | "editor" | "environments" | "promotion" | "versions";
+type Screen = "home" | "editor" | "environments" | "runs" | "promotion" | "versions";
 const idle: RunState = { running: false, progress: null, run: null, error: null };
 
 export default function App() {
@@ -83,6 +84,10 @@ export default function App() {
   const root = project?.root ?? "";
   const chainName = chain?.name ?? "";
   const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
+  const loadRuns = useCallback(
+    (env: string | null, status: string | null) => backend.runs(root, chainName, env, status),
+    [root, chainName],
+  );
   const loadSecrets = useCallback((env: string) => backend.secrets(root, env), [root]);
   const deployedByEnv: Record<string, string | null> = Object.fromEntries(
     (chain?.envs ?? []).map((e) => [e.env, e.deployed_version]),
@@ -130,6 +135,7 @@ export default function App() {
         {nav("home", "Home")}
         {nav("editor", "Pipeline")}
         {nav("environments", "Environments")}
+        {nav("runs", "Runs")}
         {nav("promotion", "Promotion")}
         {nav("versions", "Versions", showVersions)}
         {busy && busy !== "open" && (
@@ -201,6 +207,7 @@ export default function App() {
           />
         )}
         {chain && screen === "versions" && <VersionsScreen versions={versionList} />}
+        {chain && screen === "runs" && project && <RunsScreen environments={project.environments} load={loadRuns} />}
         {chain && screen === "environments" && project && (
           <EnvironmentsScreen
             environments={project.environments}

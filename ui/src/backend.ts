@@ -101,3 +101,7 @@ export function setSecret(project: string, env: string, name: string, value: str
 export function clearSecret(project: string, env: string, name: string): Promise<boolean> {
   return call<boolean>("secret_clear", { project, env, name });
 }
+
+export function runs(project: string, chain: string, env: string | null, status: string | null): Promise<RunView[]> {
+  return call<RunView[]>("runs", { project, chain, env, status });
+}

@@ -1,0 +1,109 @@
+import { useEffect, useState } from "react";
+import type { RunView } from "../bindings/RunView";
+import { duration, money, when } from "../format";
+import { StatusBadge } from "./StatusBadge";
+
+const STATUSES = ["completed", "failed", "timed_out", "budget_exceeded", "cancelled", "running"];
+
+interface Props {
+  environments: string[];
+  load: (env: string | null, status: string | null) => Promise<RunView[]>;
+}
+
+/** Runs with filters; a run's agents on a timeline with tokens, cost, attempts and its output. */
+export function RunsScreen({ environments, load }: Props) {
+  const [env, setEnv] = useState<string>("");
+  const [status, setStatus] = useState<string>("");
+  const [list, setList] = useState<RunView[]>([]);
+  const [selected, setSelected] = useState<RunView | null>(null);
+
+  useEffect(() => {
+    void load(env || null, status || null).then((runs) => {
+      setList(runs);
+      setSelected((s) => runs.find((r) => r.id === s?.id) ?? runs[0] ?? null);
+    });
+  }, [env, status, load]);
+
+  const total = selected ? Math.max(1, ...selected.steps.map((s) => s.duration_ms)) : 1;
+  const sum = selected ? Math.max(1, selected.steps.reduce((a, s) => a + s.duration_ms, 0)) : 1;
+  let offset = 0;
+
+  return (
+    <div className="runs-screen">
+      <section className="card runs-list">
+        <header className="run-head">
+          <h3>Runs</h3>
+          <span>
+            <select value={env} onChange={(e) => setEnv(e.target.value)} aria-label="env">
+              <option value="">all envs</option>
+              {environments.map((e) => (
+                <option key={e}>{e}</option>
+              ))}
+            </select>{" "}
+            <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="status">
+              <option value="">any status</option>
+              {STATUSES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </span>
+        </header>
+        {list.length === 0 ? (
+          <p className="muted empty">No runs match. Run the chain from Home, or with `chainlift run`.</p>
+        ) : (
+          <table className="agents">
+            <tbody>
+              {list.map((r) => (
+                <tr key={r.id} className={selected?.id === r.id ? "selected" : ""} onClick={() => setSelected(r)} data-testid={`run-row-${r.id}`}>
+                  <td>
+                    <StatusBadge status={r.status} />
+                  </td>
+                  <td>{r.env}</td>
+                  <td className="model">{r.version}</td>
+                  <td className="num">{money(r.cost)}</td>
+                  <td className="num muted">{when(r.started_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      {selected && (
+        <section className="card run-detail" data-testid="run-detail">
+          <h3>
+            {selected.chain} @ {selected.env} · {selected.version} <StatusBadge status={selected.status} />
+          </h3>
+          <p className="muted">
+            {money(selected.cost)} · {selected.tokens_in} / {selected.tokens_out} tokens · {duration(selected.duration_ms)}
+            {selected.deployment_id ? ` · deployment ${selected.deployment_id.slice(0, 13)}` : " · files on disk"}
+          </p>
+          {selected.error && <div className="error-box">{selected.error}</div>}
+          <div className="timeline">
+            {selected.steps.map((s, i) => {
+              const left = (offset / sum) * 100;
+              offset += s.duration_ms;
+              return (
+                <div className="timeline-row" key={`${s.agent}-${i}`}>
+                  <div className="timeline-label">{s.agent}</div>
+                  <div className="timeline-track">
+                    <div
+                      className={`timeline-bar bar-${s.status}`}
+                      style={{ marginLeft: `${left}%`, width: `${Math.max(1.5, (s.duration_ms / sum) * 100)}%` }}
+                      title={`${duration(s.duration_ms)}`}
+                    />
+                  </div>
+                  <div className="timeline-facts muted">
+                    {s.model_reported ?? s.model_requested} · ×{s.attempts} · {s.tokens_in + s.tokens_out} tok · {money(s.cost)} ·{" "}
+                    {duration(s.duration_ms)}
+                  </div>
+                </div>
+              );
+            })}
+          </div>
+          <p className="muted small">longest step {duration(total)}</p>
+          {selected.output_preview && <pre className="output">{selected.output_preview}</pre>}
+        </section>
+      )}
+    </div>
+  );
+}
