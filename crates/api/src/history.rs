@@ -179,9 +179,27 @@ impl Chainlift {
 
     /// Append one audit entry in its own IMMEDIATE transaction.
     pub(crate) async fn audit_append(&self, entry: AuditEntry) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = audit::append(&mut tx, &entry).await?;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.commit_audited(tx, &entry, None).await
+    }
+
+    /// Append the audit row to the change's transaction, commit both, then record the head:
+    /// a change and its audit row land together or not at all. `crash_point` names the
+    /// failpoints around the commit (`<name>:before-commit`, `<name>:after-commit`).
+    pub(crate) async fn commit_audited(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        entry: &AuditEntry,
+        crash_point: Option<&str>,
+    ) -> Result<()> {
+        let row = audit::append(&mut tx, entry).await?;
+        if let Some(name) = crash_point {
+            failpoint(&format!("{name}:before-commit"));
+        }
         tx.commit().await?;
+        if let Some(name) = crash_point {
+            failpoint(&format!("{name}:after-commit"));
+        }
         self.write_head(&row);
         Ok(())
     }
@@ -204,7 +222,7 @@ impl Chainlift {
         )
     }
 
-    fn entry(
+    pub(crate) fn entry(
         &self,
         project: &Project,
         action: &str,
@@ -605,11 +623,7 @@ impl Chainlift {
             Some(label(&v)),
             Some(detail),
         );
-        let audit_row = audit::append(&mut tx, &entry).await?;
-        failpoint("deploy:before-commit");
-        tx.commit().await?;
-        failpoint("deploy:after-commit");
-        self.write_head(&audit_row);
+        self.commit_audited(tx, &entry, Some("deploy")).await?;
         if let Some(p) = &promotion {
             self.mark_deployed(&project, p).await?;
         }
@@ -716,11 +730,7 @@ impl Chainlift {
             Some(label(&v)),
             Some(detail),
         );
-        let audit_row = audit::append(&mut tx, &entry).await?;
-        failpoint("rollback:before-commit");
-        tx.commit().await?;
-        failpoint("rollback:after-commit");
-        self.write_head(&audit_row);
+        self.commit_audited(tx, &entry, Some("rollback")).await?;
         Ok(self.deployment_view(&row, &v))
     }
 
@@ -772,9 +782,7 @@ impl Chainlift {
             Some(name.to_string()),
             Some(detail),
         );
-        let row = audit::append(&mut tx, &entry).await?;
-        tx.commit().await?;
-        self.write_head(&row);
+        self.commit_audited(tx, &entry, None).await?;
         Ok(FlagView {
             env: env.into(),
             name: name.into(),

@@ -8,7 +8,6 @@ use chainlift_gates::checklist::{self, Inputs, Tick};
 use chainlift_gates::{GateReport, GateStatus};
 use chainlift_model::lint::{self, EnvLint, LintInput};
 use chainlift_model::{ChainDef, Project};
-use chainlift_store::audit;
 use chainlift_store::promotions::{self as table, ChecklistRow, PromotionGateRow, PromotionRow};
 use chainlift_store::{deployments, versions};
 
@@ -235,19 +234,15 @@ impl Chainlift {
         let now = self.clock.now().to_rfc3339();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         table::set_state(&mut *tx, &p.id, state, &now).await?;
-        let entry = audit::AuditEntry {
-            at: now,
-            actor: actor(project),
-            action: action.into(),
-            project: project.id.clone(),
-            chain: Some(p.chain.clone()),
-            env: Some(p.to_env.clone()),
-            subject: Some(p.id.clone()),
-            detail: Some(detail.to_string()),
-        };
-        let row = audit::append(&mut tx, &entry).await?;
-        tx.commit().await?;
-        self.write_head(&row);
+        let entry = self.entry(
+            project,
+            action,
+            Some(&p.chain),
+            Some(&p.to_env),
+            Some(p.id.clone()),
+            Some(detail.to_string()),
+        );
+        self.commit_audited(tx, &entry, None).await?;
         Ok(())
     }
 
@@ -454,19 +449,15 @@ impl Chainlift {
             },
         )
         .await?;
-        let entry = audit::AuditEntry {
-            at: now,
-            actor: who,
-            action: "tick".into(),
-            project: project.id.clone(),
-            chain: Some(p.chain.clone()),
-            env: Some(p.to_env.clone()),
-            subject: Some(format!("{} {key}", p.id)),
-            detail: note.map(|n| serde_json::json!({"note": n}).to_string()),
-        };
-        let row = audit::append(&mut tx, &entry).await?;
-        tx.commit().await?;
-        self.write_head(&row);
+        let entry = self.entry(
+            &project,
+            "tick",
+            Some(&p.chain),
+            Some(&p.to_env),
+            Some(format!("{} {key}", p.id)),
+            note.map(|n| serde_json::json!({"note": n}).to_string()),
+        );
+        self.commit_audited(tx, &entry, None).await?;
         self.checklist_view(&p.id).await
     }
 
@@ -506,19 +497,15 @@ impl Chainlift {
         let who = actor(&project);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         table::waive_gate(&mut *tx, &p.id, gate, &who, &now, note).await?;
-        let entry = audit::AuditEntry {
-            at: now,
-            actor: who,
-            action: "waive".into(),
-            project: project.id.clone(),
-            chain: Some(p.chain.clone()),
-            env: Some(p.to_env.clone()),
-            subject: Some(format!("{} {gate}", p.id)),
-            detail: Some(serde_json::json!({"note": note, "summary": g.summary}).to_string()),
-        };
-        let row = audit::append(&mut tx, &entry).await?;
-        tx.commit().await?;
-        self.write_head(&row);
+        let entry = self.entry(
+            &project,
+            "waive",
+            Some(&p.chain),
+            Some(&p.to_env),
+            Some(format!("{} {gate}", p.id)),
+            Some(serde_json::json!({"note": note, "summary": g.summary}).to_string()),
+        );
+        self.commit_audited(tx, &entry, None).await?;
         self.refresh_checklist(&p, &project, &chain).await?;
         let open_failures = table::gates(&self.pool, &p.id)
             .await?
@@ -564,19 +551,15 @@ impl Chainlift {
         let who = actor(&project);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         table::approve(&mut *tx, &p.id, &who, &now, note).await?;
-        let entry = audit::AuditEntry {
-            at: now,
-            actor: who,
-            action: "approve".into(),
-            project: project.id.clone(),
-            chain: Some(p.chain.clone()),
-            env: Some(p.to_env.clone()),
-            subject: Some(p.id.clone()),
-            detail: Some(serde_json::json!({"note": note}).to_string()),
-        };
-        let row = audit::append(&mut tx, &entry).await?;
-        tx.commit().await?;
-        self.write_head(&row);
+        let entry = self.entry(
+            &project,
+            "approve",
+            Some(&p.chain),
+            Some(&p.to_env),
+            Some(p.id.clone()),
+            Some(serde_json::json!({"note": note}).to_string()),
+        );
+        self.commit_audited(tx, &entry, None).await?;
         let p = table::get(&self.pool, &p.id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
