@@ -393,3 +393,49 @@ dto! {
         pub warnings: Vec<String>,
     }
 }
+
+dto! {
+    /// An agent as the pipeline editor shows and edits it (values as written, `${VAR}` kept).
+    pub struct AgentDraft {
+        pub name: String,
+        /// `llm` or `command`.
+        pub kind: String,
+        pub prompt: Option<String>,
+        pub triggers: Vec<String>,
+        pub emits: Option<String>,
+        /// Every event it can emit: `emits`, routes, `on_error`.
+        pub emitted: Vec<String>,
+        /// The routes as JSON, shown read-only.
+        pub routes: Option<String>,
+        pub model: Option<String>,
+        pub timeout: Option<String>,
+        /// Its agent file, relative to the chain folder.
+        pub file: Option<String>,
+    }
+
+    /// A finding and the agents it is about (by name in its message or its file).
+    pub struct AgentFinding {
+        pub agents: Vec<String>,
+        pub finding: Finding,
+    }
+
+    pub struct EditorView {
+        pub chain: String,
+        pub dir: String,
+        pub chain_file: String,
+        /// The hash of the definition files as read; saving with a stale one is a conflict.
+        pub fingerprint: String,
+        pub agents: Vec<AgentDraft>,
+        pub findings: Vec<AgentFinding>,
+        pub layout: Vec<NodePosition>,
+    }
+}
+
+/// Where a node sits in the editor (kept in the chain's layout sidecar).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct NodePosition {
+    pub id: String,
+    pub x: f64,
+    pub y: f64,
+}

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     /// Refused by policy or state: a deploy that needs approval, nothing to roll back to.
     Refused,
     BudgetExceeded,
+    /// The files changed on disk since they were read; nothing was written.
+    Conflict,
     Internal,
 }
 
@@ -39,7 +41,10 @@ impl ApiError {
     /// The CLI's exit code for this error (DESIGN.md §8).
     pub fn exit_code(&self) -> i32 {
         match self.code {
-            ErrorCode::Failed | ErrorCode::BudgetExceeded | ErrorCode::Refused => 1,
+            ErrorCode::Failed
+            | ErrorCode::BudgetExceeded
+            | ErrorCode::Refused
+            | ErrorCode::Conflict => 1,
             _ => 2,
         }
     }

@@ -4,6 +4,7 @@
 mod clock;
 mod diff;
 pub mod dto;
+pub mod editor;
 mod error;
 mod gates;
 mod history;

@@ -32,6 +32,11 @@ fn check<T: TS + 'static>(stale: &mut Vec<String>) -> Result<(), Box<dyn std::er
 fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     let mut stale = Vec::new();
     check::<ApiError>(&mut stale)?;
+    check::<AgentDraft>(&mut stale)?;
+    check::<AgentFinding>(&mut stale)?;
+    check::<EditorView>(&mut stale)?;
+    check::<NodePosition>(&mut stale)?;
+    check::<chainlift_api::editor::ChainEdit>(&mut stale)?;
     check::<ErrorCode>(&mut stale)?;
     check::<Finding>(&mut stale)?;
     check::<Severity>(&mut stale)?;

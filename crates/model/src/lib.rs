@@ -16,6 +16,7 @@ pub mod project;
 pub mod resolve;
 pub mod secret;
 pub mod subst;
+pub mod yamledit;
 
 pub use chain::{AgentSpec, ChainDef, OutputKind};
 pub use envfile::EnvFile;

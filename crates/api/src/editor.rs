@@ -1,0 +1,422 @@
+//! The pipeline editor: a chain's agents as the app edits them, saving edits back into the
+//! YAML files with comments and key order kept (see `chainlift_model::yamledit`), node
+//! positions in a hidden sidecar file, and a fingerprint so an edit made on disk meanwhile is
+//! never overwritten.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chainlift_model::chain::find_with_stem;
+use chainlift_model::yamledit::{self, NewValue};
+use chainlift_model::ChainDef;
+use serde::Deserialize;
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::dto::{AgentDraft, AgentFinding, EditorView, NodePosition};
+use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+
+/// The sidecar beside chain.yaml; hidden, so it is not part of the version's hash.
+pub const LAYOUT_FILE: &str = ".chainlift-layout.json";
+
+/// Agent fields the editor writes as text.
+const TEXT_FIELDS: [&str; 10] = [
+    "prompt",
+    "model",
+    "timeout",
+    "emits",
+    "output",
+    "schema",
+    "max_tokens",
+    "temperature",
+    "on_error",
+    "wait_for",
+];
+/// Agent fields the editor writes as lists.
+const LIST_FIELDS: [&str; 1] = ["triggers"];
+
+/// One change made in the editor.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub enum ChainEdit {
+    /// Set a text field of an agent; `null` removes it.
+    SetText {
+        agent: String,
+        field: String,
+        value: Option<String>,
+    },
+    SetList {
+        agent: String,
+        field: String,
+        values: Vec<String>,
+    },
+    AddAgent {
+        name: String,
+    },
+    DeleteAgent {
+        name: String,
+    },
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::BadInput, message)
+}
+
+/// Agent names become file names and event prefixes: keep them plain.
+pub fn check_agent_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "`{name}` is not a valid agent name: use lowercase letters, digits, - and _ (at most 64)"
+        )))
+    }
+}
+
+/// The chain's files as the edits change them: path → new text (None: delete).
+struct Pending {
+    dir: PathBuf,
+    chain_file: PathBuf,
+    files: BTreeMap<PathBuf, Option<String>>,
+}
+
+impl Pending {
+    fn text(&mut self, path: &Path) -> Result<Option<String>> {
+        if let Some(t) = self.files.get(path) {
+            return Ok(t.clone());
+        }
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(format!("{}: cannot read it: {e}", path.display())))?;
+        self.files.insert(path.to_path_buf(), Some(text.clone()));
+        Ok(Some(text))
+    }
+
+    fn chain_text(&mut self) -> Result<String> {
+        let path = self.chain_file.clone();
+        self.text(&path)?
+            .ok_or_else(|| bad(format!("{}: the chain file is gone", path.display())))
+    }
+
+    fn agent_file(&mut self, agent: &str) -> Result<Option<PathBuf>> {
+        let yaml = self.dir.join("agents").join(format!("{agent}.yaml"));
+        if let Some(Some(_)) = self.files.get(&yaml) {
+            return Ok(Some(yaml));
+        }
+        if self.files.get(&yaml).is_some_and(Option::is_none) {
+            return Ok(None);
+        }
+        Ok(find_with_stem(&self.dir.join("agents"), agent))
+    }
+
+    fn apply(&mut self, edit: &ChainEdit) -> Result<()> {
+        match edit {
+            ChainEdit::SetText {
+                agent,
+                field,
+                value,
+            } => {
+                if !TEXT_FIELDS.contains(&field.as_str()) {
+                    return Err(bad(format!(
+                        "the editor cannot set `{field}` (it sets {})",
+                        TEXT_FIELDS.join(", ")
+                    )));
+                }
+                let value = value.clone().map(NewValue::Text);
+                self.set_field(agent, field, value.as_ref())
+            }
+            ChainEdit::SetList {
+                agent,
+                field,
+                values,
+            } => {
+                if !LIST_FIELDS.contains(&field.as_str()) {
+                    return Err(bad(format!("the editor cannot set `{field}` as a list")));
+                }
+                self.set_field(agent, field, Some(&NewValue::List(values.clone())))
+            }
+            ChainEdit::AddAgent { name } => self.add_agent(name),
+            ChainEdit::DeleteAgent { name } => self.delete_agent(name),
+        }
+    }
+
+    fn set_field(&mut self, agent: &str, field: &str, value: Option<&NewValue>) -> Result<()> {
+        let chain_file = self.chain_file.clone();
+        let text = self.chain_text()?;
+        let (idx, block) = yamledit::find_item(&text, "agents", agent).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("{}: no agent `{agent}`", chain_file.display()),
+            )
+        })?;
+        let in_chain = serde_yaml_ng::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.pointer(&format!("/agents/{idx}/{field}")).cloned())
+            .is_some();
+        let file = self.agent_file(agent)?;
+        let edit_error =
+            |path: &Path, e: yamledit::EditError| bad(format!("{}: {e}", path.display()));
+        // The chain.yaml entry wins over the agent file, so edit where the value is.
+        if in_chain || file.is_none() {
+            if value.is_none() && !in_chain {
+                return Ok(());
+            }
+            let new = yamledit::set_key(&text, block, &format!("/agents/{idx}"), field, value)
+                .map_err(|e| edit_error(&chain_file, e))?;
+            self.files.insert(chain_file.clone(), Some(new));
+            if value.is_none() {
+                // Removing it from the entry must not reveal the agent file's value.
+                if let Some(f) = file {
+                    self.set_in_file(&f, field, None)?;
+                }
+            }
+            return Ok(());
+        }
+        if let Some(f) = file {
+            self.set_in_file(&f, field, value)?;
+        }
+        Ok(())
+    }
+
+    fn set_in_file(&mut self, path: &Path, field: &str, value: Option<&NewValue>) -> Result<()> {
+        if path.extension().is_some_and(|e| e == "json") {
+            return Err(bad(format!(
+                "{}: the editor writes YAML agent files only; edit this JSON file by hand",
+                path.display()
+            )));
+        }
+        let Some(text) = self.text(path)? else {
+            return Ok(());
+        };
+        let new = yamledit::set_key(&text, yamledit::top_level(&text), "", field, value)
+            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        self.files.insert(path.to_path_buf(), Some(new));
+        Ok(())
+    }
+
+    fn add_agent(&mut self, name: &str) -> Result<()> {
+        check_agent_name(name)?;
+        let chain_file = self.chain_file.clone();
+        let text = self.chain_text()?;
+        if yamledit::find_item(&text, "agents", name).is_some() {
+            return Err(bad(format!("there is already an agent named `{name}`")));
+        }
+        let new = yamledit::append_item(&text, "agents", name)
+            .map_err(|e| bad(format!("{}: {e}", chain_file.display())))?;
+        self.files.insert(chain_file, Some(new));
+        let path = self.dir.join("agents").join(format!("{name}.yaml"));
+        if self.agent_file(name)?.is_some() {
+            return Err(bad(format!(
+                "{}: already exists; add `- name: {name}` to chain.yaml to use it",
+                path.display()
+            )));
+        }
+        let body = format!(
+            "name: {name}\nprompt: |\n  Describe what {name} does with its input.\n\n  {{{{ input }}}}\n"
+        );
+        self.files.insert(path, Some(body));
+        Ok(())
+    }
+
+    fn delete_agent(&mut self, name: &str) -> Result<()> {
+        let chain_file = self.chain_file.clone();
+        let text = self.chain_text()?;
+        let new = yamledit::remove_item(&text, "agents", name)
+            .map_err(|e| bad(format!("{}: {e}", chain_file.display())))?;
+        self.files.insert(chain_file, Some(new));
+        if let Some(f) = self.agent_file(name)? {
+            self.files.insert(f, None);
+        }
+        Ok(())
+    }
+
+    /// Write every changed file through a temporary file and a rename, so each file is either
+    /// old or new; deletions last.
+    fn write(self) -> Result<()> {
+        let io = |p: &Path, e: std::io::Error| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("{}: cannot write: {e}", p.display()),
+            )
+        };
+        let mut renames = Vec::new();
+        for (path, text) in &self.files {
+            let Some(text) = text else { continue };
+            if path.is_file() && std::fs::read_to_string(path).is_ok_and(|old| old == *text) {
+                continue;
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+            }
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+            let tmp = path.with_file_name(format!(".{name}.chainlift-tmp"));
+            std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
+            renames.push((tmp, path.clone()));
+        }
+        for (tmp, path) in renames {
+            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        }
+        for (path, text) in &self.files {
+            if text.is_none() && path.is_file() {
+                std::fs::remove_file(path).map_err(|e| io(path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fingerprint(dir: &Path) -> Result<String> {
+    Ok(chainlift_model::hash::definition_hash(dir)?)
+}
+
+fn read_layout(dir: &Path) -> Vec<NodePosition> {
+    let text = std::fs::read_to_string(dir.join(LAYOUT_FILE)).unwrap_or_default();
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    value
+        .get("positions")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(id, p)| {
+                    Some(NodePosition {
+                        id: id.clone(),
+                        x: p.get("x")?.as_f64()?,
+                        y: p.get("y")?.as_f64()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn draft(chain: &ChainDef, a: &chainlift_model::chain::AgentSpec) -> AgentDraft {
+    let names: Vec<&str> = chain.agents.iter().map(|a| a.name.as_str()).collect();
+    let text = |s: &Option<chainlift_model::chain::Scalar>| s.as_ref().map(|v| v.0.clone());
+    AgentDraft {
+        name: a.name.clone(),
+        kind: a.kind.clone().unwrap_or_else(|| "llm".into()),
+        prompt: a.prompt.clone(),
+        triggers: a.triggers().to_vec(),
+        emits: a.emits.clone(),
+        emitted: a.emitted_events(&names),
+        routes: a
+            .routes
+            .as_ref()
+            .map(|r| serde_json::to_string_pretty(r).unwrap_or_default()),
+        model: text(&a.model),
+        timeout: text(&a.timeout),
+        file: a
+            .file
+            .as_ref()
+            .and_then(|f| f.strip_prefix(&chain.dir).ok())
+            .map(|f| f.display().to_string()),
+    }
+}
+
+impl Chainlift {
+    /// The chain as the editor shows it: agents, findings per agent, positions, fingerprint.
+    pub async fn editor(&self, at: &ProjectArgs) -> Result<EditorView> {
+        let (_, chain) = at.chain()?;
+        let report = self.validate(at, None).await?;
+        let names: Vec<String> = chain.agents.iter().map(|a| a.name.clone()).collect();
+        let findings = report
+            .findings
+            .into_iter()
+            .map(|f| {
+                let agents = names
+                    .iter()
+                    .filter(|n| {
+                        f.message.contains(&format!("`{n}`"))
+                            || f.file.as_deref().is_some_and(|p| {
+                                Path::new(p).file_stem().and_then(|s| s.to_str()) == Some(n)
+                                    && p.contains("agents")
+                            })
+                    })
+                    .cloned()
+                    .collect();
+                AgentFinding { agents, finding: f }
+            })
+            .collect();
+        Ok(EditorView {
+            chain: chain.name.clone(),
+            dir: chain.dir.display().to_string(),
+            chain_file: chain.file.display().to_string(),
+            fingerprint: fingerprint(&chain.dir)?,
+            agents: chain.agents.iter().map(|a| draft(&chain, a)).collect(),
+            findings,
+            layout: read_layout(&chain.dir),
+        })
+    }
+
+    /// Apply `edits` to the chain's files. Refused with `conflict` when the files changed since
+    /// `base` (the fingerprint the editor read); then nothing is written.
+    pub async fn editor_save(
+        &self,
+        at: &ProjectArgs,
+        base: &str,
+        edits: &[ChainEdit],
+    ) -> Result<EditorView> {
+        let (_, chain) = at.chain()?;
+        if chain.file.extension().is_some_and(|e| e == "json") {
+            return Err(bad(format!(
+                "{}: the editor writes chain.yaml only; edit chain.json by hand",
+                chain.file.display()
+            )));
+        }
+        if fingerprint(&chain.dir)? != base {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{}: the chain's files changed on disk since the editor read them; reload them or keep your edits and save again",
+                    chain.dir.display()
+                ),
+            ));
+        }
+        let mut pending = Pending {
+            dir: chain.dir.clone(),
+            chain_file: chain.file.clone(),
+            files: BTreeMap::new(),
+        };
+        for edit in edits {
+            pending.apply(edit)?;
+        }
+        pending.write()?;
+        self.editor(at).await
+    }
+
+    /// Keep node positions in the sidecar (never in chain.yaml).
+    pub fn layout_save(&self, at: &ProjectArgs, positions: &[NodePosition]) -> Result<()> {
+        let (_, chain) = at.chain()?;
+        let mut map = serde_json::Map::new();
+        for p in positions {
+            if !p.x.is_finite() || !p.y.is_finite() {
+                return Err(bad(format!("position of {} is not a number", p.id)));
+            }
+            map.insert(
+                p.id.clone(),
+                serde_json::json!({"x": p.x.round(), "y": p.y.round()}),
+            );
+        }
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "positions": map }))
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        let path = chain.dir.join(LAYOUT_FILE);
+        let tmp = chain.dir.join(format!("{LAYOUT_FILE}.tmp"));
+        std::fs::write(&tmp, text + "\n")
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("{}: cannot write: {e}", path.display()),
+                )
+            })
+    }
+}

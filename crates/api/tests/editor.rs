@@ -1,0 +1,223 @@
+//! The pipeline editor's saves, on a copy of the sample project: edits land in the YAML files
+//! with comments and key order intact, and nothing is written over a change made on disk.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chainlift_api::editor::ChainEdit;
+use chainlift_api::{Chainlift, ErrorCode, ProjectArgs, SystemClock};
+use chainlift_secrets::SecretSource;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    api: Chainlift,
+    at: ProjectArgs,
+    chain_dir: PathBuf,
+}
+
+async fn fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
+    let tmp = tempfile::tempdir()?;
+    let api = Chainlift::open_with(tmp.path(), SecretSource::Env, Arc::new(SystemClock)).await?;
+    let project = chainlift_api::sample::materialize(tmp.path())?;
+    let chain_dir = project.join("chains/content-pipeline");
+    let at = ProjectArgs {
+        project: Some(project.clone()),
+        chain: Some("content-pipeline".into()),
+        cwd: project,
+    };
+    Ok(Fixture {
+        _tmp: tmp,
+        api,
+        at,
+        chain_dir,
+    })
+}
+
+fn set_text(agent: &str, field: &str, value: Option<&str>) -> ChainEdit {
+    ChainEdit::SetText {
+        agent: agent.into(),
+        field: field.into(),
+        value: value.map(String::from),
+    }
+}
+
+#[tokio::test]
+async fn a_prompt_edit_keeps_comments_and_every_other_line() -> TestResult {
+    let f = fixture().await?;
+    let file = f.chain_dir.join("agents/writer.yaml");
+    let before = format!(
+        "# Writes the report.\n{}",
+        std::fs::read_to_string(&file)?.replace("output: json", "output: json  # the schema below")
+    );
+    std::fs::write(&file, &before)?;
+    let view = f.api.editor(&f.at).await?;
+    assert!(view.agents.iter().any(|a| a.name == "writer"));
+
+    let prompt = "Write a short report on {{ input.topic }}.\n\nUse the brief:\n{{ events[\"research:done\"].output }}\n";
+    let after = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[set_text("writer", "prompt", Some(prompt))],
+        )
+        .await?;
+    let text = std::fs::read_to_string(&file)?;
+    assert!(
+        text.starts_with("# Writes the report.\nname: writer\nprompt: |\n  Write a short report"),
+        "{text}"
+    );
+    assert!(
+        text.contains("output: json  # the schema below\n"),
+        "{text}"
+    );
+    let writer = after.agents.iter().find(|a| a.name == "writer");
+    assert_eq!(writer.and_then(|w| w.prompt.as_deref()), Some(prompt));
+    // Lines after the prompt are untouched, in order.
+    let tail_before: Vec<&str> = before
+        .lines()
+        .skip_while(|l| !l.starts_with("triggers"))
+        .collect();
+    let tail_after: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("triggers"))
+        .collect();
+    assert_eq!(tail_before, tail_after);
+    Ok(())
+}
+
+#[tokio::test]
+async fn connect_add_and_delete_agents() -> TestResult {
+    let f = fixture().await?;
+    let view = f.api.editor(&f.at).await?;
+    let view = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[
+                ChainEdit::AddAgent {
+                    name: "editor".into(),
+                },
+                ChainEdit::SetList {
+                    agent: "editor".into(),
+                    field: "triggers".into(),
+                    values: vec!["research:done".into()],
+                },
+                set_text("editor", "emits", Some("edit:done")),
+            ],
+        )
+        .await?;
+    let chain = std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?;
+    assert!(
+        chain.contains("    timeout: ${AGENT_TIMEOUT}\n  - name: editor\noutput:"),
+        "{chain}"
+    );
+    let file = std::fs::read_to_string(f.chain_dir.join("agents/editor.yaml"))?;
+    assert!(
+        file.contains("triggers: [research:done]\nemits: edit:done\n"),
+        "{file}"
+    );
+    // The new agent's emit reaches no one: the linter says so on that agent.
+    assert!(
+        view.findings
+            .iter()
+            .any(|x| x.agents.contains(&"editor".to_string()) && x.finding.code == "emit-unheard"),
+        "{:?}",
+        view.findings
+    );
+
+    let view = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[ChainEdit::DeleteAgent {
+                name: "editor".into(),
+            }],
+        )
+        .await?;
+    assert!(!f.chain_dir.join("agents/editor.yaml").exists());
+    assert_eq!(view.agents.len(), 2);
+    let chain_after = std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?;
+    assert!(!chain_after.contains("editor"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_change_on_disk_is_a_conflict_and_nothing_is_written() -> TestResult {
+    let f = fixture().await?;
+    let view = f.api.editor(&f.at).await?;
+    let file = f.chain_dir.join("agents/researcher.yaml");
+    let outside = std::fs::read_to_string(&file)?.replace("temperature: 0.3", "temperature: 0.2");
+    std::fs::write(&file, &outside)?;
+    let err = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[set_text("researcher", "temperature", Some("0.9"))],
+        )
+        .await
+        .err()
+        .ok_or("a stale save went through")?;
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert_eq!(std::fs::read_to_string(&file)?, outside);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_edits_are_refused_whole() -> TestResult {
+    let f = fixture().await?;
+    let view = f.api.editor(&f.at).await?;
+    let chain_before = std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?;
+    for edit in [
+        ChainEdit::AddAgent {
+            name: "../escape".into(),
+        },
+        set_text("researcher", "name", Some("x")),
+        set_text("nobody", "prompt", Some("x")),
+    ] {
+        let err = f
+            .api
+            .editor_save(
+                &f.at,
+                &view.fingerprint,
+                &[set_text("writer", "temperature", Some("0.1")), edit.clone()],
+            )
+            .await
+            .err()
+            .ok_or(format!("{edit:?} went through"))?;
+        assert!(
+            matches!(err.code, ErrorCode::BadInput | ErrorCode::NotFound),
+            "{err:?}"
+        );
+    }
+    // The good edit before each bad one was not written either.
+    assert_eq!(
+        std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?,
+        chain_before
+    );
+    let writer = std::fs::read_to_string(f.chain_dir.join("agents/writer.yaml"))?;
+    assert!(writer.contains("temperature: 0.4"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn positions_live_in_a_sidecar_outside_the_version() -> TestResult {
+    let f = fixture().await?;
+    let hash = chainlift_model::hash::definition_hash(&f.chain_dir)?;
+    let positions = vec![chainlift_api::dto::NodePosition {
+        id: "writer".into(),
+        x: 320.4,
+        y: 80.0,
+    }];
+    f.api.layout_save(&f.at, &positions)?;
+    let view = f.api.editor(&f.at).await?;
+    assert_eq!(view.layout[0].x, 320.0);
+    assert_eq!(chainlift_model::hash::definition_hash(&f.chain_dir)?, hash);
+    assert_eq!(view.fingerprint, hash);
+    Ok(())
+}
