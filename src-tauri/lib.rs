@@ -3,13 +3,23 @@
 
 use std::path::PathBuf;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chainlift_api::dto::{
-    ChecklistView, DeploymentView, EnvDiff, ProjectView, PromotionView, RunProgress, RunView,
-    SecretStatus, VersionView,
+    AuditView, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff, FlagView,
+    GateProgress, GateRunView, NodePosition, ProjectView, PromotionView, RunProgress, RunView,
+    SecretStatus, VersionDiff, VersionView,
 };
-use chainlift_api::{ApiError, Chainlift, ProjectArgs, RunArgs, RunsQuery, SecretArgs};
+use chainlift_api::editor::ChainEdit;
+use chainlift_api::{
+    ApiError, Chainlift, ErrorCode, GateArgs, ProjectArgs, RunArgs, RunsQuery, SecretArgs,
+};
+use notify::Watcher;
 use tauri::ipc::Channel;
-use tauri::{Manager, State};
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_notification::NotificationExt;
 
 /// The UI build this binary embeds (see build.rs); part of the startup log line.
 const UI_FINGERPRINT: &str = env!("CHAINLIFT_UI_FINGERPRINT");
@@ -19,6 +29,17 @@ struct AppState {
     api: Chainlift,
     /// The project shown first: the command line's folder, `CHAINLIFT_PROJECT`, else the sample.
     default_project: PathBuf,
+    /// The watcher on the chain the editor shows (one at a time).
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    /// Cancel switches of the runs in progress, by the ticket the webview chose.
+    cancels: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
+}
+
+/// Gate runs longer than this end with a desktop notification.
+const NOTIFY_AFTER: Duration = Duration::from_secs(5);
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::Internal, format!("{what}: {e}"))
 }
 
 fn project_args(project: &str, chain: Option<String>) -> ProjectArgs {
@@ -39,7 +60,257 @@ async fn open_project(
         .map(PathBuf::from)
         .unwrap_or_else(|| state.default_project.clone());
     let root = root.display().to_string();
-    state.api.open_project(&project_args(&root, None)).await
+    let view = state.api.open_project(&project_args(&root, None)).await?;
+    state.api.remember_project(&view.root)?;
+    Ok(view)
+}
+
+#[tauri::command]
+fn recent_projects(state: State<'_, AppState>) -> Vec<String> {
+    state.api.recent_projects()
+}
+
+#[tauri::command]
+async fn editor(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+) -> Result<EditorView, ApiError> {
+    state.api.editor(&project_args(&project, Some(chain))).await
+}
+
+#[tauri::command]
+async fn editor_save(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    base: String,
+    edits: Vec<ChainEdit>,
+) -> Result<EditorView, ApiError> {
+    state
+        .api
+        .editor_save(&project_args(&project, Some(chain)), &base, &edits)
+        .await
+}
+
+#[tauri::command]
+fn layout_save(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    positions: Vec<NodePosition>,
+) -> Result<(), ApiError> {
+    state
+        .api
+        .layout_save(&project_args(&project, Some(chain)), &positions)
+}
+
+/// Watch the chain's folder; each change outside hidden files sends its path. Replaces the
+/// previous watch.
+#[tauri::command]
+async fn watch_chain(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    on_change: Channel<String>,
+) -> Result<(), ApiError> {
+    let view = state.api.editor(&project_args(&project, Some(chain))).await?;
+    let dir = PathBuf::from(&view.dir);
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        if matches!(event.kind, notify::EventKind::Access(_)) {
+            return;
+        }
+        for path in event.paths {
+            let hidden = path
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            if !hidden {
+                let _ = on_change.send(path.display().to_string());
+            }
+        }
+    })
+    .map_err(|e| internal("cannot watch the chain folder", e))?;
+    watcher
+        .watch(&dir, notify::RecursiveMode::Recursive)
+        .map_err(|e| internal(&format!("cannot watch {}", dir.display()), e))?;
+    if let Ok(mut slot) = state.watcher.lock() {
+        *slot = Some(watcher);
+    }
+    Ok(())
+}
+
+#[tauri::command]
+async fn gate_run(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+    on_progress: Channel<GateProgress>,
+) -> Result<GateRunView, ApiError> {
+    let started = Instant::now();
+    let args = GateArgs {
+        at: project_args(&project, Some(chain.clone())),
+        env: env.clone(),
+        ..GateArgs::default()
+    };
+    let progress = move |p: GateProgress| {
+        let _ = on_progress.send(p);
+    };
+    let result = state.api.gate_with_progress(&args, &progress).await;
+    if started.elapsed() >= NOTIFY_AFTER {
+        let body = match &result {
+            Ok(r) if r.passed => format!("{chain} passed its gates for {env}"),
+            Ok(r) => {
+                let failed: Vec<&str> = r
+                    .gates
+                    .iter()
+                    .filter(|g| g.status == chainlift_gates::GateStatus::Failed)
+                    .map(|g| g.gate.as_str())
+                    .collect();
+                format!("{chain} failed {} for {env}", failed.join(", "))
+            }
+            Err(e) => format!("{chain}: the gates could not run ({})", e.message),
+        };
+        // No notification daemon is no reason to fail the gates.
+        let _ = app
+            .notification()
+            .builder()
+            .title("Chainlift gates")
+            .body(body)
+            .show();
+    }
+    result
+}
+
+#[tauri::command]
+async fn gate_latest(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+) -> Result<Option<GateRunView>, ApiError> {
+    state
+        .api
+        .gate_latest(&project_args(&project, Some(chain)), &env)
+        .await
+}
+
+#[tauri::command]
+async fn waive(
+    state: State<'_, AppState>,
+    project: String,
+    id: String,
+    gate: String,
+    reason: String,
+) -> Result<PromotionView, ApiError> {
+    state
+        .api
+        .waive(&project_args(&project, None), &id, &gate, &reason)
+        .await
+}
+
+#[tauri::command]
+async fn flags(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+) -> Result<Vec<FlagView>, ApiError> {
+    state
+        .api
+        .flags(&project_args(&project, Some(chain)), &env)
+        .await
+}
+
+#[tauri::command]
+async fn flag_set(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+    name: String,
+    value: String,
+) -> Result<FlagView, ApiError> {
+    state
+        .api
+        .flag_set(&project_args(&project, Some(chain)), &env, &name, &value)
+        .await
+}
+
+#[tauri::command]
+async fn deployments(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: Option<String>,
+) -> Result<Vec<DeploymentView>, ApiError> {
+    state
+        .api
+        .deployments(&project_args(&project, Some(chain)), env.as_deref())
+        .await
+}
+
+#[tauri::command]
+async fn audit(state: State<'_, AppState>, project: String) -> Result<Vec<AuditView>, ApiError> {
+    let p = project_args(&project, None).project()?;
+    state.api.audit(Some(&p), 50).await
+}
+
+#[tauri::command]
+async fn version_create(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    tag: Option<String>,
+    note: Option<String>,
+) -> Result<VersionView, ApiError> {
+    let tag = tag.filter(|t| !t.trim().is_empty());
+    state
+        .api
+        .version_create(
+            &project_args(&project, Some(chain)),
+            tag.as_deref(),
+            note.as_deref(),
+        )
+        .await
+}
+
+#[tauri::command]
+async fn version_diff(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    a: String,
+    b: String,
+) -> Result<VersionDiff, ApiError> {
+    state
+        .api
+        .version_diff(&project_args(&project, Some(chain)), &a, &b)
+        .await
+}
+
+#[tauri::command]
+async fn env_config(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+) -> Result<EnvConfigTable, ApiError> {
+    state
+        .api
+        .env_config(&project_args(&project, Some(chain)))
+        .await
+}
+
+#[tauri::command]
+fn cancel_run(state: State<'_, AppState>, ticket: String) -> bool {
+    state
+        .cancels
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&ticket).map(|tx| tx.send(true).is_ok()))
+        .unwrap_or(false)
 }
 
 #[tauri::command]
@@ -48,21 +319,31 @@ async fn run_chain(
     project: String,
     chain: String,
     env: String,
+    ticket: Option<String>,
     on_progress: Channel<RunProgress>,
 ) -> Result<RunView, ApiError> {
     let at = project_args(&project, Some(chain));
     let input = state.api.smoke_input(&at)?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    if let (Some(t), Ok(mut m)) = (&ticket, state.cancels.lock()) {
+        m.insert(t.clone(), tx);
+    }
     let args = RunArgs {
         at,
         env,
         input,
+        cancel: Some(rx),
         ..RunArgs::default()
     };
     let progress = move |p: RunProgress| {
         // A closed channel only means the window went away; the run still completes.
         let _ = on_progress.send(p);
     };
-    state.api.run(&args, &progress).await
+    let result = state.api.run(&args, &progress).await;
+    if let (Some(t), Ok(mut m)) = (&ticket, state.cancels.lock()) {
+        m.remove(t);
+    }
+    result
 }
 
 #[tauri::command]
@@ -283,6 +564,7 @@ fn default_project(data_dir: &std::path::Path) -> Result<PathBuf, ApiError> {
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let data_dir = chainlift_api::default_data_dir()?;
             eprintln!(
@@ -294,6 +576,8 @@ pub fn run() {
             app.manage(AppState {
                 api,
                 default_project,
+                watcher: Mutex::new(None),
+                cancels: Mutex::new(HashMap::new()),
             });
             Ok(())
         })
@@ -312,7 +596,23 @@ pub fn run() {
             secrets,
             secret_set,
             secret_clear,
-            runs
+            runs,
+            recent_projects,
+            editor,
+            editor_save,
+            layout_save,
+            watch_chain,
+            gate_run,
+            gate_latest,
+            waive,
+            flags,
+            flag_set,
+            deployments,
+            audit,
+            version_create,
+            version_diff,
+            env_config,
+            cancel_run
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import * as backend from "./backend";
 import { lastRun, openProject, pickFolder, runChain, toApiError } from "./backend";
 import type { PromotionView } from "./bindings/PromotionView";
@@ -7,6 +7,7 @@ import { EnvironmentsScreen } from "./components/EnvironmentsScreen";
 import { PromotionScreen } from "./components/PromotionScreen";
 import { RunsScreen } from "./components/RunsScreen";
 import { VersionsScreen } from "./components/VersionsScreen";
+import { EditorScreen } from "./components/EditorScreen";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import { ChainGraphView } from "./components/ChainGraphView";
@@ -26,6 +27,8 @@ export default function App() {
   const [versionList, setVersionList] = useState<VersionView[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ApiError | null>(null);
+  const [saveRequest, setSaveRequest] = useState(0);
+  const [editorDirty, setEditorDirty] = useState(false);
 
   const load = useCallback(async (path?: string) => {
     try {
@@ -44,6 +47,23 @@ export default function App() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Ctrl+S saves the editor; Ctrl+Enter runs the chain in the first env.
+  const runRef = useRef<() => void>(() => undefined);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      if (e.key === "s") {
+        e.preventDefault();
+        setSaveRequest((n) => n + 1);
+      } else if (e.key === "Enter") {
+        e.preventDefault();
+        runRef.current();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
 
   const chooseFolder = async () => {
     const folder = await pickFolder();
@@ -65,6 +85,10 @@ export default function App() {
     } catch (e) {
       setRunState({ ...idle, error: toApiError(e) });
     }
+  };
+
+  runRef.current = () => {
+    if (!runState.running) void run();
   };
 
   /** Run an action, refresh the project, and show its error (code and message) if it fails. */
@@ -104,11 +128,16 @@ export default function App() {
       setVersionList(await backend.versions(project.root, chain.name));
       setScreen("versions");
     });
+  const leave = (go: () => void) => {
+    if (screen === "editor" && editorDirty && !window.confirm("Leave the editor and drop your unsaved edits?")) return;
+    setEditorDirty(false);
+    go();
+  };
   const nav = (id: Screen, label: string, onClick?: () => void) => (
     <button
       className={screen === id ? "nav active" : "nav"}
       data-testid={`nav-${id}`}
-      onClick={onClick ?? (() => setScreen(id))}
+      onClick={() => leave(onClick ?? (() => setScreen(id)))}
     >
       {label}
     </button>
@@ -217,10 +246,15 @@ export default function App() {
             onClear={(env, name) => backend.clearSecret(project.root, env, name).then(() => undefined, (e) => setActionError(toApiError(e)))}
           />
         )}
-        {chain && screen === "editor" && (
-          <section className="card graph-card tall">
-            <ChainGraphView graph={chain.graph} />
-          </section>
+        {chain && screen === "editor" && project && (
+          <EditorScreen
+            root={project.root}
+            chain={chain.name}
+            envs={chain.envs}
+            saveRequest={saveRequest}
+            onDirty={setEditorDirty}
+            onSaved={() => void openProject(project.root).then(setProject, (e) => setActionError(toApiError(e)))}
+          />
         )}
         {chain && screen === "home" && (
           <>

@@ -9,6 +9,15 @@ import type { EnvDiff } from "./bindings/EnvDiff";
 import type { SecretStatus } from "./bindings/SecretStatus";
 import type { PromotionView } from "./bindings/PromotionView";
 import type { VersionView } from "./bindings/VersionView";
+import type { AuditView } from "./bindings/AuditView";
+import type { ChainEdit } from "./bindings/ChainEdit";
+import type { EditorView } from "./bindings/EditorView";
+import type { EnvConfigTable } from "./bindings/EnvConfigTable";
+import type { FlagView } from "./bindings/FlagView";
+import type { GateProgress } from "./bindings/GateProgress";
+import type { GateRunView } from "./bindings/GateRunView";
+import type { NodePosition } from "./bindings/NodePosition";
+import type { VersionDiff } from "./bindings/VersionDiff";
 import type { ProjectView } from "./bindings/ProjectView";
 import type { RunProgress } from "./bindings/RunProgress";
 import type { RunView } from "./bindings/RunView";
@@ -40,10 +49,16 @@ export function runChain(
   chain: string,
   env: string,
   onProgress: (p: RunProgress) => void,
+  ticket?: string,
 ): Promise<RunView> {
   const channel = new Channel<RunProgress>();
   channel.onmessage = onProgress;
-  return call<RunView>("run_chain", { project, chain, env, onProgress: channel });
+  return call<RunView>("run_chain", { project, chain, env, ticket: ticket ?? null, onProgress: channel });
+}
+
+/** Cancel the run started with `ticket`; false when it has already ended. */
+export function cancelRun(ticket: string): Promise<boolean> {
+  return call<boolean>("cancel_run", { ticket });
 }
 
 export function lastRun(project: string, chain: string, env: string): Promise<RunView | null> {
@@ -104,4 +119,75 @@ export function clearSecret(project: string, env: string, name: string): Promise
 
 export function runs(project: string, chain: string, env: string | null, status: string | null): Promise<RunView[]> {
   return call<RunView[]>("runs", { project, chain, env, status });
+}
+
+export function recentProjects(): Promise<string[]> {
+  return call<string[]>("recent_projects");
+}
+
+export function editor(project: string, chain: string): Promise<EditorView> {
+  return call<EditorView>("editor", { project, chain });
+}
+
+/** Write the edits into the chain's files; refused with `conflict` if they changed since `base`. */
+export function editorSave(project: string, chain: string, base: string, edits: ChainEdit[]): Promise<EditorView> {
+  return call<EditorView>("editor_save", { project, chain, base, edits });
+}
+
+export function layoutSave(project: string, chain: string, positions: NodePosition[]): Promise<void> {
+  return call<null>("layout_save", { project, chain, positions }).then(() => undefined);
+}
+
+/** Be told of every change to the chain's files (the editor's own saves included). */
+export function watchChain(project: string, chain: string, onChange: (path: string) => void): Promise<void> {
+  const channel = new Channel<string>();
+  channel.onmessage = onChange;
+  return call<null>("watch_chain", { project, chain, onChange: channel }).then(() => undefined);
+}
+
+export function gateRun(
+  project: string,
+  chain: string,
+  env: string,
+  onProgress: (p: GateProgress) => void,
+): Promise<GateRunView> {
+  const channel = new Channel<GateProgress>();
+  channel.onmessage = onProgress;
+  return call<GateRunView>("gate_run", { project, chain, env, onProgress: channel });
+}
+
+export function gateLatest(project: string, chain: string, env: string): Promise<GateRunView | null> {
+  return call<GateRunView | null>("gate_latest", { project, chain, env });
+}
+
+export function waive(project: string, id: string, gate: string, reason: string): Promise<PromotionView> {
+  return call<PromotionView>("waive", { project, id, gate, reason });
+}
+
+export function flags(project: string, chain: string, env: string): Promise<FlagView[]> {
+  return call<FlagView[]>("flags", { project, chain, env });
+}
+
+export function flagSet(project: string, chain: string, env: string, name: string, value: string): Promise<FlagView> {
+  return call<FlagView>("flag_set", { project, chain, env, name, value });
+}
+
+export function deployments(project: string, chain: string, env: string | null): Promise<DeploymentView[]> {
+  return call<DeploymentView[]>("deployments", { project, chain, env });
+}
+
+export function audit(project: string): Promise<AuditView[]> {
+  return call<AuditView[]>("audit", { project });
+}
+
+export function versionCreate(project: string, chain: string, tag: string | null, note: string | null): Promise<VersionView> {
+  return call<VersionView>("version_create", { project, chain, tag, note });
+}
+
+export function versionDiff(project: string, chain: string, a: string, b: string): Promise<VersionDiff> {
+  return call<VersionDiff>("version_diff", { project, chain, a, b });
+}
+
+export function envConfig(project: string, chain: string): Promise<EnvConfigTable> {
+  return call<EnvConfigTable>("env_config", { project, chain });
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chainlift_model::lint::{needed_secrets, secret_kind};
 
-use crate::dto::{AgentDiff, AgentSide, EnvDiff, KeyDiff, SecretDiff};
+use crate::dto::{AgentDiff, AgentSide, ConfigRow, EnvConfigTable, EnvDiff, KeyDiff, SecretDiff};
 use crate::project::{issue_text, resolve_env_with_file};
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 
@@ -137,6 +137,47 @@ impl Chainlift {
             secrets,
             agents,
             problems,
+        })
+    }
+
+    /// Every env's config as one table: a row per key, a column per env; values that are
+    /// secrets (or look like one) shown as ****.
+    pub async fn env_config(&self, args: &ProjectArgs) -> Result<EnvConfigTable> {
+        let (project, chain) = args.chain()?;
+        let envs = project.environments();
+        let none = BTreeMap::new();
+        let mut secret_names: BTreeSet<String> = chain.secrets.iter().cloned().collect();
+        let mut files = Vec::new();
+        for env in &envs {
+            let (file, res) = resolve_env_with_file(&project, &chain, env, &none)?;
+            if let Ok(r) = &res {
+                secret_names.extend(needed_secrets(&chain, r));
+            }
+            files.push(file);
+        }
+        let mut rows: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        for (i, file) in files.iter().enumerate() {
+            for (key, entry) in file.iter().flat_map(|f| f.entries.iter()) {
+                let shown = if secret_names.contains(key) || secret_kind(&entry.value).is_some() {
+                    HIDDEN.to_string()
+                } else {
+                    entry.value.clone()
+                };
+                rows.entry(key.clone())
+                    .or_insert_with(|| vec![None; envs.len()])[i] = Some(shown);
+            }
+        }
+        Ok(EnvConfigTable {
+            chain: chain.name.clone(),
+            rows: rows
+                .into_iter()
+                .map(|(key, values)| ConfigRow {
+                    differs: values.windows(2).any(|w| w[0] != w[1]),
+                    key,
+                    values,
+                })
+                .collect(),
+            envs,
         })
     }
 }

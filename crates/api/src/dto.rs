@@ -346,6 +346,14 @@ dto! {
         pub passed: bool,
         pub gates: Vec<chainlift_gates::GateReport>,
     }
+
+    /// A gate starting (`started`) or ending (its status) during `gate`.
+    pub struct GateProgress {
+        pub gate: String,
+        pub state: String,
+        pub done: u32,
+        pub total: u32,
+    }
 }
 
 dto! {
@@ -438,4 +446,20 @@ pub struct NodePosition {
     pub id: String,
     pub x: f64,
     pub y: f64,
+}
+
+dto! {
+    /// Each env's config side by side (secret values shown as ****).
+    pub struct EnvConfigTable {
+        pub chain: String,
+        pub envs: Vec<String>,
+        pub rows: Vec<ConfigRow>,
+    }
+
+    pub struct ConfigRow {
+        pub key: String,
+        /// One per env, in `envs` order; null where that env does not set it.
+        pub values: Vec<Option<String>>,
+        pub differs: bool,
+    }
 }

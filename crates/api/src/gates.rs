@@ -14,7 +14,7 @@ use chainlift_store::gate_reports::{self, GateReportRow};
 use chainlift_store::runs::{self as run_table, RunFilter};
 use chainlift_store::{deployments, versions};
 
-use crate::dto::{GateRunView, RunView};
+use crate::dto::{GateProgress, GateRunView, RunView};
 use crate::project::resolve_env_with_file;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result, RunArgs};
 
@@ -72,6 +72,53 @@ fn host_port(value: &str) -> Option<(String, u16)> {
 
 impl Chainlift {
     pub async fn gate(&self, args: &GateArgs) -> Result<GateRunView> {
+        self.gate_with_progress(args, &|_| {}).await
+    }
+
+    /// The newest stored report of each of `env`'s required gates for the files on disk, or
+    /// None when none of them has run on these files yet.
+    pub async fn gate_latest(&self, at: &ProjectArgs, env: &str) -> Result<Option<GateRunView>> {
+        let (project, chain) = at.chain()?;
+        let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
+        let mut reports = Vec::new();
+        for gate in required_gates(&project, env) {
+            let row = gate_reports::latest(
+                &self.pool,
+                &project.id,
+                &chain.name,
+                &hash,
+                &gate,
+                Some(env),
+            )
+            .await?;
+            if let Some(report) =
+                row.and_then(|r| serde_json::from_str::<GateReport>(&r.report).ok())
+            {
+                reports.push(report);
+            }
+        }
+        if reports.is_empty() {
+            return Ok(None);
+        }
+        let tag = versions::by_hash(&self.pool, &project.id, &chain.name, &hash)
+            .await?
+            .and_then(|v| v.tag);
+        Ok(Some(GateRunView {
+            chain: chain.name.clone(),
+            env: env.to_string(),
+            version: tag.unwrap_or_else(|| hash.chars().take(12).collect()),
+            passed: reports.iter().all(|r| r.status != GateStatus::Failed),
+            version_hash: hash,
+            gates: reports,
+        }))
+    }
+
+    /// `gate`, reporting each gate as it starts and ends.
+    pub async fn gate_with_progress(
+        &self,
+        args: &GateArgs,
+        on_progress: &(dyn Fn(GateProgress) + Send + Sync),
+    ) -> Result<GateRunView> {
         let (project, chain) = args.at.chain()?;
         if !project.environments().contains(&args.env) {
             return Err(ApiError::new(
@@ -121,7 +168,17 @@ impl Chainlift {
 
         let mut smoke_run: Option<RunView> = None;
         let mut reports = Vec::new();
+        let total = GATES
+            .iter()
+            .filter(|g| wanted.iter().any(|w| w == *g))
+            .count() as u32;
         for gate in GATES.iter().filter(|g| wanted.iter().any(|w| w == *g)) {
+            on_progress(GateProgress {
+                gate: gate.to_string(),
+                state: "started".into(),
+                done: reports.len() as u32,
+                total,
+            });
             let report = match *gate {
                 "smoke" => {
                     self.smoke_gate(&project, &chain, args, &mut smoke_run)
@@ -154,6 +211,12 @@ impl Chainlift {
             };
             gate_reports::insert(&self.pool, &row).await?;
             reports.push(report);
+            on_progress(GateProgress {
+                gate: gate.to_string(),
+                state: row.status,
+                done: reports.len() as u32,
+                total,
+            });
         }
         let passed = reports.iter().all(|r| r.status != GateStatus::Failed);
         Ok(GateRunView {

@@ -106,3 +106,35 @@ impl Chainlift {
         &self.pool
     }
 }
+
+/// The project folders the app opened, newest first, in `recent-projects.json` of the data
+/// folder (at most ten; folders that are gone are dropped).
+const RECENT_FILE: &str = "recent-projects.json";
+
+impl Chainlift {
+    pub fn recent_projects(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.data_dir.join(RECENT_FILE)).unwrap_or_default();
+        let list: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
+        list.into_iter()
+            .filter(|p| Path::new(p).is_dir())
+            .collect()
+    }
+
+    pub fn remember_project(&self, root: &str) -> Result<()> {
+        let mut list = self.recent_projects();
+        list.retain(|p| p != root);
+        list.insert(0, root.to_string());
+        list.truncate(10);
+        let path = self.data_dir.join(RECENT_FILE);
+        let tmp = self.data_dir.join(format!("{RECENT_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("{}: cannot write: {e}", path.display()),
+                )
+            })
+    }
+}

@@ -676,30 +676,5 @@ impl Chainlift {
 }
 
 fn report_from_json(v: &serde_json::Value) -> Option<GateReport> {
-    let status = match v.get("status")?.as_str()? {
-        "passed" => GateStatus::Passed,
-        "failed" => GateStatus::Failed,
-        "skipped" => GateStatus::Skipped,
-        _ => GateStatus::Waived,
-    };
-    let evidence = v
-        .get("evidence")?
-        .as_array()?
-        .iter()
-        .filter_map(|e| {
-            Some(chainlift_gates::Evidence {
-                check: e.get("check")?.as_str()?.to_string(),
-                ok: e.get("ok")?.as_bool()?,
-                detail: e.get("detail")?.as_str()?.to_string(),
-                item: e.get("item").and_then(|i| i.as_str()).map(String::from),
-            })
-        })
-        .collect();
-    Some(GateReport {
-        gate: v.get("gate")?.as_str()?.to_string(),
-        status,
-        summary: v.get("summary")?.as_str()?.to_string(),
-        evidence,
-        run_ids: vec![],
-    })
+    serde_json::from_value(v.clone()).ok()
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chainlift_gates::report::evidence;
-use chainlift_gates::{GateReport, GateStatus};
+use chainlift_gates::{
+    CellScore, CriterionScore, GateReport, GateStatus, InputScores, QualityScores,
+};
 use chainlift_model::subst::{substitute, Lookup};
 use chainlift_model::{ChainDef, Project};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -292,6 +294,8 @@ impl Chainlift {
 
         // Regressions against the version deployed here.
         let mut regressions = Vec::new();
+        let mut baseline: BTreeMap<String, f64> = BTreeMap::new();
+        let mut baseline_label = None;
         if let Some(d) =
             chainlift_store::deployments::current(&self.pool, &project.id, &chain.name, env).await?
         {
@@ -324,6 +328,8 @@ impl Chainlift {
                         ) else {
                             continue;
                         };
+                        baseline.insert(c.to_string(), old);
+                        baseline_label = Some(label.clone());
                         if new + 0.5 <= old {
                             regressions
                                 .push(format!("{c} fell from {old:.1} to {new:.1} (vs {label})"));
@@ -373,6 +379,40 @@ impl Chainlift {
             },
         );
         report.run_ids = scored.iter().filter_map(|s| s.run_id.clone()).collect();
+        report.quality = Some(QualityScores {
+            min_average,
+            overall,
+            baseline: baseline_label,
+            criteria: averages
+                .iter()
+                .map(|(c, a)| CriterionScore {
+                    name: c.clone(),
+                    average: *a,
+                    baseline: baseline.get(c).copied(),
+                })
+                .collect(),
+            inputs: scored
+                .iter()
+                .map(|s| InputScores {
+                    input: s.input.clone(),
+                    run_id: s.run_id.clone(),
+                    error: s.scores.as_ref().err().cloned(),
+                    scores: s
+                        .scores
+                        .as_ref()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(c, (v, why))| CellScore {
+                                    criterion: c.clone(),
+                                    score: *v,
+                                    rationale: why.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        });
         if report.status == GateStatus::Passed && all.is_empty() {
             report.status = GateStatus::Failed;
         }

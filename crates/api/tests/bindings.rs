@@ -32,6 +32,13 @@ fn check<T: TS + 'static>(stale: &mut Vec<String>) -> Result<(), Box<dyn std::er
 fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     let mut stale = Vec::new();
     check::<ApiError>(&mut stale)?;
+    check::<EnvConfigTable>(&mut stale)?;
+    check::<ConfigRow>(&mut stale)?;
+    check::<GateProgress>(&mut stale)?;
+    check::<chainlift_gates::QualityScores>(&mut stale)?;
+    check::<chainlift_gates::CriterionScore>(&mut stale)?;
+    check::<chainlift_gates::InputScores>(&mut stale)?;
+    check::<chainlift_gates::CellScore>(&mut stale)?;
     check::<AgentDraft>(&mut stale)?;
     check::<AgentFinding>(&mut stale)?;
     check::<EditorView>(&mut stale)?;

@@ -12,7 +12,9 @@ pub mod junit;
 pub mod report;
 pub mod smoke;
 
-pub use report::{Evidence, GateReport, GateStatus};
+pub use report::{
+    CellScore, CriterionScore, Evidence, GateReport, GateStatus, InputScores, QualityScores,
+};
 
 /// The six gates, in the order they run.
 pub const GATES: [&str; 6] = ["smoke", "quality", "cost", "config", "infra", "rollback"];

@@ -1,9 +1,9 @@
 //! A gate's report: status, a summary a PM can read, and the evidence behind it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export_to = "../../../ui/src/bindings/")]
 pub enum GateStatus {
@@ -16,7 +16,7 @@ pub enum GateStatus {
 }
 
 /// One checked fact. `item` names the checklist key it decides, when it decides one.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export_to = "../../../ui/src/bindings/")]
 pub struct Evidence {
     pub check: String,
@@ -25,7 +25,7 @@ pub struct Evidence {
     pub item: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export_to = "../../../ui/src/bindings/")]
 pub struct GateReport {
     pub gate: String,
@@ -33,7 +33,51 @@ pub struct GateReport {
     pub summary: String,
     pub evidence: Vec<Evidence>,
     /// Runs made for this gate (smoke input, edge fixtures, quality inputs).
+    #[serde(default)]
     pub run_ids: Vec<String>,
+    /// The quality gate's scores, for charts.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub quality: Option<QualityScores>,
+}
+
+/// The quality gate's scores: per criterion against the threshold and the baseline, and
+/// per input with the reviewer's rationale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct QualityScores {
+    pub min_average: f64,
+    pub overall: f64,
+    /// The deployed version the baseline scores come from.
+    pub baseline: Option<String>,
+    pub criteria: Vec<CriterionScore>,
+    pub inputs: Vec<InputScores>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct CriterionScore {
+    pub name: String,
+    pub average: f64,
+    pub baseline: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct InputScores {
+    pub input: String,
+    pub run_id: Option<String>,
+    /// Why this input has no scores (its run failed, the reviewer did not answer).
+    pub error: Option<String>,
+    pub scores: Vec<CellScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct CellScore {
+    pub criterion: String,
+    pub score: i64,
+    pub rationale: String,
 }
 
 impl GateReport {
@@ -56,6 +100,7 @@ impl GateReport {
             summary,
             evidence,
             run_ids: vec![],
+            quality: None,
         }
     }
 
@@ -66,6 +111,7 @@ impl GateReport {
             summary: why.into(),
             evidence: vec![],
             run_ids: vec![],
+            quality: None,
         }
     }
 }

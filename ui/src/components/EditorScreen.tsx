@@ -1,0 +1,583 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import {
+  Background,
+  Controls,
+  Handle,
+  MarkerType,
+  MiniMap,
+  Position,
+  ReactFlow,
+  applyNodeChanges,
+  type Connection,
+  type Edge,
+  type Node,
+  type NodeChange,
+  type NodeProps,
+} from "@xyflow/react";
+import * as backend from "../backend";
+import { toApiError } from "../backend";
+import type { AgentDraft } from "../bindings/AgentDraft";
+import type { AgentFinding } from "../bindings/AgentFinding";
+import type { ApiError } from "../bindings/ApiError";
+import type { EditorView } from "../bindings/EditorView";
+import type { EnvColumn } from "../bindings/EnvColumn";
+import { COMPLETE, START, connect, disconnect, editsBetween, eventsOf, graphOf, newAgent, validName } from "../draft";
+import { layoutGraph } from "../layout";
+
+type NodeData = { label: string; kind: string; errors: number; warnings: number; selected: boolean; tip: string };
+type EditorNode = Node<NodeData, "agent" | "terminal">;
+
+function AgentNode({ data }: NodeProps<EditorNode>) {
+  const cls = `agent-node editable${data.selected ? " selected" : ""}${data.errors ? " has-errors" : ""}`;
+  return (
+    <div className={cls} data-testid={`agent-node-${data.label}`} title={data.tip || undefined}>
+      <Handle type="target" position={Position.Left} />
+      <div className="agent-node-kind">{data.kind}</div>
+      <div className="agent-node-name">{data.label}</div>
+      {(data.errors > 0 || data.warnings > 0) && (
+        <div className="node-badges" data-testid={`node-findings-${data.label}`}>
+          {data.errors > 0 && <span className="badge bad">{data.errors}</span>}
+          {data.warnings > 0 && <span className="badge warn">{data.warnings}</span>}
+        </div>
+      )}
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+}
+
+function TerminalNode({ data }: NodeProps<EditorNode>) {
+  return (
+    <div className={`terminal-node terminal-${data.kind}`} data-testid={`terminal-${data.kind}`}>
+      {data.kind === "end" && <Handle type="target" position={Position.Left} />}
+      {data.label}
+      {data.kind === "start" && <Handle type="source" position={Position.Right} />}
+    </div>
+  );
+}
+
+const nodeTypes = { agent: AgentNode, terminal: TerminalNode };
+
+interface Props {
+  root: string;
+  chain: string;
+  envs: EnvColumn[];
+  /** Ctrl+S / the Save button bump this to ask for a save. */
+  saveRequest: number;
+  onSaved: () => void;
+  onDirty: (dirty: boolean) => void;
+}
+
+interface Loaded {
+  view: EditorView;
+  /** The agents as read: edits are computed against these. */
+  base: AgentDraft[];
+}
+
+export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty }: Props) {
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [draft, setDraft] = useState<AgentDraft[]>([]);
+  const [positions, setPositions] = useState<Record<string, { x: number; y: number }>>({});
+  const [selected, setSelected] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [conflict, setConflict] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [newName, setNewName] = useState("");
+  const edits = useMemo(() => (loaded ? editsBetween(loaded.base, draft) : []), [loaded, draft]);
+  const dirty = edits.length > 0;
+  const dirtyRef = useRef(dirty);
+  dirtyRef.current = dirty;
+  const fingerprintRef = useRef<string>("");
+
+  useEffect(() => onDirty(dirty), [dirty, onDirty]);
+
+  const accept = useCallback((view: EditorView) => {
+    setLoaded({ view, base: view.agents });
+    setDraft(view.agents);
+    fingerprintRef.current = view.fingerprint;
+    setPositions(Object.fromEntries(view.layout.map((p) => [p.id, { x: p.x, y: p.y }])));
+    setConflict(false);
+  }, []);
+
+  const reload = useCallback(async () => {
+    try {
+      accept(await backend.editor(root, chain));
+      setError(null);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  }, [root, chain, accept]);
+
+  // Load, then follow changes on disk: reload when nothing is unsaved, else ask.
+  useEffect(() => {
+    void reload();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onChange = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        void backend.editor(root, chain).then(
+          (view) => {
+            if (view.fingerprint === fingerprintRef.current) return;
+            if (dirtyRef.current) {
+              setConflict(true);
+            } else {
+              accept(view);
+              setNotice("Reloaded: the chain's files changed on disk.");
+            }
+          },
+          (e) => setError(toApiError(e)),
+        );
+      }, 250);
+    };
+    backend.watchChain(root, chain, onChange).catch((e) => setError(toApiError(e)));
+    return () => clearTimeout(timer);
+  }, [root, chain, reload, accept]);
+
+  const save = useCallback(async () => {
+    if (!loaded || edits.length === 0) return;
+    setSaving(true);
+    setError(null);
+    try {
+      const view = await backend.editorSave(root, chain, fingerprintRef.current, edits);
+      accept(view);
+      setNotice(`Saved ${edits.length} change${edits.length === 1 ? "" : "s"} to ${chain}'s files.`);
+      onSaved();
+    } catch (e) {
+      const err = toApiError(e);
+      if (err.code === "conflict") setConflict(true);
+      else setError(err);
+    } finally {
+      setSaving(false);
+    }
+  }, [loaded, edits, root, chain, accept, onSaved]);
+
+  const lastSave = useRef(saveRequest);
+  useEffect(() => {
+    if (saveRequest !== lastSave.current) {
+      lastSave.current = saveRequest;
+      void save();
+    }
+  }, [saveRequest, save]);
+
+  const keepMine = async () => {
+    // Apply my edits over the files as they are now: only the fields I changed are written.
+    try {
+      const view = await backend.editor(root, chain);
+      fingerprintRef.current = view.fingerprint;
+      setConflict(false);
+      setNotice("Keeping your edits: Save writes them over the files as they are now.");
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+
+  const findings = useMemo(() => loaded?.view.findings ?? [], [loaded]);
+  const findingsOf = (name: string) => findings.filter((f) => f.agents.includes(name));
+  const graph = useMemo(() => graphOf(draft, loaded?.base), [draft, loaded]);
+  const auto = useMemo(() => Object.fromEntries(layoutGraph(graph).map((p) => [p.id, p])), [graph]);
+
+  const nodes: EditorNode[] = useMemo(
+    () =>
+      graph.nodes.map((n) => {
+        const mine = n.kind === "agent" ? findings.filter((f) => f.agents.includes(n.id)) : [];
+        const errors = mine.filter((f) => f.finding.severity === "error").length;
+        const agent = draft.find((a) => a.name === n.id);
+        return {
+          id: n.id,
+          type: n.kind === "agent" ? "agent" : "terminal",
+          position: positions[n.id] ?? { x: auto[n.id]?.x ?? 0, y: auto[n.id]?.y ?? 0 },
+          data: {
+            label: n.label,
+            kind: n.kind === "agent" ? (agent?.kind ?? "llm") : n.kind,
+            errors,
+            warnings: mine.length - errors,
+            selected: selected === n.id,
+            tip: mine.map((f) => `${f.finding.code}: ${f.finding.message}`).join("\n"),
+          },
+        };
+      }),
+    [graph, positions, auto, findings, draft, selected],
+  );
+  const edges: Edge[] = useMemo(
+    () =>
+      graph.edges.map((e) => ({
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        label: e.label,
+        data: { event: e.label },
+        type: "smoothstep",
+        markerEnd: { type: MarkerType.ArrowClosed },
+        labelBgPadding: [6, 3] as [number, number],
+        labelBgBorderRadius: 4,
+        className: "event-edge",
+        deletable: e.target !== COMPLETE && e.source !== START ? true : e.source === START,
+      })),
+    [graph],
+  );
+
+  const persistLayout = (next: Record<string, { x: number; y: number }>) => {
+    const list = Object.entries(next).map(([id, p]) => ({ id, x: p.x, y: p.y }));
+    backend.layoutSave(root, chain, list).catch((e) => setError(toApiError(e)));
+  };
+
+  const onNodesChange = (changes: NodeChange<EditorNode>[]) => {
+    const moved = applyNodeChanges(changes, nodes);
+    const next = { ...positions };
+    let ended = false;
+    for (const c of changes) {
+      if (c.type === "position") {
+        const n = moved.find((m) => m.id === c.id);
+        if (n) next[c.id] = { x: n.position.x, y: n.position.y };
+        if (!c.dragging) ended = true;
+      }
+    }
+    setPositions(next);
+    if (ended) persistLayout(next);
+  };
+
+  const onConnect = (c: Connection) => {
+    const result = connect(draft, c.source, c.target);
+    if ("error" in result) setError({ code: "bad_input", message: result.error });
+    else {
+      setDraft(result.agents);
+      setError(null);
+    }
+  };
+
+  const onEdgesDelete = (gone: Edge[]) => {
+    let next = draft;
+    for (const e of gone) {
+      if (e.target === COMPLETE) {
+        next = next.map((a) => (a.name === e.source && a.emits === COMPLETE ? { ...a, emits: null } : a));
+      } else {
+        next = disconnect(next, String(e.label), e.target);
+      }
+    }
+    setDraft(next);
+  };
+
+  const update = (name: string, patch: Partial<AgentDraft>) =>
+    setDraft((d) => d.map((a) => (a.name === name ? { ...a, ...patch } : a)));
+
+  const addAgent = () => {
+    const name = newName.trim();
+    const problem = validName(name, draft.map((a) => a.name));
+    if (problem) {
+      setError({ code: "bad_input", message: `${name || "(empty)"}: ${problem}` });
+      return;
+    }
+    setDraft((d) => [...d, newAgent(name)]);
+    setSelected(name);
+    setNewName("");
+    setError(null);
+  };
+
+  const deleteAgent = (name: string) => {
+    setDraft((d) => d.filter((a) => a.name !== name));
+    setSelected(null);
+  };
+
+  const agent = draft.find((a) => a.name === selected) ?? null;
+  const knownEvents = useMemo(() => {
+    const all = new Set<string>([START]);
+    const byName = new Map((loaded?.base ?? []).map((b) => [b.name, b]));
+    for (const a of draft) for (const e of eventsOf(a, byName.get(a.name))) all.add(e);
+    return [...all].sort();
+  }, [draft, loaded]);
+
+  if (!loaded) {
+    return (
+      <section className="card">
+        {error ? (
+          <div className="error-box" role="alert">
+            <strong>{error.code}</strong> {error.message}
+          </div>
+        ) : (
+          <p className="muted">Reading the chain…</p>
+        )}
+      </section>
+    );
+  }
+
+  return (
+    <div className="editor">
+      <div className="editor-toolbar">
+        <button
+          className="primary"
+          data-testid="save-button"
+          disabled={!dirty || saving}
+          onClick={() => void save()}
+          title="Save (Ctrl+S)"
+        >
+          {saving ? "Saving…" : "Save"}
+        </button>
+        <span className={dirty ? "badge warn" : "muted"} data-testid="dirty-state">
+          {dirty ? `${edits.length} unsaved change${edits.length === 1 ? "" : "s"}` : "All changes saved"}
+        </span>
+        <button disabled={!dirty} onClick={() => setDraft(loaded.base)}>
+          Discard
+        </button>
+        <span className="spacer" />
+        <input
+          placeholder="new-agent-name"
+          value={newName}
+          data-testid="new-agent-name"
+          onChange={(e) => setNewName(e.target.value)}
+          onKeyDown={(e) => e.key === "Enter" && addAgent()}
+        />
+        <button data-testid="add-agent-button" onClick={addAgent}>
+          Add agent
+        </button>
+        <button
+          onClick={() => {
+            setPositions({});
+            persistLayout({});
+          }}
+          title="Forget dragged positions and lay the graph out again"
+        >
+          Auto layout
+        </button>
+      </div>
+      {conflict && (
+        <div className="conflict-box" role="alert" data-testid="conflict">
+          <div>
+            <strong>The chain's files changed on disk</strong> while you have unsaved edits.
+          </div>
+          <div className="actions">
+            <button data-testid="conflict-reload" onClick={() => void reload()}>
+              Reload from disk (drop my edits)
+            </button>
+            <button data-testid="conflict-keep" className="primary" onClick={() => void keepMine()}>
+              Keep my edits
+            </button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <div className="error-box" role="alert" data-testid="editor-error">
+          <strong>{error.code}</strong> {error.message}
+        </div>
+      )}
+      {notice && !error && (
+        <div className="notice" data-testid="editor-notice" onClick={() => setNotice(null)}>
+          {notice}
+        </div>
+      )}
+      <div className="editor-main">
+        <section className="card graph-card editor-graph">
+          <div className="graph" data-testid="chain-graph">
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              onNodesChange={onNodesChange}
+              onConnect={onConnect}
+              onEdgesDelete={onEdgesDelete}
+              onNodeClick={(_, n) => setSelected(n.type === "agent" ? n.id : null)}
+              onPaneClick={() => setSelected(null)}
+              fitView
+              fitViewOptions={{ padding: 0.2 }}
+              minZoom={0.1}
+              onlyRenderVisibleElements
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background gap={20} size={1} />
+              <Controls showInteractive={false} />
+              {draft.length > 12 && <MiniMap pannable zoomable />}
+            </ReactFlow>
+          </div>
+        </section>
+        <aside className="card properties" data-testid="properties">
+          {agent ? (
+            <AgentProperties
+              agent={agent}
+              envs={envs}
+              findings={findingsOf(agent.name)}
+              events={knownEvents}
+              onChange={(patch) => update(agent.name, patch)}
+              onDelete={() => deleteAgent(agent.name)}
+            />
+          ) : (
+            <div className="empty-props">
+              <h3>Properties</h3>
+              <p className="muted">
+                Click an agent to edit its prompt, triggers, emits, model and timeout. Drag from an agent's right
+                handle to another agent to wire its event into that agent's triggers; select a wire and press
+                Delete to remove it.
+              </p>
+            </div>
+          )}
+        </aside>
+      </div>
+      <section className="card findings" data-testid="findings">
+        <h3>
+          Lint findings <span className="muted">({findings.length}, as saved)</span>
+        </h3>
+        {findings.length === 0 ? (
+          <p className="muted">No findings: the saved chain lints clean in every env.</p>
+        ) : (
+          <ul className="finding-list">
+            {findings.map((f, i) => (
+              <li key={i} className={f.finding.severity}>
+                <span className={`badge ${f.finding.severity === "error" ? "bad" : "warn"}`}>{f.finding.code}</span>{" "}
+                {f.finding.env && <span className="muted">[{f.finding.env}] </span>}
+                {f.finding.message}
+                {f.finding.file && (
+                  <span className="muted">
+                    {" "}
+                    — {f.finding.file.replace(loaded.view.dir + "/", "")}
+                    {f.finding.line ? `:${f.finding.line}` : ""}
+                  </span>
+                )}
+                {f.finding.hint && <div className="hint">fix: {f.finding.hint}</div>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
+
+interface PropsPanel {
+  agent: AgentDraft;
+  envs: EnvColumn[];
+  findings: AgentFinding[];
+  events: string[];
+  onChange: (patch: Partial<AgentDraft>) => void;
+  onDelete: () => void;
+}
+
+function AgentProperties({ agent, envs, findings, events, onChange, onDelete }: PropsPanel) {
+  const [addTrigger, setAddTrigger] = useState("");
+  const choices = events.filter((e) => !agent.triggers.includes(e) && !eventsOfSelf(agent).includes(e));
+  return (
+    <div className="props" data-testid={`properties-${agent.name}`}>
+      <div className="props-head">
+        <h3>{agent.name}</h3>
+        <span className="muted">{agent.file ?? "in chain.yaml"}</span>
+      </div>
+      <label>
+        Prompt
+        <textarea
+          data-testid="prompt-input"
+          rows={9}
+          value={agent.prompt ?? ""}
+          onChange={(e) => onChange({ prompt: e.target.value })}
+          spellCheck={false}
+        />
+      </label>
+      <div className="field">
+        <span>Triggers</span>
+        <div className="chips" data-testid="triggers">
+          {agent.triggers.length === 0 && <span className="muted">none — this agent never runs</span>}
+          {agent.triggers.map((t) => (
+            <span className="chip" key={t}>
+              {t}
+              <button
+                aria-label={`remove trigger ${t}`}
+                onClick={() => onChange({ triggers: agent.triggers.filter((x) => x !== t) })}
+              >
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
+        <div className="row">
+          <select data-testid="trigger-select" value={addTrigger} onChange={(e) => setAddTrigger(e.target.value)}>
+            <option value="">Trigger on an event…</option>
+            {choices.map((e) => (
+              <option key={e} value={e}>
+                {e}
+              </option>
+            ))}
+          </select>
+          <button
+            data-testid="trigger-add"
+            disabled={!addTrigger}
+            onClick={() => {
+              onChange({ triggers: [...agent.triggers, addTrigger] });
+              setAddTrigger("");
+            }}
+          >
+            Connect
+          </button>
+        </div>
+      </div>
+      <label>
+        Emits
+        <input
+          data-testid="emits-input"
+          value={agent.emits ?? ""}
+          placeholder={`${agent.name}:done or chain:complete`}
+          onChange={(e) => onChange({ emits: e.target.value || null })}
+        />
+      </label>
+      {agent.routes && (
+        <div className="field">
+          <span>Routes (edit in the file)</span>
+          <pre className="routes">{agent.routes}</pre>
+        </div>
+      )}
+      <div className="two">
+        <label>
+          Model
+          <input
+            data-testid="model-input"
+            value={agent.model ?? ""}
+            placeholder="${MODEL} or a model name"
+            onChange={(e) => onChange({ model: e.target.value || null })}
+          />
+        </label>
+        <label>
+          Timeout
+          <input
+            data-testid="timeout-input"
+            value={agent.timeout ?? ""}
+            placeholder="${AGENT_TIMEOUT} or 60s"
+            onChange={(e) => onChange({ timeout: e.target.value || null })}
+          />
+        </label>
+      </div>
+      <table className="resolved">
+        <thead>
+          <tr>
+            <th>env</th>
+            <th>model (resolved)</th>
+            <th>timeout</th>
+          </tr>
+        </thead>
+        <tbody>
+          {envs.map((e) => {
+            const r = e.agents.find((a) => a.agent === agent.name);
+            return (
+              <tr key={e.env}>
+                <td>{e.env}</td>
+                <td>{r ? `${r.model} (${r.provider})` : <span className="muted">not resolved (save first)</span>}</td>
+                <td>{r ? `${r.timeout_secs} s` : ""}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {findings.length > 0 && (
+        <ul className="finding-list small">
+          {findings.map((f, i) => (
+            <li key={i}>
+              <span className={`badge ${f.finding.severity === "error" ? "bad" : "warn"}`}>{f.finding.code}</span>{" "}
+              {f.finding.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <button className="danger" data-testid="delete-agent" onClick={onDelete}>
+        Delete agent
+      </button>
+    </div>
+  );
+}
+
+function eventsOfSelf(a: AgentDraft): string[] {
+  return a.emits ? [a.emits] : [];
+}
