@@ -3,7 +3,7 @@
 // and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
 // then asks the CLI for the newest run in the same data folder.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -121,6 +121,11 @@ function filesContaining(dir, needle) {
 }
 
 test("environments: a diff, and a secret set through a masked input that never comes back", async () => {
+  // Record every IPC response from here on (backend.ts, the app's only IPC path, logs into
+  // this list once it exists), to check none carries the secret.
+  await browser.execute(() => {
+    window.__chainliftIpc = [];
+  });
   await (await byTestId("nav-environments")).click();
   const diff = await byTestId("diff-view");
   await diff.waitForDisplayed({ timeout: 10000 });
@@ -150,6 +155,108 @@ test("environments: a diff, and a secret set through a masked input that never c
   const html = await browser.getPageSource();
   assert.ok(!html.includes(value), "the value is not in the page");
   assert.deepEqual(filesContaining(process.env.CHAINLIFT_HOME, value), [], "the value is in no file of the data folder");
+  const ipc = await browser.execute(() => window.__chainliftIpc);
+  assert.ok(ipc.some((r) => r.includes('"cmd":"secret_set"')), "the set went over IPC");
+  assert.deepEqual(ipc.filter((r) => r.includes(value)), [], "no IPC response carries the value");
   const found = execFileSync("secret-tool", ["search", "--all", "service", "chainlift-dev", "username", "acme-content/dev/SLACK_WEBHOOK"], { encoding: "utf8" });
   assert.match(found, /acme-content\/dev\/SLACK_WEBHOOK/, "the keychain has it");
+});
+
+const chainDir = path.join(process.env.CHAINLIFT_HOME, "sample/content-pipeline/chains/content-pipeline");
+
+async function saveAndWait() {
+  await (await byTestId("save-button")).click();
+  await browser.waitUntil(async () => (await (await byTestId("dirty-state")).getText()) === "All changes saved", {
+    timeout: 15000,
+  });
+}
+
+async function setPrompt(text) {
+  const input = await byTestId("prompt-input");
+  await input.waitForDisplayed({ timeout: 10000 });
+  // setValue types; a long prompt is set directly and announced to React as an input event.
+  await browser.execute(
+    (el, value) => {
+      const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set;
+      setter.call(el, value);
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    input,
+    text,
+  );
+}
+
+/** A test that saves a screenshot of the app when it fails. */
+function uiTest(name, body) {
+  test(name, async () => {
+    try {
+      await body();
+    } catch (e) {
+      await browser.saveScreenshot(path.join(artifacts, `failed-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, "-")}.png`));
+      throw e;
+    }
+  });
+}
+
+uiTest("editor: a prompt edited in the app lands in the YAML with its comments intact, and back", async () => {
+  const file = path.join(chainDir, "agents/writer.yaml");
+  const original = readFileSync(file, "utf8");
+  await (await byTestId("nav-editor")).click();
+  const node = await byTestId("agent-node-writer");
+  await node.waitForDisplayed({ timeout: 10000 });
+  await node.click();
+  const prompt = await byTestId("prompt-input");
+  await prompt.waitForDisplayed({ timeout: 10000 });
+  const before = await prompt.getValue();
+  await setPrompt("Write a crisp report on {{ input.topic }}.\n\nResearch brief:\n{{ events[\"research:done\"].output }}\n");
+  assert.match(await (await byTestId("dirty-state")).getText(), /1 unsaved change/);
+  await saveAndWait();
+  const edited = readFileSync(file, "utf8");
+  assert.match(edited, /^# The writer turns the researcher's brief into the report\./, "the header comment is kept");
+  assert.match(edited, /output: json  # validated against the schema below/, "the trailing comment is kept");
+  assert.match(edited, /prompt: \|\n  Write a crisp report on \{\{ input\.topic \}\}\./);
+  const keysOf = (t) => t.split("\n").filter((l) => /^[a-z_]+:/.test(l)).map((l) => l.split(":")[0]);
+  assert.deepEqual(keysOf(edited), keysOf(original), "key order is kept");
+  await browser.saveScreenshot(path.join(artifacts, "e2e-editor.png"));
+
+  await setPrompt(before);
+  await saveAndWait();
+  assert.equal(readFileSync(file, "utf8"), original, "restoring the prompt restores the file byte for byte");
+});
+
+uiTest("editor: a new agent connected from the properties panel gets the trigger written", async () => {
+  await (await byTestId("new-agent-name")).setValue("critic");
+  await (await byTestId("add-agent-button")).click();
+  await (await byTestId("agent-node-critic")).waitForDisplayed({ timeout: 10000 });
+  await (await byTestId("trigger-select")).selectByAttribute("value", "research:done");
+  await (await byTestId("trigger-add")).click();
+  // The graph draws the new wire before anything is saved.
+  await browser.waitUntil(async () => (await (await byTestId("chain-graph")).getText()).includes("research:done"));
+  await saveAndWait();
+  const file = readFileSync(path.join(chainDir, "agents/critic.yaml"), "utf8");
+  assert.match(file, /triggers: \[research:done\]/);
+  assert.match(readFileSync(path.join(chainDir, "chain.yaml"), "utf8"), /  - name: critic\n/);
+  // The linter's findings show on the new node (it emits nothing, so nothing hears it).
+  await (await byTestId("node-findings-critic")).waitForDisplayed({ timeout: 10000 });
+  await browser.saveScreenshot(path.join(artifacts, "e2e-editor-connected.png"));
+
+  await (await byTestId("agent-node-critic")).click();
+  await (await byTestId("delete-agent")).click();
+  await saveAndWait();
+  assert.ok(!existsSync(path.join(chainDir, "agents/critic.yaml")));
+});
+
+uiTest("editor: a change on disk reloads the editor when nothing is unsaved", async () => {
+  const file = path.join(chainDir, "agents/researcher.yaml");
+  const original = readFileSync(file, "utf8");
+  writeFileSync(file, original.replace("max_tokens: 1500", "max_tokens: 1600"));
+  try {
+    await browser.waitUntil(async () => (await browser.$("body").getText()).includes("changed on disk"), {
+      timeout: 10000,
+    });
+  } finally {
+    writeFileSync(file, original);
+  }
+  await browser.waitUntil(async () => (await browser.$("body").getText()).includes("Reloaded"), { timeout: 10000 });
+  await (await byTestId("nav-home")).click();
 });

@@ -30,10 +30,17 @@ export function toApiError(e: unknown): ApiError {
   return { code: "internal", message: String(e) };
 }
 
+/** When a test sets `window.__chainliftIpc = []`, every IPC response is recorded there (so an
+ * end-to-end test can check that no response carries a secret). */
+type IpcLog = { __chainliftIpc?: string[] };
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    const result = await invoke<T>(command, args);
+    (window as IpcLog).__chainliftIpc?.push(JSON.stringify({ cmd: command, result }));
+    return result;
   } catch (e) {
+    (window as IpcLog).__chainliftIpc?.push(JSON.stringify({ cmd: command, error: e }));
     throw toApiError(e);
   }
 }

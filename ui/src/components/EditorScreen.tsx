@@ -221,19 +221,28 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
     backend.layoutSave(root, chain, list).catch((e) => setError(toApiError(e)));
   };
 
+  // React Flow measures nodes through change events: keep its view of the nodes (sizes, the
+  // position while dragging) and refresh it from the draft whenever the draft changes.
+  const [flowNodes, setFlowNodes] = useState<EditorNode[]>([]);
+  useEffect(() => {
+    setFlowNodes((prev) => {
+      const old = new Map(prev.map((n) => [n.id, n]));
+      return nodes.map((n) => {
+        const p = old.get(n.id);
+        return p ? { ...n, measured: p.measured, width: p.width, height: p.height } : n;
+      });
+    });
+  }, [nodes]);
+
   const onNodesChange = (changes: NodeChange<EditorNode>[]) => {
-    const moved = applyNodeChanges(changes, nodes);
+    setFlowNodes((ns) => applyNodeChanges(changes, ns));
+  };
+
+  const onDragStop = (moved: EditorNode[]) => {
     const next = { ...positions };
-    let ended = false;
-    for (const c of changes) {
-      if (c.type === "position") {
-        const n = moved.find((m) => m.id === c.id);
-        if (n) next[c.id] = { x: n.position.x, y: n.position.y };
-        if (!c.dragging) ended = true;
-      }
-    }
+    for (const n of moved) next[n.id] = { x: n.position.x, y: n.position.y };
     setPositions(next);
-    if (ended) persistLayout(next);
+    persistLayout(next);
   };
 
   const onConnect = (c: Connection) => {
@@ -368,10 +377,11 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
         <section className="card graph-card editor-graph">
           <div className="graph" data-testid="chain-graph">
             <ReactFlow
-              nodes={nodes}
+              nodes={flowNodes}
               edges={edges}
               nodeTypes={nodeTypes}
               onNodesChange={onNodesChange}
+              onNodeDragStop={(_, __, moved) => onDragStop(moved)}
               onConnect={onConnect}
               onEdgesDelete={onEdgesDelete}
               onNodeClick={(_, n) => setSelected(n.type === "agent" ? n.id : null)}
@@ -554,7 +564,7 @@ function AgentProperties({ agent, envs, findings, events, onChange, onDelete }: 
             return (
               <tr key={e.env}>
                 <td>{e.env}</td>
-                <td>{r ? `${r.model} (${r.provider})` : <span className="muted">not resolved (save first)</span>}</td>
+                <td>{r ? `${r.model} (${r.provider})` : <span className="muted">does not resolve here (see findings)</span>}</td>
                 <td>{r ? `${r.timeout_secs} s` : ""}</td>
               </tr>
             );
