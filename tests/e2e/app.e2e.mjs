@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { remote } from "webdriverio";
+import { startProviders } from "./providers.mjs";
 
 const app = process.env.CHAINLIFT_APP;
 const cli = process.env.CHAINLIFT_CLI;
@@ -19,6 +20,7 @@ assert.ok(process.env.CHAINLIFT_HOME, "CHAINLIFT_HOME must point at a scratch da
 
 let driver;
 let browser;
+let providers;
 
 async function waitForDriver() {
   for (let i = 0; i < 100; i++) {
@@ -35,6 +37,10 @@ async function waitForDriver() {
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
+  // Staging and production call "Anthropic": a local server speaking its wire format.
+  providers = await startProviders();
+  process.env.ANTHROPIC_BASE_URL = providers.url;
+  process.env.OPENAI_BASE_URL = providers.url;
   driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", "inherit", "inherit"] });
   await waitForDriver();
   browser = await remote({
@@ -51,6 +57,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.deleteSession().catch(() => {});
   if (driver) driver.kill();
+  if (providers) providers.server.close();
 });
 
 const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
@@ -259,4 +266,26 @@ uiTest("editor: a change on disk reloads the editor when nothing is unsaved", as
   }
   await browser.waitUntil(async () => (await browser.$("body").getText()).includes("Reloaded"), { timeout: 10000 });
   await (await byTestId("nav-home")).click();
+});
+
+const sampleRoot = path.join(process.env.CHAINLIFT_HOME, "sample/content-pipeline");
+const providerKey = "anthropic-e2e-key-" + process.pid;
+
+uiTest("gates: staging's gates run with progress, and the quality chart shows scores per criterion and input", async () => {
+  for (const env of ["staging", "production"]) {
+    execFileSync(cli, ["secrets", "set", "--env", env, "ANTHROPIC_API_KEY"], { cwd: sampleRoot, input: providerKey });
+  }
+  await (await byTestId("nav-gates")).click();
+  await (await byTestId("gates-env")).selectByVisibleText("staging");
+  await (await byTestId("run-gates-button")).click();
+  const chart = await byTestId("quality-chart");
+  await chart.waitForDisplayed({ timeout: 60000 });
+  const text = await chart.getText();
+  for (const criterion of ["completeness", "accuracy", "formatting", "relevance"]) assert.match(text, new RegExp(criterion));
+  const cell = await browser.$('[data-testid="quality-heatmap"] td.score-4');
+  assert.match(await cell.getAttribute("title"), /formatting 4\/5: formatting: minor layout nits/);
+  assert.match(await (await byTestId("gate-status-smoke")).getText(), /passed/);
+  assert.match(await (await byTestId("gate-status-quality")).getText(), /passed/);
+  await browser.saveScreenshot(path.join(artifacts, "e2e-gates.png"));
+  assert.deepEqual(filesContaining(process.env.CHAINLIFT_HOME, providerKey), [], "the provider key is in no file");
 });

@@ -8,6 +8,7 @@ import { PromotionScreen } from "./components/PromotionScreen";
 import { RunsScreen } from "./components/RunsScreen";
 import { VersionsScreen } from "./components/VersionsScreen";
 import { EditorScreen } from "./components/EditorScreen";
+import { GatesScreen } from "./components/GatesScreen";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import { ChainGraphView } from "./components/ChainGraphView";
@@ -15,7 +16,7 @@ import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
 
 const RUN_ENV = "dev";
-type Screen = "home" | "editor" | "environments" | "runs" | "promotion" | "versions";
+type Screen = "home" | "editor" | "environments" | "runs" | "gates" | "promotion" | "versions";
 const idle: RunState = { running: false, progress: null, run: null, error: null };
 
 export default function App() {
@@ -165,6 +166,7 @@ export default function App() {
         {nav("editor", "Pipeline")}
         {nav("environments", "Environments")}
         {nav("runs", "Runs")}
+        {nav("gates", "Gates")}
         {nav("promotion", "Promotion")}
         {nav("versions", "Versions", showVersions)}
         {busy && busy !== "open" && (
@@ -232,6 +234,26 @@ export default function App() {
               void act("rolling back", async () => {
                 await backend.rollback(project.root, chain.name, env);
               })
+            }
+          />
+        )}
+        {chain && screen === "gates" && project && (
+          <GatesScreen
+            root={project.root}
+            chain={chain.name}
+            environments={project.environments}
+            promotionOf={(env) => {
+              const p = chain.envs.find((e) => e.env === env)?.promotion;
+              return p && p.state !== "deployed" && p.state !== "rolled_back" ? p.id : null;
+            }}
+            onWaive={(id, gate, reason) =>
+              backend.waive(project.root, id, gate, reason).then(
+                (p) => {
+                  setPromotion(p);
+                  void openProject(project.root).then(setProject);
+                },
+                (e) => setActionError(toApiError(e)),
+              )
             }
           />
         )}
