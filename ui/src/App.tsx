@@ -9,6 +9,7 @@ import { RunsScreen } from "./components/RunsScreen";
 import { VersionsScreen } from "./components/VersionsScreen";
 import { EditorScreen } from "./components/EditorScreen";
 import { GatesScreen } from "./components/GatesScreen";
+import { Activity } from "./components/Activity";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import { ChainGraphView } from "./components/ChainGraphView";
@@ -29,6 +30,7 @@ export default function App() {
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ApiError | null>(null);
   const [saveRequest, setSaveRequest] = useState(0);
+  const [activityKey, setActivityKey] = useState(0);
   const [editorDirty, setEditorDirty] = useState(false);
 
   const load = useCallback(async (path?: string) => {
@@ -210,10 +212,13 @@ export default function App() {
           <PromotionScreen
             promotion={promotion}
             deployed={deployedByEnv}
-            onTick={(key) =>
+            activity={
+              <Activity root={project.root} chain={chain.name} environments={project.environments} refreshKey={activityKey} />
+            }
+            onTick={(key, note) =>
               void act("ticking", async () => {
                 if (!promotion) return;
-                const checklist = await backend.tick(project.root, promotion.id, key);
+                const checklist = await backend.tick(project.root, promotion.id, key, note ?? undefined);
                 setPromotion({ ...promotion, checklist });
               })
             }
@@ -227,12 +232,14 @@ export default function App() {
               void act("deploying", async () => {
                 if (!promotion) return;
                 await backend.deploy(project.root, promotion.chain, promotion.version, promotion.to_env);
+                setActivityKey((k) => k + 1);
                 setPromotion(await backend.promotion(project.root, promotion.id));
               })
             }
             onRollback={(env) =>
               void act("rolling back", async () => {
                 await backend.rollback(project.root, chain.name, env);
+                setActivityKey((k) => k + 1);
               })
             }
           />

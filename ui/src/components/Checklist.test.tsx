@@ -24,7 +24,7 @@ describe("Checklist", () => {
     expect(auto?.disabled).toBe(true);
     const manual = screen.getByTestId("checklist-item-rollback-documented").querySelector("button");
     if (manual) fireEvent.click(manual);
-    expect(onTick).toHaveBeenCalledWith("rollback-documented");
+    expect(onTick).toHaveBeenCalledWith("rollback-documented", null);
     expect(screen.getByText(/Not approvable yet/).textContent).toContain("rollback-documented is not ticked");
   });
 });

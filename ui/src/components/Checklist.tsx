@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { ChecklistView } from "../bindings/ChecklistView";
 import { when } from "../format";
 
@@ -11,10 +12,26 @@ const MARK: Record<string, string> = {
 };
 
 /** The seed's checklist by section; manual items tick with a click. */
-export function Checklist({ checklist, onTick }: { checklist: ChecklistView; onTick: (key: string) => void }) {
+export function Checklist({
+  checklist,
+  onTick,
+}: {
+  checklist: ChecklistView;
+  onTick: (key: string, note: string | null) => void;
+}) {
   const sections = [...new Set(checklist.items.map((i) => i.section))];
+  const [note, setNote] = useState("");
   return (
     <div className="checklist">
+      <label className="tick-note">
+        Note for the next tick (optional)
+        <input
+          data-testid="tick-note"
+          value={note}
+          placeholder="e.g. runbook reviewed with on-call"
+          onChange={(e) => setNote(e.target.value)}
+        />
+      </label>
       {sections.map((section) => (
         <section key={section}>
           <h4>{section}</h4>
@@ -29,7 +46,10 @@ export function Checklist({ checklist, onTick }: { checklist: ChecklistView; onT
                       className="tick"
                       disabled={!manual}
                       title={manual ? "tick this item" : i.state}
-                      onClick={() => onTick(i.key)}
+                      onClick={() => {
+                        onTick(i.key, note.trim() || null);
+                        setNote("");
+                      }}
                     >
                       {MARK[i.state] ?? "?"}
                     </button>

@@ -5,20 +5,23 @@ import { Checklist } from "./Checklist";
 interface Props {
   promotion: PromotionView | null;
   deployed: Record<string, string | null>;
-  onTick: (key: string) => void;
+  onTick: (key: string, note: string | null) => void;
+  /** Deployments, flags and audit entries of the chain. */
+  activity?: React.ReactNode;
   onApprove: () => void;
   onDeploy: () => void;
   onRollback: (env: string) => void;
 }
 
 /** One promotion: its gates, the checklist, and the approve → deploy → rollback actions. */
-export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback }: Props) {
+export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback, activity }: Props) {
   const [confirm, setConfirm] = useState<string | null>(null);
   if (!promotion) {
     return (
       <div className="empty card">
         <h2>No promotion open</h2>
         <p className="muted">Press “Promote to …” on the home screen: the env's gates run and the checklist opens here.</p>
+        {activity}
       </div>
     );
   }
@@ -63,6 +66,7 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
         <h3>Checklist</h3>
         <Checklist checklist={promotion.checklist} onTick={onTick} />
       </div>
+      {activity}
       {confirm && (
         <div className="modal" role="dialog" aria-label="confirm rollback">
           <div className="card">
