@@ -18,6 +18,10 @@ assert.ok(app && path.isAbsolute(app), "CHAINLIFT_APP must be the absolute path 
 assert.ok(cli, "CHAINLIFT_CLI must name the chainlift binary");
 assert.ok(process.env.CHAINLIFT_HOME, "CHAINLIFT_HOME must point at a scratch data folder");
 
+const capabilities = {
+  "tauri:options": { application: app },
+  "wdio:enforceWebDriverClassic": true,
+};
 let driver;
 let browser;
 let providers;
@@ -43,15 +47,7 @@ before(async () => {
   process.env.OPENAI_BASE_URL = providers.url;
   driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", "inherit", "inherit"] });
   await waitForDriver();
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port,
-    logLevel: "warn",
-    capabilities: {
-      "tauri:options": { application: app },
-      "wdio:enforceWebDriverClassic": true,
-    },
-  });
+  browser = await remote({ hostname: "127.0.0.1", port, logLevel: "warn", capabilities });
 });
 
 after(async () => {
@@ -288,4 +284,129 @@ uiTest("gates: staging's gates run with progress, and the quality chart shows sc
   assert.match(await (await byTestId("gate-status-quality")).getText(), /passed/);
   await browser.saveScreenshot(path.join(artifacts, "e2e-gates.png"));
   assert.deepEqual(filesContaining(process.env.CHAINLIFT_HOME, providerKey), [], "the provider key is in no file");
+});
+
+const GATES = ["smoke", "quality", "cost", "config", "infra", "rollback"];
+
+async function bodyText() {
+  return browser.$("body").getText();
+}
+
+/** Home → "Promote" in `env`'s column; the gates run and the promotion screen opens. */
+async function promoteIn(env) {
+  await (await byTestId("nav-home")).click();
+  const col = await byTestId(`env-column-${env}`);
+  await col.waitForDisplayed({ timeout: 10000 });
+  await (await col.$('[data-testid="promote-button"]')).click();
+  await browser.waitUntil(async () => (await bodyText()).includes(`→ ${env}`), { timeout: 90000 });
+  await (await byTestId("gate-status-smoke")).waitForDisplayed({ timeout: 10000 });
+}
+
+/** Waive every failed gate with a reason, in the app. */
+async function waiveFailed() {
+  for (const gate of GATES) {
+    const button = await browser.$(`[data-testid="waive-${gate}"]`);
+    if (!(await button.isExisting())) continue;
+    await button.click();
+    await (await byTestId(`waive-reason-${gate}`)).setValue(`e2e: ${gate} cannot pass on a test machine`);
+    await (await byTestId(`waive-submit-${gate}`)).click();
+    await browser.waitUntil(async () => (await (await byTestId(`gate-status-${gate}`)).getText()) === "waived", {
+      timeout: 10000,
+    });
+  }
+}
+
+/** Tick every unticked manual checklist item by a click; the first with a note. Returns the keys. */
+async function tickManual() {
+  const keys = [];
+  for (;;) {
+    const items = await browser.$$('li.item-unticked[data-testid^="checklist-item-"]');
+    if (items.length === 0) return keys;
+    const key = (await items[0].getAttribute("data-testid")).replace("checklist-item-", "");
+    if (keys.length === 0) await (await byTestId("tick-note")).setValue("runbook reviewed with on-call");
+    await (await items[0].$("button.tick")).click();
+    await browser.waitUntil(
+      async () => (await (await byTestId(`checklist-item-${key}`)).getAttribute("class")).includes("item-ticked"),
+      { timeout: 10000 },
+    );
+    keys.push(key);
+  }
+}
+
+async function deployedIn(env) {
+  return (await byTestId(`deployed-version-${env}`)).getText();
+}
+
+async function approveAndDeploy(env) {
+  const approve = await byTestId("approve-button");
+  if (await approve.isEnabled()) {
+    await approve.click();
+    await browser.waitUntil(async () => (await bodyText()).includes("approved"), { timeout: 10000 });
+  }
+  const before = await deployedIn(env);
+  const deploy = await byTestId("deploy-button");
+  await browser.waitUntil(() => deploy.isEnabled(), { timeout: 10000 });
+  await deploy.click();
+  await browser.waitUntil(async () => (await deployedIn(env)) !== before, { timeout: 20000 });
+  return deployedIn(env);
+}
+
+uiTest("promotion: staging then production; a ticked item survives a restart; deploy and rollback move production", async () => {
+  for (const env of ["staging", "production"]) {
+    execFileSync(cli, ["secrets", "set", "--env", env, "SLACK_WEBHOOK"], {
+      cwd: sampleRoot,
+      input: `${providers.url}/hooks/e2e-${env}`,
+    });
+  }
+  // Round one: staging passes on its own; production needs waivers (no prod database here)
+  // and a person's ticks.
+  await promoteIn("staging");
+  await waiveFailed();
+  await approveAndDeploy("staging");
+  await promoteIn("production");
+  await waiveFailed();
+  const ticked = await tickManual();
+  assert.ok(ticked.length > 0, "production has manual items");
+  await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-production.png"));
+
+  // Restart the app: the ticks are in the database, not in the window.
+  await browser.deleteSession();
+  browser = await remote({ hostname: "127.0.0.1", port, logLevel: "warn", capabilities });
+  const col = await byTestId("env-column-production");
+  await col.waitForDisplayed({ timeout: 20000 });
+  await (await col.$("button.link")).click();
+  for (const key of ticked) {
+    const item = await byTestId(`checklist-item-${key}`);
+    await item.waitForDisplayed({ timeout: 10000 });
+    assert.match(await item.getAttribute("class"), /item-ticked/, `${key} is still ticked after a restart`);
+  }
+  assert.match(await bodyText(), /runbook reviewed with on-call/);
+
+  assert.equal(await deployedIn("production"), "—");
+  const first = await approveAndDeploy("production");
+  assert.match(first, /^v\d+$/, "production versions are tagged v<N>");
+
+  // Round two: a change goes through staging to production, then production rolls back.
+  const writer = path.join(chainDir, "agents/writer.yaml");
+  writeFileSync(writer, readFileSync(writer, "utf8").replace("temperature: 0.4", "temperature: 0.5"));
+  await promoteIn("staging");
+  await waiveFailed();
+  await approveAndDeploy("staging");
+  await promoteIn("production");
+  await waiveFailed();
+  await tickManual();
+  const second = await approveAndDeploy("production");
+  assert.notEqual(second, first);
+  await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-deployed.png"));
+
+  await (await byTestId("rollback-button")).click();
+  await (await byTestId("confirm-button")).click();
+  await browser.waitUntil(async () => (await deployedIn("production")) === first, { timeout: 20000 });
+  await (await byTestId("deployment-timeline")).waitForDisplayed({ timeout: 10000 });
+  await browser.waitUntil(async () => (await (await byTestId("deployment-timeline")).getText()).includes("rollback"), {
+    timeout: 10000,
+  });
+  await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-rolled-back.png"));
+  const verify = JSON.parse(execFileSync(cli, ["audit", "--verify", "--format", "json"], { encoding: "utf8" }));
+  assert.equal(verify.ok, true, "the audit chain verifies after the app's actions");
 });

@@ -222,6 +222,12 @@ export default function App() {
                 setPromotion({ ...promotion, checklist });
               })
             }
+            onWaive={(gate, reason) =>
+              backend.waive(project.root, promotion?.id ?? "", gate, reason).then(
+                (p) => setPromotion(p),
+                (e) => setActionError(toApiError(e)),
+              )
+            }
             onApprove={() =>
               void act("approving", async () => {
                 if (!promotion) return;

@@ -9,6 +9,7 @@ import type { QualityScores } from "../bindings/QualityScores";
 import type { RunView } from "../bindings/RunView";
 import { money } from "../format";
 import { StatusBadge } from "./StatusBadge";
+import { WaiveControl } from "./WaiveControl";
 
 interface Props {
   root: string;
@@ -126,8 +127,6 @@ function GateCard({
   promotion: string | null;
   onWaive: Props["onWaive"];
 }) {
-  const [reason, setReason] = useState("");
-  const [open, setOpen] = useState(false);
   return (
     <section className={`card gate-card gate-${gate.status}`} data-testid={`gate-status-${gate.gate}`}>
       <div className="gate-head">
@@ -148,29 +147,7 @@ function GateCard({
       </details>
       {gate.status === "failed" &&
         (promotion ? (
-          open ? (
-            <form
-              className="waive"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void onWaive(promotion, gate.gate, reason).then(() => setOpen(false));
-              }}
-            >
-              <input
-                data-testid={`waive-reason-${gate.gate}`}
-                placeholder="Why is this failure acceptable?"
-                value={reason}
-                onChange={(e) => setReason(e.target.value)}
-              />
-              <button type="submit" disabled={!reason.trim()}>
-                Waive
-              </button>
-            </form>
-          ) : (
-            <button data-testid={`waive-${gate.gate}`} onClick={() => setOpen(true)}>
-              Waive…
-            </button>
-          )
+          <WaiveControl gate={gate.gate} onWaive={(reason) => onWaive(promotion, gate.gate, reason)} />
         ) : (
           <p className="muted small">Promote to this env to waive a failure with a reason.</p>
         ))}

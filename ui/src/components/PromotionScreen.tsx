@@ -1,6 +1,7 @@
 import { useState } from "react";
 import type { PromotionView } from "../bindings/PromotionView";
 import { Checklist } from "./Checklist";
+import { WaiveControl } from "./WaiveControl";
 
 interface Props {
   promotion: PromotionView | null;
@@ -11,10 +12,11 @@ interface Props {
   onApprove: () => void;
   onDeploy: () => void;
   onRollback: (env: string) => void;
+  onWaive: (gate: string, reason: string) => Promise<void>;
 }
 
 /** One promotion: its gates, the checklist, and the approve → deploy → rollback actions. */
-export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback, activity }: Props) {
+export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback, onWaive, activity }: Props) {
   const [confirm, setConfirm] = useState<string | null>(null);
   if (!promotion) {
     return (
@@ -58,6 +60,9 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
               </span>{" "}
               <strong>{g.gate}</strong> <span className="muted">{g.summary}</span>
               {g.waiver_note && <span className="muted"> — waived by {g.waived_by}: {g.waiver_note}</span>}
+              {g.status === "failed" && promotion.state !== "deployed" && (
+                <WaiveControl gate={g.gate} onWaive={(reason) => onWaive(g.gate, reason)} />
+              )}
             </li>
           ))}
         </ul>
