@@ -114,7 +114,10 @@ async fn watch_chain(
     chain: String,
     on_change: Channel<String>,
 ) -> Result<(), ApiError> {
-    let view = state.api.editor(&project_args(&project, Some(chain))).await?;
+    let view = state
+        .api
+        .editor(&project_args(&project, Some(chain)))
+        .await?;
     let dir = PathBuf::from(&view.dir);
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };

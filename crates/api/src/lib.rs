@@ -115,9 +115,7 @@ impl Chainlift {
     pub fn recent_projects(&self) -> Vec<String> {
         let text = std::fs::read_to_string(self.data_dir.join(RECENT_FILE)).unwrap_or_default();
         let list: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
-        list.into_iter()
-            .filter(|p| Path::new(p).is_dir())
-            .collect()
+        list.into_iter().filter(|p| Path::new(p).is_dir()).collect()
     }
 
     pub fn remember_project(&self, root: &str) -> Result<()> {

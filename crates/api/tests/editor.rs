@@ -47,11 +47,9 @@ fn set_text(agent: &str, field: &str, value: Option<&str>) -> ChainEdit {
 async fn a_prompt_edit_keeps_comments_and_every_other_line() -> TestResult {
     let f = fixture().await?;
     let file = f.chain_dir.join("agents/writer.yaml");
-    let before = format!(
-        "# Writes the report.\n{}",
-        std::fs::read_to_string(&file)?.replace("output: json", "output: json  # the schema below")
-    );
-    std::fs::write(&file, &before)?;
+    // The sample's agent files carry comments: a header and one after a value.
+    let before = std::fs::read_to_string(&file)?;
+    assert!(before.starts_with("# The writer turns"));
     let view = f.api.editor(&f.at).await?;
     assert!(view.agents.iter().any(|a| a.name == "writer"));
 
@@ -65,12 +63,15 @@ async fn a_prompt_edit_keeps_comments_and_every_other_line() -> TestResult {
         )
         .await?;
     let text = std::fs::read_to_string(&file)?;
+    let header = "# The writer turns the researcher's brief into the report.\n# Its answer must match schemas/report.schema.json; the template renders it as markdown.\n";
     assert!(
-        text.starts_with("# Writes the report.\nname: writer\nprompt: |\n  Write a short report"),
+        text.starts_with(&format!(
+            "{header}name: writer\nprompt: |\n  Write a short report"
+        )),
         "{text}"
     );
     assert!(
-        text.contains("output: json  # the schema below\n"),
+        text.contains("output: json  # validated against the schema below\n"),
         "{text}"
     );
     let writer = after.agents.iter().find(|a| a.name == "writer");
