@@ -410,3 +410,24 @@ uiTest("promotion: staging then production; a ticked item survives a restart; de
   const verify = JSON.parse(execFileSync(cli, ["audit", "--verify", "--format", "json"], { encoding: "utf8" }));
   assert.equal(verify.ok, true, "the audit chain verifies after the app's actions");
 });
+
+uiTest("runs: a run in staging shows each agent live, and Cancel stops it", async () => {
+  providers.state.delayMs = 20000;
+  try {
+    await (await byTestId("nav-runs")).click();
+    await (await byTestId("run-env")).selectByVisibleText("staging");
+    await (await byTestId("run-button")).click();
+    const agents = await byTestId("run-agents");
+    await browser.waitUntil(async () => (await agents.getText()).includes("researcher"), { timeout: 15000 });
+    await browser.saveScreenshot(path.join(artifacts, "e2e-run-live.png"));
+    await (await byTestId("cancel-button")).click();
+    const status = await byTestId("run-status");
+    await status.waitForDisplayed({ timeout: 15000 });
+    assert.equal(await status.getText(), "cancelled");
+  } finally {
+    providers.state.delayMs = 0;
+  }
+  const last = JSON.parse(execFileSync(cli, ["runs", "last", "--format", "json"], { encoding: "utf8" }));
+  assert.equal(last.status, "cancelled");
+  assert.equal(last.env, "staging");
+});

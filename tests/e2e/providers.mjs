@@ -29,6 +29,8 @@ function answer(schema, prompt) {
 }
 
 export function startProviders() {
+  // Tests slow the answers down to catch a run in flight.
+  const state = { delayMs: 0 };
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -44,6 +46,8 @@ export function startProviders() {
       const anthropic = req.url.endsWith("/messages");
       const schema = anthropic ? request.tools?.[0]?.input_schema : request.response_format?.json_schema?.schema;
       const out = answer(schema, prompt);
+      setTimeout(() => respond(out), state.delayMs);
+    function respond(out) {
       const reply = anthropic
         ? {
             id: "msg_e2e",
@@ -72,9 +76,10 @@ export function startProviders() {
             usage: { prompt_tokens: 300, completion_tokens: 200, total_tokens: 500 },
           };
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
+    }
     });
   });
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${server.address().port}/v1` }));
+    server.listen(0, "127.0.0.1", () => resolve({ server, state, url: `http://127.0.0.1:${server.address().port}/v1` }));
   });
 }

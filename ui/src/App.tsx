@@ -18,7 +18,7 @@ import { RunPanel, type RunState } from "./components/RunPanel";
 
 const RUN_ENV = "dev";
 type Screen = "home" | "editor" | "environments" | "runs" | "gates" | "promotion" | "versions";
-const idle: RunState = { running: false, progress: null, run: null, error: null };
+const idle: RunState = { running: false, progress: null, run: null, error: null, agents: {} };
 
 export default function App() {
   const [project, setProject] = useState<ProjectView | null>(null);
@@ -74,21 +74,45 @@ export default function App() {
   };
 
   const chain = project?.chains.find((c) => !c.error) ?? null;
-  const runEnv = project?.environments[0] ?? RUN_ENV;
+  const [chosenEnv, setChosenEnv] = useState<string | null>(null);
+  const runEnv = chosenEnv ?? project?.environments[0] ?? RUN_ENV;
+  const ticket = useRef<string | null>(null);
+  const [runsKey, setRunsKey] = useState(0);
 
   const run = async () => {
     if (!project || !chain) return;
     setRunState({ ...idle, running: true });
+    ticket.current = `run-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     try {
-      const result = await runChain(project.root, chain.name, runEnv, (progress) =>
-        setRunState((s) => ({ ...s, progress })),
+      const result = await runChain(
+        project.root,
+        chain.name,
+        runEnv,
+        (progress) => setRunState((s) => ({ ...s, progress, agents: { ...s.agents, [progress.agent]: progress.state } })),
+        ticket.current,
       );
       setRunState({ ...idle, run: result });
       setProject(await openProject(project.root));
     } catch (e) {
       setRunState({ ...idle, error: toApiError(e) });
+    } finally {
+      ticket.current = null;
+      setRunsKey((k) => k + 1);
     }
   };
+  const cancel = () => {
+    if (ticket.current) void backend.cancelRun(ticket.current);
+  };
+  const runPanel = (
+    <RunPanel
+      env={runEnv}
+      envs={project?.environments ?? [RUN_ENV]}
+      state={runState}
+      onEnv={setChosenEnv}
+      onRun={() => void run()}
+      onCancel={cancel}
+    />
+  );
 
   runRef.current = () => {
     if (!runState.running) void run();
@@ -271,7 +295,9 @@ export default function App() {
           />
         )}
         {chain && screen === "versions" && <VersionsScreen versions={versionList} />}
-        {chain && screen === "runs" && project && <RunsScreen environments={project.environments} load={loadRuns} />}
+        {chain && screen === "runs" && project && (
+          <RunsScreen environments={project.environments} load={loadRuns} runner={runPanel} refreshKey={runsKey} />
+        )}
         {chain && screen === "environments" && project && (
           <EnvironmentsScreen
             environments={project.environments}
@@ -303,7 +329,7 @@ export default function App() {
               <section className="card graph-card">
                 <ChainGraphView graph={chain.graph} />
               </section>
-              <RunPanel env={runEnv} state={runState} onRun={() => void run()} />
+              {runPanel}
             </div>
             <EnvColumns
               envs={chain.envs}

@@ -9,24 +9,55 @@ export interface RunState {
   progress: RunProgress | null;
   run: RunView | null;
   error: ApiError | null;
+  /** Each agent's latest state while running: started, completed or failed. */
+  agents: Record<string, string>;
 }
 
-export function RunPanel({ env, state, onRun }: { env: string; state: RunState; onRun: () => void }) {
-  const { running, progress, run, error } = state;
+interface Props {
+  env: string;
+  envs: string[];
+  state: RunState;
+  onEnv: (env: string) => void;
+  onRun: () => void;
+  onCancel: () => void;
+}
+
+export function RunPanel({ env, envs, state, onEnv, onRun, onCancel }: Props) {
+  const { running, progress, run, error, agents } = state;
   const pct = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : 0;
   return (
     <section className="run-panel card">
       <header className="run-head">
         <h3>Run</h3>
-        <button className="primary" data-testid="run-button" onClick={onRun} disabled={running}>
-          {running ? "Running…" : `Run in ${env}`}
-        </button>
+        <span className="run-controls">
+          <select aria-label="run env" data-testid="run-env" value={env} disabled={running} onChange={(e) => onEnv(e.target.value)}>
+            {envs.map((e) => (
+              <option key={e}>{e}</option>
+            ))}
+          </select>
+          {running ? (
+            <button data-testid="cancel-button" onClick={onCancel}>
+              Cancel
+            </button>
+          ) : (
+            <button className="primary" data-testid="run-button" onClick={onRun} title="Run (Ctrl+Enter)">
+              {`Run in ${env}`}
+            </button>
+          )}
+        </span>
       </header>
       {running && (
         <div className="progress" aria-label="run progress">
           <div className="progress-bar" style={{ width: `${Math.max(pct, 6)}%` }} />
           <div className="progress-text">
             {progress ? `${progress.agent} ${progress.state} · ${progress.done}/${progress.total} agents` : "starting…"}
+          </div>
+          <div className="agent-states" data-testid="run-agents">
+            {Object.entries(agents).map(([agent, st]) => (
+              <span key={agent} className={`chip agent-${st}`}>
+                {st === "started" ? "⟳" : st === "completed" ? "✓" : "✗"} {agent}
+              </span>
+            ))}
           </div>
         </div>
       )}

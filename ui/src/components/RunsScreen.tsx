@@ -8,10 +8,14 @@ const STATUSES = ["completed", "failed", "timed_out", "budget_exceeded", "cancel
 interface Props {
   environments: string[];
   load: (env: string | null, status: string | null) => Promise<RunView[]>;
+  /** Start a run from here (with live progress and Cancel). */
+  runner?: React.ReactNode;
+  /** Changes when a run ends, to reload the list. */
+  refreshKey?: number;
 }
 
 /** Runs with filters; a run's agents on a timeline with tokens, cost, attempts and its output. */
-export function RunsScreen({ environments, load }: Props) {
+export function RunsScreen({ environments, load, runner, refreshKey }: Props) {
   const [env, setEnv] = useState<string>("");
   const [status, setStatus] = useState<string>("");
   const [list, setList] = useState<RunView[]>([]);
@@ -22,13 +26,15 @@ export function RunsScreen({ environments, load }: Props) {
       setList(runs);
       setSelected((s) => runs.find((r) => r.id === s?.id) ?? runs[0] ?? null);
     });
-  }, [env, status, load]);
+  }, [env, status, load, refreshKey]);
 
   const total = selected ? Math.max(1, ...selected.steps.map((s) => s.duration_ms)) : 1;
   const sum = selected ? Math.max(1, selected.steps.reduce((a, s) => a + s.duration_ms, 0)) : 1;
   let offset = 0;
 
   return (
+    <div className="runs-wrap">
+    {runner}
     <div className="runs-screen">
       <section className="card runs-list">
         <header className="run-head">
@@ -104,6 +110,7 @@ export function RunsScreen({ environments, load }: Props) {
           {selected.output_preview && <pre className="output">{selected.output_preview}</pre>}
         </section>
       )}
+    </div>
     </div>
   );
 }
