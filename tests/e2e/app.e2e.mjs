@@ -431,3 +431,42 @@ uiTest("runs: a run in staging shows each agent live, and Cancel stops it", asyn
   assert.equal(last.status, "cancelled");
   assert.equal(last.env, "staging");
 });
+
+uiTest("versions: snapshot the files with a tag, and diff two versions", async () => {
+  await (await byTestId("nav-versions")).click();
+  await (await byTestId("version-row-v1")).waitForDisplayed({ timeout: 10000 });
+  // The files on disk are what v2 was made from: the same content, so no new version.
+  await (await byTestId("version-create-button")).click();
+  await browser.waitUntil(async () => (await (await byTestId("version-created")).getText()).includes("already stored"), {
+    timeout: 10000,
+  });
+  const writer = path.join(chainDir, "agents/writer.yaml");
+  writeFileSync(writer, readFileSync(writer, "utf8").replace("max_tokens: 3000", "max_tokens: 3200"));
+  await (await byTestId("version-tag")).setValue("rc-e2e");
+  await (await byTestId("version-create-button")).click();
+  await (await byTestId("version-row-rc-e2e")).waitForDisplayed({ timeout: 10000 });
+  await (await browser.$('input[aria-label="A = v1"]')).click();
+  await (await browser.$('input[aria-label="B = rc-e2e"]')).click();
+  await (await byTestId("version-diff-button")).click();
+  const diff = await byTestId("version-diff");
+  await diff.waitForDisplayed({ timeout: 10000 });
+  const text = await diff.getText();
+  assert.match(text, /agents\/writer\.yaml/);
+  assert.match(text, /\+max_tokens: 3200/);
+  assert.match(text, /\+temperature: 0\.5/);
+  await browser.saveScreenshot(path.join(artifacts, "e2e-versions.png"));
+});
+
+uiTest("environments: every env's config in one table, secrets masked", async () => {
+  await (await byTestId("nav-environments")).click();
+  const table = await byTestId("config-table");
+  await table.waitForDisplayed({ timeout: 10000 });
+  const text = await table.getText();
+  assert.match(text, /RESEARCHER_MODEL/);
+  assert.match(text, /claude-haiku/);
+  assert.match(text, /postgres:\/\/staging-db/);
+  await browser.saveScreenshot(path.join(artifacts, "e2e-environments-config.png"));
+  await (await byTestId("nav-home")).click();
+  await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });
+  await browser.saveScreenshot(path.join(artifacts, "e2e-home.png"));
+});

@@ -31,6 +31,7 @@ export default function App() {
   const [actionError, setActionError] = useState<ApiError | null>(null);
   const [saveRequest, setSaveRequest] = useState(0);
   const [activityKey, setActivityKey] = useState(0);
+  const [recent, setRecent] = useState<string[]>([]);
   const [editorDirty, setEditorDirty] = useState(false);
 
   const load = useCallback(async (path?: string) => {
@@ -38,6 +39,7 @@ export default function App() {
       const view = await openProject(path);
       setProject(view);
       setLoadError(null);
+      setRecent(await backend.recentProjects());
       const chain = view.chains.find((c) => !c.error);
       const env = view.environments[0] ?? RUN_ENV;
       const last = chain ? await lastRun(view.root, chain.name, env) : null;
@@ -139,6 +141,7 @@ export default function App() {
     (env: string | null, status: string | null) => backend.runs(root, chainName, env, status),
     [root, chainName],
   );
+  const loadConfig = useCallback(() => backend.envConfig(root, chainName), [root, chainName]);
   const loadSecrets = useCallback((env: string) => backend.secrets(root, env), [root]);
   const deployedByEnv: Record<string, string | null> = Object.fromEntries(
     (chain?.envs ?? []).map((e) => [e.env, e.deployed_version]),
@@ -185,7 +188,24 @@ export default function App() {
             <span className="muted path">{project.root}</span>
           </div>
         )}
-        <button onClick={() => void chooseFolder()}>Open folder…</button>
+        {recent.length > 1 && (
+          <select
+            aria-label="recent projects"
+            data-testid="recent-projects"
+            value=""
+            onChange={(e) => e.target.value && leave(() => void load(e.target.value))}
+          >
+            <option value="">Recent projects…</option>
+            {recent
+              .filter((r) => r !== project?.root)
+              .map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+          </select>
+        )}
+        <button onClick={() => leave(() => void chooseFolder())}>Open folder…</button>
       </header>
       <nav className="tabs">
         {nav("home", "Home")}
@@ -294,7 +314,22 @@ export default function App() {
             }
           />
         )}
-        {chain && screen === "versions" && <VersionsScreen versions={versionList} />}
+        {chain && screen === "versions" && project && (
+          <VersionsScreen
+            versions={versionList}
+            onCreate={async (tag, note) => {
+              try {
+                const v = await backend.versionCreate(project.root, chain.name, tag, note);
+                setVersionList(await backend.versions(project.root, chain.name));
+                return v;
+              } catch (e) {
+                setActionError(toApiError(e));
+                return null;
+              }
+            }}
+            loadDiff={(a, b) => backend.versionDiff(project.root, chain.name, a, b)}
+          />
+        )}
         {chain && screen === "runs" && project && (
           <RunsScreen environments={project.environments} load={loadRuns} runner={runPanel} refreshKey={runsKey} />
         )}
@@ -302,6 +337,7 @@ export default function App() {
           <EnvironmentsScreen
             environments={project.environments}
             loadDiff={loadDiff}
+            loadConfig={loadConfig}
             loadSecrets={loadSecrets}
             onSet={(env, name, value) => backend.setSecret(project.root, env, name, value).then(() => undefined, (e) => setActionError(toApiError(e)))}
             onClear={(env, name) => backend.clearSecret(project.root, env, name).then(() => undefined, (e) => setActionError(toApiError(e)))}

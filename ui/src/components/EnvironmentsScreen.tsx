@@ -1,18 +1,24 @@
 import { useEffect, useState } from "react";
 import type { EnvDiff } from "../bindings/EnvDiff";
+import type { EnvConfigTable } from "../bindings/EnvConfigTable";
 import type { SecretStatus } from "../bindings/SecretStatus";
 import { when } from "../format";
 
 interface Props {
   environments: string[];
   loadDiff: (a: string, b: string) => Promise<EnvDiff>;
+  loadConfig: () => Promise<EnvConfigTable>;
   loadSecrets: (env: string) => Promise<SecretStatus[]>;
   onSet: (env: string, name: string, value: string) => Promise<void>;
   onClear: (env: string, name: string) => Promise<void>;
 }
 
 /** Config per env side by side, and each env's secrets: set or not set, never their values. */
-export function EnvironmentsScreen({ environments, loadDiff, loadSecrets, onSet, onClear }: Props) {
+export function EnvironmentsScreen({ environments, loadDiff, loadConfig, loadSecrets, onSet, onClear }: Props) {
+  const [config, setConfig] = useState<EnvConfigTable | null>(null);
+  useEffect(() => {
+    void loadConfig().then(setConfig, () => setConfig(null));
+  }, [loadConfig]);
   const [a, setA] = useState(environments[environments.length - 2] ?? environments[0] ?? "");
   const [b, setB] = useState(environments[environments.length - 1] ?? "");
   const [diff, setDiff] = useState<EnvDiff | null>(null);
@@ -38,6 +44,36 @@ export function EnvironmentsScreen({ environments, loadDiff, loadSecrets, onSet,
 
   return (
     <div className="environments">
+      {config && (
+        <section className="card" data-testid="config-table">
+          <h3>Config per environment</h3>
+          <table className="agents config">
+            <thead>
+              <tr>
+                <th>key</th>
+                {config.envs.map((e) => (
+                  <th key={e}>{e}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {config.rows.map((r) => (
+                <tr key={r.key} className={r.differs ? "differs" : ""}>
+                  <td>
+                    <code>{r.key}</code>
+                  </td>
+                  {r.values.map((v, i) => (
+                    <td key={i} className={v === null ? "muted" : "model"}>
+                      {v ?? "not set"}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="muted small">Rows that differ between envs are highlighted; secret values are shown as ****.</p>
+        </section>
+      )}
       <section className="card">
         <header className="run-head">
           <h3>

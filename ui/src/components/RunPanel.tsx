@@ -52,6 +52,9 @@ export function RunPanel({ env, envs, state, onEnv, onRun, onCancel }: Props) {
           <div className="progress-text">
             {progress ? `${progress.agent} ${progress.state} · ${progress.done}/${progress.total} agents` : "starting…"}
           </div>
+        </div>
+      )}
+      {running && (
           <div className="agent-states" data-testid="run-agents">
             {Object.entries(agents).map(([agent, st]) => (
               <span key={agent} className={`chip agent-${st}`}>
@@ -59,7 +62,6 @@ export function RunPanel({ env, envs, state, onEnv, onRun, onCancel }: Props) {
               </span>
             ))}
           </div>
-        </div>
       )}
       {error && (
         <div className="error-box" role="alert">
