@@ -28,6 +28,42 @@ fn fingerprint(dir: &Path, out: &mut u64) {
     }
 }
 
+/// The app's own commands: each gets an `allow-<command>` permission, and only those named in
+/// `capabilities/default.json` can be called from the webview.
+const COMMANDS: &[&str] = &[
+    "open_project",
+    "run_chain",
+    "last_run",
+    "versions",
+    "promote",
+    "promotion",
+    "tick",
+    "approve",
+    "deploy",
+    "rollback",
+    "diff_envs",
+    "secrets",
+    "secret_set",
+    "secret_clear",
+    "runs",
+    "recent_projects",
+    "editor",
+    "editor_save",
+    "layout_save",
+    "watch_chain",
+    "gate_run",
+    "gate_latest",
+    "waive",
+    "flags",
+    "flag_set",
+    "deployments",
+    "audit",
+    "version_create",
+    "version_diff",
+    "env_config",
+    "cancel_run",
+];
+
 fn main() {
     println!("cargo:rerun-if-changed=ui/dist");
     let dist = Path::new("ui/dist");
@@ -39,5 +75,9 @@ fn main() {
     let mut hash = 0xcbf2_9ce4_8422_2325_u64;
     fingerprint(dist, &mut hash);
     println!("cargo:rustc-env=CHAINLIFT_UI_FINGERPRINT={hash:016x}");
-    tauri_build::build();
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri build failed: {e:#}");
+    }
 }

@@ -470,3 +470,29 @@ uiTest("environments: every env's config in one table, secrets masked", async ()
   await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });
   await browser.saveScreenshot(path.join(artifacts, "e2e-home.png"));
 });
+
+test("security: the webview may call the app's commands, and nothing else", async () => {
+  const call = (cmd) =>
+    browser.executeAsync((command, done) => {
+      window.__TAURI_INTERNALS__.invoke(command, {}).then(
+        () => done("allowed"),
+        (e) => done(`refused: ${String(e)}`),
+      );
+    }, cmd);
+  assert.equal(await call("recent_projects"), "allowed");
+  for (const cmd of ["plugin:app|version", "plugin:window|close", "plugin:notification|notify", "plugin:shell|open"]) {
+    assert.match(await call(cmd), /^refused/, `${cmd} is not reachable from the webview`);
+  }
+  // The CSP allows no remote origin: a reachable local server is still off limits to the page.
+  const before = providers.state.requests;
+  const outcome = await browser.executeAsync((url, done) => {
+    let violated = "";
+    document.addEventListener("securitypolicyviolation", (e) => (violated = e.violatedDirective));
+    fetch(url, { method: "POST", body: "{}" }).then(
+      () => done("fetched"),
+      () => setTimeout(() => done(`blocked ${violated}`), 100),
+    );
+  }, `${providers.url}/chat/completions`);
+  assert.match(outcome, /^blocked connect-src/, "the CSP blocks the page from reaching other origins");
+  assert.equal(providers.state.requests, before, "the request never left the webview");
+});

@@ -30,8 +30,9 @@ function answer(schema, prompt) {
 
 export function startProviders() {
   // Tests slow the answers down to catch a run in flight.
-  const state = { delayMs: 0 };
+  const state = { delayMs: 0, requests: 0 };
   const server = http.createServer((req, res) => {
+    state.requests += 1;
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
