@@ -564,6 +564,20 @@ fn default_project(data_dir: &std::path::Path) -> Result<PathBuf, ApiError> {
     }
 }
 
+/// On Linux without a GPU render node (a VM, a CI runner under Xvfb), WebKitGTK's accelerated
+/// compositing runs on software OpenGL and every frame of a pan or drag costs ~100 ms on a large
+/// graph; its non-composited path paints the same frame in ~13 ms (see docs/DECISIONS.md).
+/// A value the user set wins.
+pub fn software_rendering_fallback() {
+    const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    if cfg!(target_os = "linux")
+        && std::env::var_os(VAR).is_none()
+        && !std::path::Path::new("/dev/dri").exists()
+    {
+        std::env::set_var(VAR, "1");
+    }
+}
+
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

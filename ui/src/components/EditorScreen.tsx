@@ -4,7 +4,6 @@ import {
   Controls,
   Handle,
   MarkerType,
-  MiniMap,
   Position,
   ReactFlow,
   applyNodeChanges,
@@ -56,6 +55,7 @@ function TerminalNode({ data }: NodeProps<EditorNode>) {
 }
 
 const nodeTypes = { agent: AgentNode, terminal: TerminalNode };
+const FAR_ZOOM = 0.45;
 
 interface Props {
   root: string;
@@ -83,6 +83,9 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   const [conflict, setConflict] = useState(false);
   const [saving, setSaving] = useState(false);
   const [newName, setNewName] = useState("");
+  const [showAll, setShowAll] = useState(false);
+  // Zoomed far out, event labels are too small to read and cost the most to paint: hide them.
+  const [far, setFar] = useState(false);
   const edits = useMemo(() => (loaded ? editsBetween(loaded.base, draft) : []), [loaded, draft]);
   const dirty = edits.length > 0;
   const dirtyRef = useRef(dirty);
@@ -375,7 +378,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
       )}
       <div className="editor-main">
         <section className="card graph-card editor-graph">
-          <div className="graph" data-testid="chain-graph">
+          <div className={far ? "graph far" : "graph"} data-testid="chain-graph">
             <ReactFlow
               nodes={flowNodes}
               edges={edges}
@@ -386,15 +389,16 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
               onEdgesDelete={onEdgesDelete}
               onNodeClick={(_, n) => setSelected(n.type === "agent" ? n.id : null)}
               onPaneClick={() => setSelected(null)}
+              onInit={(rf) => setFar(rf.getZoom() < FAR_ZOOM)}
+              onMoveEnd={(_, viewport) => setFar(viewport.zoom < FAR_ZOOM)}
               fitView
               fitViewOptions={{ padding: 0.2 }}
-              minZoom={0.1}
-              onlyRenderVisibleElements
+              minZoom={0.25}
+              onlyRenderVisibleElements={draft.length > 40}
               proOptions={{ hideAttribution: true }}
             >
-              <Background gap={20} size={1} />
+              {draft.length <= 40 && <Background gap={20} size={1} />}
               <Controls showInteractive={false} />
-              {draft.length > 12 && <MiniMap pannable zoomable />}
             </ReactFlow>
           </div>
         </section>
@@ -428,7 +432,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
           <p className="muted">No findings: the saved chain lints clean in every env.</p>
         ) : (
           <ul className="finding-list">
-            {findings.map((f, i) => (
+            {findings.slice(0, showAll ? findings.length : 40).map((f, i) => (
               <li key={i} className={f.finding.severity}>
                 <span className={`badge ${f.finding.severity === "error" ? "bad" : "warn"}`}>{f.finding.code}</span>{" "}
                 {f.finding.env && <span className="muted">[{f.finding.env}] </span>}
@@ -444,6 +448,11 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
               </li>
             ))}
           </ul>
+        )}
+        {findings.length > 40 && !showAll && (
+          <button className="link" onClick={() => setShowAll(true)}>
+            Show all {findings.length} findings
+          </button>
         )}
       </section>
     </div>

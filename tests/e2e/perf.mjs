@@ -1,0 +1,149 @@
+// The app's performance figures (issue: cold start < 1.5 s, a 200-agent chain renders and pans
+// without jank, resident memory < 250 MB). A benchmark script, not a test: it prints figures.
+//
+//   CHAINLIFT_APP=… CHAINLIFT_HOME=$(mktemp -d) xvfb-run node perf.mjs
+//
+// Cold start is measured from asking WebDriver to launch the app to the Run button being
+// clickable on the sample (WebDriver's own session set-up is included, so it is an upper bound).
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, cpSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+const app = process.env.CHAINLIFT_APP;
+const port = 4449;
+const AGENTS = Number(process.env.PERF_AGENTS ?? 200);
+const RUNS = Number(process.env.PERF_RUNS ?? 5);
+if (!app || !process.env.CHAINLIFT_HOME) throw new Error("set CHAINLIFT_APP and CHAINLIFT_HOME");
+
+/** A project with one chain of `n` agents: a binary tree of events under chain:start. */
+function generate(n) {
+  const root = mkdtempSync(path.join(os.tmpdir(), "chainlift-perf-"));
+  const sample = path.resolve(import.meta.dirname, "../../examples/content-pipeline");
+  cpSync(path.join(sample, "chainlift.yaml"), path.join(root, "chainlift.yaml"));
+  const dir = path.join(root, "chains/wide");
+  mkdirSync(path.join(dir, "agents"), { recursive: true });
+  mkdirSync(path.join(dir, "config"), { recursive: true });
+  const lines = ["version: 1", "name: wide", `description: ${n} agents in a tree of events`, "agents:"];
+  for (let i = 0; i < n; i++) {
+    lines.push(`  - name: a${i}`, "    model: ${MODEL}", "    timeout: ${AGENT_TIMEOUT}");
+    const trigger = i === 0 ? "chain:start" : `a${Math.floor((i - 1) / 2)}:done`;
+    const emits = 2 * i + 1 >= n ? "chain:complete" : `a${i}:done`;
+    writeFileSync(
+      path.join(dir, "agents", `a${i}.yaml`),
+      `# agent ${i}\nname: a${i}\nprompt: |\n  Step ${i} on {{ input }}\ntriggers: [${trigger}]\nemits: ${emits}\n`,
+    );
+  }
+  lines.push("output: {from: a0}", "limits: {max_rounds: 3}");
+  writeFileSync(path.join(dir, "chain.yaml"), lines.join("\n") + "\n");
+  for (const env of ["dev", "staging", "production"]) {
+    writeFileSync(path.join(dir, "config", `${env}.env`), "MODEL=gpt-5.4-mini\nAGENT_TIMEOUT=60\n");
+  }
+  return root;
+}
+
+function rssOf(flag, pattern) {
+  let total = 0;
+  let out = "";
+  try {
+    out = execFileSync("pgrep", [flag, pattern], { encoding: "utf8" });
+  } catch {
+    return 0;
+  }
+  const pids = out.trim().split("\n").filter(Boolean);
+  for (const pid of pids) {
+    try {
+      const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
+      if (m) total += Number(m[1]);
+    } catch {
+      // gone
+    }
+  }
+  return total / 1024;
+}
+
+async function session(args) {
+  return remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "error",
+    capabilities: { "tauri:options": { application: app, args }, "wdio:enforceWebDriverClassic": true },
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const driver = spawn("tauri-driver", ["--port", String(port)], { stdio: "ignore" });
+try {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/status`)).ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  // Cold start with the sample, several times; the first launch also writes the sample out.
+  const starts = [];
+  let rss = null;
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    const b = await session([]);
+    const run = await b.$('[data-testid="run-button"]');
+    await run.waitForClickable({ timeout: 30000 });
+    await (await b.$('[data-testid="agent-node-writer"]')).waitForDisplayed({ timeout: 30000 });
+    starts.push(performance.now() - t0);
+    if (i === RUNS - 1) {
+      await new Promise((r) => setTimeout(r, 1000));
+      rss = { app: rssOf("-x", "chainlift-app"), webview: rssOf("-f", "WebKitWebProcess") };
+    }
+    await b.deleteSession();
+  }
+
+  // The 200-agent chain: render the editor, then pan for two seconds and time every frame.
+  const project = generate(AGENTS);
+  const b = await session([project]);
+  const t0 = performance.now();
+  const screen = process.env.PERF_SCREEN ?? "editor";
+  await (await b.$(`[data-testid="nav-${screen}"]`)).waitForClickable({ timeout: 30000 });
+  await (await b.$(`[data-testid="nav-${screen}"]`)).click();
+  await (await b.$('[data-testid="agent-node-a0"]')).waitForDisplayed({ timeout: 60000 });
+  const render = performance.now() - t0;
+  const frames = await b.executeAsync((done) => {
+    const pane = [...document.querySelectorAll(".react-flow__pane")].pop();
+    const box = pane.getBoundingClientRect();
+    const deltas = [];
+    let last = performance.now();
+    const start = last;
+    let x = box.left + box.width / 2;
+    const y = box.top + box.height / 2;
+    const fire = (type, cx) =>
+      pane.dispatchEvent(new MouseEvent(type, { bubbles: true, clientX: cx, clientY: y, buttons: 1, view: window }));
+    fire("mousedown", x);
+    const step = (now) => {
+      deltas.push(now - last);
+      last = now;
+      x += (now - start < 1000 ? -1 : 1) * 6;
+      fire("mousemove", x);
+      if (now - start < 2000) requestAnimationFrame(step);
+      else {
+        fire("mouseup", x);
+        done(deltas);
+      }
+    };
+    requestAnimationFrame(step);
+  });
+  const sorted = [...frames].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(sorted.length * 0.95)];
+  const janky = frames.filter((d) => d > 50).length;
+  const rss200 = { app: rssOf("-x", "chainlift-app"), webview: rssOf("-f", "WebKitWebProcess") };
+  await b.deleteSession();
+
+  console.log(`cold start to interactive (sample, ${RUNS} launches): median ${median(starts).toFixed(0)} ms, all ${starts.map((s) => s.toFixed(0)).join(", ")} ms`);
+  console.log(`resident memory with the sample: app ${rss.app.toFixed(0)} MiB + webview ${rss.webview.toFixed(0)} MiB = ${(rss.app + rss.webview).toFixed(0)} MiB`);
+  console.log(`${AGENTS}-agent chain: editor rendered in ${render.toFixed(0)} ms; pan for 2 s: ${frames.length} frames, median ${median(frames).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${janky} frame(s) over 50 ms`);
+  console.log(`resident memory with the ${AGENTS}-agent chain: app ${rss200.app.toFixed(0)} MiB + webview ${rss200.webview.toFixed(0)} MiB = ${(rss200.app + rss200.webview).toFixed(0)} MiB`);
+} finally {
+  driver.kill();
+}
