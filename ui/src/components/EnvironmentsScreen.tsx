@@ -58,12 +58,15 @@ export function EnvironmentsScreen({ environments, loadDiff, loadConfig, loadSec
             </thead>
             <tbody>
               {config.rows.map((r) => (
-                <tr key={r.key} className={r.differs ? "differs" : ""}>
+                <tr key={r.key}>
                   <td>
                     <code>{r.key}</code>
                   </td>
                   {r.values.map((v, i) => (
-                    <td key={i} className={v === null ? "muted" : "model"}>
+                    <td
+                      key={i}
+                      className={`${v === null ? "muted" : "model"}${i > 0 && v !== r.values[i - 1] ? " changed-cell" : ""}`}
+                    >
                       {v ?? "not set"}
                     </td>
                   ))}
@@ -71,7 +74,7 @@ export function EnvironmentsScreen({ environments, loadDiff, loadConfig, loadSec
               ))}
             </tbody>
           </table>
-          <p className="muted small">Rows that differ between envs are highlighted; secret values are shown as ****.</p>
+          <p className="muted small">A highlighted value differs from the env to its left; secret values are shown as ****.</p>
         </section>
       )}
       <section className="card">
