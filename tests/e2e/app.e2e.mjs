@@ -264,6 +264,35 @@ uiTest("editor: a change on disk reloads the editor when nothing is unsaved", as
   await (await byTestId("nav-home")).click();
 });
 
+uiTest("editor: a change on disk while edits are unsaved asks, and keeping them merges both", async () => {
+  const researcher = path.join(chainDir, "agents/researcher.yaml");
+  const writer = path.join(chainDir, "agents/writer.yaml");
+  const originals = [readFileSync(researcher, "utf8"), readFileSync(writer, "utf8")];
+  await (await byTestId("nav-editor")).click();
+  await (await byTestId("agent-node-researcher")).waitForDisplayed({ timeout: 10000 });
+  await (await byTestId("agent-node-researcher")).click();
+  const prompt = await byTestId("prompt-input");
+  await prompt.waitForDisplayed({ timeout: 10000 });
+  await setPrompt((await prompt.getValue()) + "Cite at least three sources.\n");
+  writeFileSync(writer, originals[1].replace("max_tokens: 3000", "max_tokens: 2900"));
+  try {
+    const conflict = await byTestId("conflict");
+    await conflict.waitForDisplayed({ timeout: 10000 });
+    await browser.saveScreenshot(path.join(artifacts, "e2e-editor-conflict.png"));
+    await (await byTestId("conflict-keep")).click();
+    await saveAndWait();
+    assert.match(readFileSync(researcher, "utf8"), /Cite at least three sources\./, "my edit is saved");
+    assert.match(readFileSync(writer, "utf8"), /max_tokens: 2900/, "the change on disk is kept");
+  } finally {
+    writeFileSync(researcher, originals[0]);
+    writeFileSync(writer, originals[1]);
+  }
+  await browser.waitUntil(async () => !(await (await byTestId("prompt-input")).getValue()).includes("Cite at least"), {
+    timeout: 10000,
+  });
+  await (await byTestId("nav-home")).click();
+});
+
 const sampleRoot = path.join(process.env.CHAINLIFT_HOME, "sample/content-pipeline");
 const providerKey = "anthropic-e2e-key-" + process.pid;
 
