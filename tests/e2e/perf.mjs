@@ -43,7 +43,7 @@ function generate(n) {
   return root;
 }
 
-function rssOf(flag, pattern) {
+function rssOf(flag, pattern, field = "VmRSS") {
   let total = 0;
   let out = "";
   try {
@@ -54,7 +54,7 @@ function rssOf(flag, pattern) {
   const pids = out.trim().split("\n").filter(Boolean);
   for (const pid of pids) {
     try {
-      const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
+      const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`${field}:\\s+(\\d+) kB`));
       if (m) total += Number(m[1]);
     } catch {
       // gone
@@ -96,7 +96,12 @@ try {
     starts.push(performance.now() - t0);
     if (i === RUNS - 1) {
       await new Promise((r) => setTimeout(r, 1000));
-      rss = { app: rssOf("-x", "chainlift-app"), webview: rssOf("-f", "WebKitWebProcess") };
+      rss = {
+        app: rssOf("-x", "chainlift-app"),
+        webview: rssOf("-f", "WebKitWebProcess"),
+        appAnon: rssOf("-x", "chainlift-app", "RssAnon"),
+        webviewAnon: rssOf("-f", "WebKitWebProcess", "RssAnon"),
+      };
     }
     await b.deleteSession();
   }
@@ -142,6 +147,7 @@ try {
 
   console.log(`cold start to interactive (sample, ${RUNS} launches): median ${median(starts).toFixed(0)} ms, all ${starts.map((s) => s.toFixed(0)).join(", ")} ms`);
   console.log(`resident memory with the sample: app ${rss.app.toFixed(0)} MiB + webview ${rss.webview.toFixed(0)} MiB = ${(rss.app + rss.webview).toFixed(0)} MiB`);
+  console.log(`  of which private (RssAnon, not shared libraries): app ${rss.appAnon.toFixed(0)} MiB, webview ${rss.webviewAnon.toFixed(0)} MiB`);
   console.log(`${AGENTS}-agent chain: editor rendered in ${render.toFixed(0)} ms; pan for 2 s: ${frames.length} frames, median ${median(frames).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${janky} frame(s) over 50 ms`);
   console.log(`resident memory with the ${AGENTS}-agent chain: app ${rss200.app.toFixed(0)} MiB + webview ${rss200.webview.toFixed(0)} MiB = ${(rss200.app + rss200.webview).toFixed(0)} MiB`);
 } finally {
