@@ -45,6 +45,10 @@ before(async () => {
   providers = await startProviders();
   process.env.ANTHROPIC_BASE_URL = providers.url;
   process.env.OPENAI_BASE_URL = providers.url;
+  // The app paints without compositing when there is no GPU (smooth, see perf.mjs), but in that
+  // mode WebKitWebDriver's screenshot of some screens never returns; the tests use WebKit's
+  // default (composited) path, which every machine with a GPU takes. See docs/DECISIONS.md.
+  process.env.WEBKIT_DISABLE_COMPOSITING_MODE ??= "0";
   driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", "inherit", "inherit"] });
   await waitForDriver();
   browser = await remote({ hostname: "127.0.0.1", port, logLevel: "warn", capabilities });

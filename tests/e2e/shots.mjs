@@ -10,6 +10,8 @@ const port = 4447;
 const out = process.env.SHOTS ?? "shots";
 const suffix = process.env.SHOT_SUFFIX ?? "";
 mkdirSync(out, { recursive: true });
+// Screenshots need WebKit's composited path (see app.e2e.mjs).
+process.env.WEBKIT_DISABLE_COMPOSITING_MODE ??= "0";
 const driver = spawn("tauri-driver", ["--port", String(port)], { stdio: "ignore" });
 await new Promise((r) => setTimeout(r, 1500));
 const browser = await remote({
