@@ -76,6 +76,7 @@ pub struct InputScores {
 #[ts(export_to = "../../../ui/src/bindings/")]
 pub struct CellScore {
     pub criterion: String,
+    #[ts(type = "number")]
     pub score: i64,
     pub rationale: String,
 }

@@ -34,6 +34,12 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
         <h2>
           {promotion.chain} {promotion.version} → {env}{" "}
           <span className={`badge badge-${promotion.state}`}>{promotion.state.replace("_", " ")}</span>
+          {promotion.state === "deployed" && deployed[env] && deployed[env] !== promotion.version && (
+            <span className="badge badge-waived" data-testid="superseded">
+              {" "}
+              {env} now runs {deployed[env]}
+            </span>
+          )}
         </h2>
         <div className="promo-actions">
           <span className="muted">
