@@ -408,15 +408,21 @@ impl Chainlift {
         }
         let text = serde_json::to_string_pretty(&serde_json::json!({ "positions": map }))
             .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        let path = chain.dir.join(LAYOUT_FILE);
-        let tmp = chain.dir.join(format!("{LAYOUT_FILE}.tmp"));
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::Internal,
-                    format!("{}: cannot write: {e}", path.display()),
-                )
-            })
+        write_whole(&chain.dir.join(LAYOUT_FILE), &(text + "\n"))
     }
+}
+
+/// Write `text` to `path` through a hidden temporary file and a rename: readers see the old
+/// file or the new one, never half of it.
+pub(crate) fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{name}.chainlift-tmp"));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("{}: cannot write: {e}", path.display()),
+            )
+        })
 }

@@ -123,16 +123,7 @@ impl Chainlift {
         list.retain(|p| p != root);
         list.insert(0, root.to_string());
         list.truncate(10);
-        let path = self.data_dir.join(RECENT_FILE);
-        let tmp = self.data_dir.join(format!("{RECENT_FILE}.tmp"));
         let text = serde_json::to_string_pretty(&list).unwrap_or_default();
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::Internal,
-                    format!("{}: cannot write: {e}", path.display()),
-                )
-            })
+        editor::write_whole(&self.data_dir.join(RECENT_FILE), &text)
     }
 }
