@@ -62,6 +62,7 @@ const COMMANDS: &[&str] = &[
     "version_diff",
     "env_config",
     "cancel_run",
+    "run_events",
 ];
 
 fn main() {

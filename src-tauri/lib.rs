@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chainlift_api::dto::{
-    AuditView, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff, FlagView,
-    GateProgress, GateRunView, NodePosition, ProjectView, PromotionView, RunProgress, RunView,
-    SecretStatus, VersionDiff, VersionView,
+    AuditView, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff, EventView,
+    FlagView, GateProgress, GateRunView, NodePosition, ProjectView, PromotionView, RunProgress,
+    RunView, SecretStatus, VersionDiff, VersionView,
 };
 use chainlift_api::editor::ChainEdit;
 use chainlift_api::{
@@ -304,6 +304,11 @@ async fn env_config(
         .api
         .env_config(&project_args(&project, Some(chain)))
         .await
+}
+
+#[tauri::command]
+async fn run_events(state: State<'_, AppState>, id: String) -> Result<Vec<EventView>, ApiError> {
+    state.api.run_events(&id).await
 }
 
 #[tauri::command]
@@ -629,7 +634,8 @@ pub fn run() {
             version_create,
             version_diff,
             env_config,
-            cancel_run
+            cancel_run,
+            run_events
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

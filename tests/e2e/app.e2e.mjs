@@ -109,6 +109,11 @@ test("the home screen shows what is deployed, and the other screens open", async
   const detail = await byTestId("run-detail");
   await detail.waitForDisplayed({ timeout: 10000 });
   assert.match(await detail.getText(), /researcher[\s\S]*writer/);
+  const events = await byTestId("run-events");
+  await (await events.$("summary")).click();
+  await browser.waitUntil(async () => /chain:start[\s\S]*research:done[\s\S]*from researcher/.test(await events.getText()), {
+    timeout: 10000,
+  });
   await browser.saveScreenshot(path.join(artifacts, "e2e-runs.png"));
   await (await byTestId("nav-editor")).click();
   await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 10000 });
@@ -284,6 +289,7 @@ uiTest("editor: a change on disk while edits are unsaved asks, and keeping them 
     await conflict.waitForDisplayed({ timeout: 10000 });
     await browser.saveScreenshot(path.join(artifacts, "e2e-editor-conflict.png"));
     await (await byTestId("conflict-keep")).click();
+    await conflict.waitForDisplayed({ reverse: true, timeout: 10000 });
     await saveAndWait();
     assert.match(readFileSync(researcher, "utf8"), /Cite at least three sources\./, "my edit is saved");
     assert.match(readFileSync(writer, "utf8"), /max_tokens: 2900/, "the change on disk is kept");

@@ -331,7 +331,13 @@ export default function App() {
           />
         )}
         {chain && screen === "runs" && project && (
-          <RunsScreen environments={project.environments} load={loadRuns} runner={runPanel} refreshKey={runsKey} />
+          <RunsScreen
+            environments={project.environments}
+            load={loadRuns}
+            runner={runPanel}
+            refreshKey={runsKey}
+            loadEvents={backend.runEvents}
+          />
         )}
         {chain && screen === "environments" && project && (
           <EnvironmentsScreen

@@ -18,6 +18,7 @@ import type { GateProgress } from "./bindings/GateProgress";
 import type { GateRunView } from "./bindings/GateRunView";
 import type { NodePosition } from "./bindings/NodePosition";
 import type { VersionDiff } from "./bindings/VersionDiff";
+import type { EventView } from "./bindings/EventView";
 import type { ProjectView } from "./bindings/ProjectView";
 import type { RunProgress } from "./bindings/RunProgress";
 import type { RunView } from "./bindings/RunView";
@@ -197,4 +198,9 @@ export function versionDiff(project: string, chain: string, a: string, b: string
 
 export function envConfig(project: string, chain: string): Promise<EnvConfigTable> {
   return call<EnvConfigTable>("env_config", { project, chain });
+}
+
+/** A run's events in order, payloads cut to a preview (secrets already redacted). */
+export function runEvents(id: string): Promise<EventView[]> {
+  return call<EventView[]>("run_events", { id });
 }

@@ -463,3 +463,14 @@ dto! {
         pub differs: bool,
     }
 }
+
+dto! {
+    /// One event of a run, with a preview of its payload.
+    pub struct EventView {
+        pub at: String,
+        pub event: String,
+        /// The agent that emitted it (none for chain:start).
+        pub from: Option<String>,
+        pub payload: String,
+    }
+}

@@ -12,7 +12,7 @@ use chainlift_model::secret::SecretValue;
 use chainlift_secrets::{account, SecretSource};
 use chainlift_store::runs::{self as table, RunEnd, RunFilter, RunRow, StepRow};
 
-use crate::dto::{RunProgress, RunView, StepView};
+use crate::dto::{EventView, RunProgress, RunView, StepView};
 use crate::project::issue_text;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 
@@ -495,6 +495,40 @@ impl Chainlift {
         })?;
         let steps = table::steps(&self.pool, id).await?;
         Ok(view(row, steps))
+    }
+
+    /// The events of a run in order (from its `.events/` folder; payloads as the engine wrote
+    /// them, secrets already redacted), each payload cut to a preview.
+    pub async fn run_events(&self, id: &str) -> Result<Vec<EventView>> {
+        let run = self.run_show(id).await?;
+        let dir = PathBuf::from(&run.run_dir).join(".events");
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+            Err(_) => return Ok(vec![]),
+        };
+        files.sort();
+        const PREVIEW: usize = 600;
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let payload = serde_json::to_string_pretty(&v["payload"]).unwrap_or_default();
+            let payload = match payload.char_indices().nth(PREVIEW) {
+                Some((i, _)) => format!("{}…", &payload[..i]),
+                None => payload,
+            };
+            out.push(EventView {
+                at: v["at"].as_str().unwrap_or_default().to_string(),
+                event: v["event"].as_str().unwrap_or_default().to_string(),
+                from: v["from"].as_str().map(String::from),
+                payload,
+            });
+        }
+        Ok(out)
     }
 
     fn filter(&self, query: &RunsQuery) -> Result<RunFilter> {

@@ -61,7 +61,7 @@ export function Activity({ root, chain, environments, refreshKey }: Props) {
         {deploys.length === 0 ? (
           <p className="muted">Nothing deployed yet. Approve a promotion, then Deploy.</p>
         ) : (
-          <ol className="timeline">
+          <ol className="deploy-timeline">
             {deploys.map((d) => (
               <li key={d.id} className={`tl-${d.action}`}>
                 <span className="tl-dot" />

@@ -137,7 +137,8 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   }, [root, chain, reload, accept]);
 
   const save = useCallback(async () => {
-    if (!loaded || edits.length === 0) return;
+    // With a conflict open, the user chooses first (reload or keep), then saves.
+    if (!loaded || edits.length === 0 || conflict) return;
     setSaving(true);
     setError(null);
     try {
@@ -152,7 +153,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
     } finally {
       setSaving(false);
     }
-  }, [loaded, edits, root, chain, accept, onSaved]);
+  }, [loaded, edits, conflict, root, chain, accept, onSaved]);
 
   const lastSave = useRef(saveRequest);
   useEffect(() => {
@@ -318,7 +319,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
         <button
           className="primary"
           data-testid="save-button"
-          disabled={!dirty || saving}
+          disabled={!dirty || saving || conflict}
           onClick={() => void save()}
           title="Save (Ctrl+S)"
         >

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import type { EventView } from "../bindings/EventView";
 import type { RunView } from "../bindings/RunView";
 import { duration, money, when } from "../format";
 import { StatusBadge } from "./StatusBadge";
@@ -12,10 +13,12 @@ interface Props {
   runner?: React.ReactNode;
   /** Changes when a run ends, to reload the list. */
   refreshKey?: number;
+  loadEvents?: (id: string) => Promise<EventView[]>;
 }
 
 /** Runs with filters; a run's agents on a timeline with tokens, cost, attempts and its output. */
-export function RunsScreen({ environments, load, runner, refreshKey }: Props) {
+export function RunsScreen({ environments, load, runner, refreshKey, loadEvents }: Props) {
+  const [events, setEvents] = useState<EventView[]>([]);
   const [env, setEnv] = useState<string>("");
   const [status, setStatus] = useState<string>("");
   const [list, setList] = useState<RunView[]>([]);
@@ -27,6 +30,12 @@ export function RunsScreen({ environments, load, runner, refreshKey }: Props) {
       setSelected((s) => runs.find((r) => r.id === s?.id) ?? runs[0] ?? null);
     });
   }, [env, status, load, refreshKey]);
+
+  const selectedId = selected?.id ?? null;
+  useEffect(() => {
+    if (!selectedId || !loadEvents) return;
+    void loadEvents(selectedId).then(setEvents, () => setEvents([]));
+  }, [selectedId, loadEvents]);
 
   const total = selected ? Math.max(1, ...selected.steps.map((s) => s.duration_ms)) : 1;
   const sum = selected ? Math.max(1, selected.steps.reduce((a, s) => a + s.duration_ms, 0)) : 1;
@@ -108,6 +117,18 @@ export function RunsScreen({ environments, load, runner, refreshKey }: Props) {
           </div>
           <p className="muted small">longest step {duration(total)}</p>
           {selected.output_preview && <pre className="output">{selected.output_preview}</pre>}
+          <details data-testid="run-events">
+            <summary>Events ({events.length})</summary>
+            <ol className="events-list">
+              {events.map((e, i) => (
+                <li key={i}>
+                  <span className="muted">{when(e.at)}</span> <strong>{e.event}</strong>
+                  {e.from && <span className="muted"> from {e.from}</span>}
+                  <pre>{e.payload}</pre>
+                </li>
+              ))}
+            </ol>
+          </details>
         </section>
       )}
     </div>
