@@ -201,3 +201,41 @@ proptest! {
         let _ = lint(&LintInput { project: &project, chain: &chain, envs: &envs, secret_is_set: &set });
     }
 }
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// The editor's YAML edits never panic, and whenever one succeeds the result parses to the
+    /// old document with only that key changed (the edit's own check, proven from outside).
+    #[test]
+    fn yaml_edits_never_panic_and_change_only_their_key(
+        text in prop_oneof![chain_like(), format_text()],
+        key in prop_oneof![Just("prompt"), Just("model"), Just("triggers"), Just("emits"), Just("name")],
+        value in any_text(),
+        list in any::<bool>(),
+        remove in any::<bool>(),
+    ) {
+        use chainlift_model::yamledit::{self, NewValue};
+        let new = if list { NewValue::List(vec![value.clone(), "e".into()]) } else { NewValue::Text(value.clone()) };
+        let new = if remove { None } else { Some(&new) };
+        if let Ok(out) = yamledit::set_key(&text, yamledit::top_level(&text), "", key, new) {
+            let before: Option<serde_json::Value> = serde_yaml_ng::from_str(&text).ok();
+            let after: Option<serde_json::Value> = serde_yaml_ng::from_str(&out).ok();
+            let (Some(mut before), Some(mut after)) = (before, after) else {
+                return Err(TestCaseError::fail(format!("an accepted edit must parse: {out:?}")));
+            };
+            if let (Some(b), Some(a)) = (before.as_object_mut(), after.as_object_mut()) {
+                b.remove(key);
+                a.remove(key);
+            }
+            prop_assert_eq!(before, after, "only `{}` changed", key);
+        }
+        for name in ["a", "b", "x y"] {
+            let _ = yamledit::append_item(&text, "agents", name);
+            let _ = yamledit::remove_item(&text, "agents", name);
+            if let Some((idx, block)) = yamledit::find_item(&text, "agents", name) {
+                let _ = yamledit::set_key(&text, block, &format!("/agents/{idx}"), key, new);
+            }
+        }
+    }
+}
