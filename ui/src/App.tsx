@@ -105,8 +105,9 @@ export default function App() {
   const cancel = () => {
     if (ticket.current) void backend.cancelRun(ticket.current);
   };
-  const runPanel = (
+  const runPanel = (compact: boolean) => (
     <RunPanel
+      compact={compact}
       env={runEnv}
       envs={project?.environments ?? [RUN_ENV]}
       state={runState}
@@ -334,7 +335,7 @@ export default function App() {
           <RunsScreen
             environments={project.environments}
             load={loadRuns}
-            runner={runPanel}
+            runner={runPanel(true)}
             refreshKey={runsKey}
             loadEvents={backend.runEvents}
           />
@@ -371,7 +372,7 @@ export default function App() {
               <section className="card graph-card">
                 <ChainGraphView graph={chain.graph} />
               </section>
-              {runPanel}
+              {runPanel(false)}
             </div>
             <EnvColumns
               envs={chain.envs}

@@ -20,9 +20,11 @@ interface Props {
   onEnv: (env: string) => void;
   onRun: () => void;
   onCancel: () => void;
+  /** Controls and progress only (the Runs screen shows results in its list and detail). */
+  compact?: boolean;
 }
 
-export function RunPanel({ env, envs, state, onEnv, onRun, onCancel }: Props) {
+export function RunPanel({ env, envs, state, onEnv, onRun, onCancel, compact }: Props) {
   const { running, progress, run, error, agents } = state;
   const pct = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : 0;
   return (
@@ -68,12 +70,18 @@ export function RunPanel({ env, envs, state, onEnv, onRun, onCancel }: Props) {
           <strong>{error.code}</strong> {error.message}
         </div>
       )}
+      {compact && run && !running && (
+        <p className="muted">
+          Last run: <StatusBadge status={run.status} testId="run-status" /> {money(run.cost)} · {duration(run.duration_ms)}{" "}
+          — its agents, output and events are below.
+        </p>
+      )}
       {!running && !run && !error && (
         <p className="muted empty">
           No run yet. Press <em>Run in {env}</em> to run the chain on its smoke input.
         </p>
       )}
-      {run && !running && (
+      {run && !running && !compact && (
         <div className="run-result">
           <div className="run-facts">
             <StatusBadge status={run.status} testId="run-status" />
