@@ -323,6 +323,11 @@ uiTest("gates: staging's gates run with progress, and the quality chart shows sc
   assert.match(await (await byTestId("gate-status-quality")).getText(), /passed/);
   await browser.saveScreenshot(path.join(artifacts, "e2e-gates.png"));
   assert.deepEqual(filesContaining(process.env.CHAINLIFT_HOME, providerKey), [], "the provider key is in no file");
+  // Home shows each env's gate results on the files as they are.
+  await (await byTestId("nav-home")).click();
+  const homeGates = await byTestId("env-gates-staging");
+  await homeGates.waitForDisplayed({ timeout: 10000 });
+  await browser.waitUntil(async () => /✓ smoke[\s\S]*✓ quality/.test(await homeGates.getText()), { timeout: 10000 });
 });
 
 const GATES = ["smoke", "quality", "cost", "config", "infra", "rollback"];

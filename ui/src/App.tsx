@@ -300,6 +300,7 @@ export default function App() {
             root={project.root}
             chain={chain.name}
             environments={project.environments}
+            onRan={() => void openProject(project.root).then(setProject, (e) => setActionError(toApiError(e)))}
             promotionOf={(env) => {
               const p = chain.envs.find((e) => e.env === env)?.promotion;
               return p && p.state !== "deployed" && p.state !== "rolled_back" ? p.id : null;

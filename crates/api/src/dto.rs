@@ -144,6 +144,16 @@ dto! {
         pub deployed_version: Option<String>,
         /// The newest promotion to this env: its id and state.
         pub promotion: Option<PromotionSummary>,
+        /// The newest result of each of this env's gates on the files as they are now (empty
+        /// until they run).
+        pub gates: Vec<GateBrief>,
+    }
+
+    pub struct GateBrief {
+        pub gate: String,
+        /// passed, failed, skipped or waived.
+        pub status: String,
+        pub summary: String,
     }
 
     pub struct PromotionSummary {

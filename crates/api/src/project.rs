@@ -299,6 +299,27 @@ impl Chainlift {
                 }),
             None => None,
         };
+        // The newest result of each required gate on the files as they are now.
+        let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
+        let mut gates = Vec::new();
+        for gate in crate::gates::required_gates(project, env) {
+            if let Some(row) = chainlift_store::gate_reports::latest(
+                &self.pool,
+                &project.id,
+                &chain.name,
+                &hash,
+                &gate,
+                Some(env),
+            )
+            .await?
+            {
+                gates.push(crate::dto::GateBrief {
+                    gate,
+                    status: row.status,
+                    summary: row.summary,
+                });
+            }
+        }
         Ok(EnvColumn {
             env: env.to_string(),
             agents,
@@ -306,6 +327,7 @@ impl Chainlift {
             last_run,
             deployed_version,
             promotion,
+            gates,
         })
     }
 }

@@ -14,6 +14,7 @@ describe("EnvColumns", () => {
             last_run: { id: "r1", status: "completed", cost: null, started_at: "2026-01-01T00:00:00Z" },
             deployed_version: "v1",
             promotion: null,
+            gates: [],
           },
           {
             env: "staging",
@@ -22,6 +23,10 @@ describe("EnvColumns", () => {
             last_run: null,
             deployed_version: null,
             promotion: { id: "p1", version: "v2", state: "gates_failed" },
+            gates: [
+              { gate: "smoke", status: "passed", summary: "completes" },
+              { gate: "config", status: "failed", summary: "SLACK_WEBHOOK is not set" },
+            ],
           },
         ]}
       />,
@@ -36,5 +41,8 @@ describe("EnvColumns", () => {
     expect(screen.getByTestId("deployed-version-dev").textContent).toBe("v1");
     expect(screen.getByTestId("deployed-version-staging").textContent).toBe("—");
     expect(staging.textContent).toContain("gates failed");
+    expect(screen.getByTestId("env-gates-dev").textContent).toContain("gates not run");
+    const gates = screen.getByTestId("env-gates-staging");
+    expect(gates.querySelector(".gate-chip-failed")?.getAttribute("title")).toBe("config: failed — SLACK_WEBHOOK is not set");
   });
 });

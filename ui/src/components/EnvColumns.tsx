@@ -37,6 +37,17 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, busy }: { envs: E
               </button>
             )}
           </div>
+          <div className="env-gates" data-testid={`env-gates-${col.env}`}>
+            {col.gates.length === 0 ? (
+              <span className="muted small">gates not run on these files</span>
+            ) : (
+              col.gates.map((g) => (
+                <span key={g.gate} className={`gate-chip gate-chip-${g.status}`} title={`${g.gate}: ${g.status} — ${g.summary}`}>
+                  {g.status === "passed" ? "✓" : g.status === "failed" ? "✗" : "≈"} {g.gate}
+                </span>
+              ))
+            )}
+          </div>
           {col.problems.length > 0 ? (
             <ul className="problems">
               {col.problems.map((p) => (

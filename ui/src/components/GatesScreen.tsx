@@ -18,9 +18,11 @@ interface Props {
   /** The open promotion per env, to waive a failed gate on. */
   promotionOf: (env: string) => string | null;
   onWaive: (promotion: string, gate: string, reason: string) => Promise<void>;
+  /** A gate run ended (the home cells show gate results). */
+  onRan?: () => void;
 }
 
-export function GatesScreen({ root, chain, environments, promotionOf, onWaive }: Props) {
+export function GatesScreen({ root, chain, environments, promotionOf, onWaive, onRan }: Props) {
   const [env, setEnv] = useState(environments.includes("staging") ? "staging" : (environments[0] ?? "dev"));
   const [report, setReport] = useState<GateRunView | null>(null);
   const [progress, setProgress] = useState<GateProgress | null>(null);
@@ -49,6 +51,7 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive }:
     try {
       setReport(await backend.gateRun(root, chain, env, setProgress));
       setRuns(await backend.runs(root, chain, null, null));
+      onRan?.();
     } catch (e) {
       setError(toApiError(e));
     } finally {
