@@ -512,6 +512,11 @@ uiTest("environments: every env's config in one table, secrets masked", async ()
   await browser.saveScreenshot(path.join(artifacts, "e2e-environments-config.png"));
   await (await byTestId("nav-home")).click();
   await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });
+  // One click (and a confirm) from home rolls staging back from v2 to v1.
+  assert.equal(await deployedIn("staging"), "v2");
+  await (await byTestId("rollback-staging")).click();
+  await (await byTestId("confirm-button")).click();
+  await browser.waitUntil(async () => (await deployedIn("staging")) === "v1", { timeout: 10000 });
   await browser.saveScreenshot(path.join(artifacts, "e2e-home.png"));
 });
 

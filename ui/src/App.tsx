@@ -379,6 +379,13 @@ export default function App() {
               envs={chain.envs}
               busy={busy}
               onOpenPromotion={openPromotion}
+              onRollback={(env) =>
+                void act("rolling back", async () => {
+                  if (!project) return;
+                  await backend.rollback(project.root, chain.name, env);
+                  setActivityKey((k) => k + 1);
+                })
+              }
               onPromote={(env) =>
                 void act(env, async () => {
                   if (!project) return;

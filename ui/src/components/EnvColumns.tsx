@@ -1,16 +1,30 @@
+import { useState } from "react";
 import type { EnvColumn } from "../bindings/EnvColumn";
+import { ConfirmRollback } from "./ConfirmRollback";
 import { money, seconds, when } from "../format";
 import { StatusBadge } from "./StatusBadge";
 
 interface Actions {
   onPromote?: (env: string) => void;
   onOpenPromotion?: (id: string) => void;
+  onRollback?: (env: string) => void;
   busy?: string | null;
 }
 
-export function EnvColumns({ envs, onPromote, onOpenPromotion, busy }: { envs: EnvColumn[] } & Actions) {
+export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy }: { envs: EnvColumn[] } & Actions) {
+  const [confirm, setConfirm] = useState<string | null>(null);
   return (
     <div className="env-columns">
+      {confirm && onRollback && (
+        <ConfirmRollback
+          env={confirm}
+          onCancel={() => setConfirm(null)}
+          onConfirm={() => {
+            onRollback(confirm);
+            setConfirm(null);
+          }}
+        />
+      )}
       {envs.map((col, index) => (
         <section key={col.env} className="env-column card" data-testid={`env-column-${col.env}`}>
           <header className="env-head">
@@ -26,6 +40,11 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, busy }: { envs: E
           <div className="env-deploy">
             <span className="muted">deployed</span>{" "}
             <strong data-testid={`deployed-version-${col.env}`}>{col.deployed_version ?? "—"}</strong>
+            {col.deployed_version && onRollback && (
+              <button className="small-button" data-testid={`rollback-${col.env}`} onClick={() => setConfirm(col.env)}>
+                Roll back
+              </button>
+            )}
             {col.promotion && (
               <button className="link" onClick={() => onOpenPromotion?.(col.promotion?.id ?? "")} title="open the promotion">
                 promotion of {col.promotion.version}: <span className={`badge badge-${col.promotion.state}`}>{col.promotion.state.replace("_", " ")}</span>

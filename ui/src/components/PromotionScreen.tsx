@@ -2,6 +2,7 @@ import { useState } from "react";
 import type { PromotionView } from "../bindings/PromotionView";
 import { Checklist } from "./Checklist";
 import { WaiveControl } from "./WaiveControl";
+import { ConfirmRollback } from "./ConfirmRollback";
 
 interface Props {
   promotion: PromotionView | null;
@@ -79,23 +80,14 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
       </div>
       {activity}
       {confirm && (
-        <div className="modal" role="dialog" aria-label="confirm rollback">
-          <div className="card">
-            <h3>Roll back {confirm}?</h3>
-            <p>The pointer moves back to the previous deployment; the very next run uses it.</p>
-            <button onClick={() => setConfirm(null)}>Cancel</button>{" "}
-            <button
-              className="primary"
-              data-testid="confirm-button"
-              onClick={() => {
-                onRollback(confirm);
-                setConfirm(null);
-              }}
-            >
-              Roll back
-            </button>
-          </div>
-        </div>
+        <ConfirmRollback
+          env={confirm}
+          onCancel={() => setConfirm(null)}
+          onConfirm={() => {
+            onRollback(confirm);
+            setConfirm(null);
+          }}
+        />
       )}
     </div>
   );
