@@ -201,10 +201,16 @@ fn parsed_value(value: &NewValue) -> Value {
     }
 }
 
-fn join(lines: Vec<String>, trailing_newline: bool) -> String {
-    let mut s = lines.join("\n");
+/// The lines back into text, with the line ending `original` uses (CRLF files stay CRLF).
+fn join(lines: Vec<String>, original: &str, trailing_newline: bool) -> String {
+    let eol = if original.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let mut s = lines.join(eol);
     if trailing_newline {
-        s.push('\n');
+        s.push_str(eol);
     }
     s
 }
@@ -286,7 +292,7 @@ pub fn set_key(
         }
         (None, None) => return Ok(text.to_string()),
     }
-    let new = join(out, text.ends_with('\n') || text.is_empty());
+    let new = join(out, text, text.ends_with('\n') || text.is_empty());
     check(&new, &expected, key)?;
     Ok(new)
 }
@@ -383,7 +389,7 @@ pub fn append_item(text: &str, key: &str, name: &str) -> Result<String, EditErro
         scalar(name, false)
     ));
     out.extend(lines[after_line..].iter().map(|s| s.to_string()));
-    let new = join(out, text.ends_with('\n'));
+    let new = join(out, text, text.ends_with('\n'));
     check(&new, &expected, key)?;
     Ok(new)
 }
@@ -399,7 +405,7 @@ pub fn remove_item(text: &str, key: &str, name: &str) -> Result<String, EditErro
     let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<String> = lines[..block.start].iter().map(|s| s.to_string()).collect();
     out.extend(lines[block.end..].iter().map(|s| s.to_string()));
-    let new = join(out, text.ends_with('\n'));
+    let new = join(out, text, text.ends_with('\n'));
     check(&new, &expected, key)?;
     Ok(new)
 }
@@ -453,6 +459,18 @@ mod tests {
         let out = set(&out, "emits", None);
         assert!(!out.contains("emits"), "{out}");
         assert!(out.contains("# tuning"));
+    }
+
+    #[test]
+    fn keeps_crlf_line_ends() {
+        let crlf = AGENT.replace('\n', "\r\n");
+        let out = set(&crlf, "emits", Some(NewValue::Text("x:done".into())));
+        assert_eq!(out, crlf.replace("emits: research:done", "emits: x:done"));
+        let out = set(&crlf, "prompt", Some(NewValue::Text("A\nB\n".into())));
+        assert!(
+            out.contains("prompt: |\r\n  A\r\n  B\r\ntriggers"),
+            "{out:?}"
+        );
     }
 
     #[test]
