@@ -114,11 +114,8 @@ async fn watch_chain(
     chain: String,
     on_change: Channel<String>,
 ) -> Result<(), ApiError> {
-    let view = state
-        .api
-        .editor(&project_args(&project, Some(chain)))
-        .await?;
-    let dir = PathBuf::from(&view.dir);
+    let (_, def) = project_args(&project, Some(chain)).chain()?;
+    let dir = def.dir;
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
         if matches!(event.kind, notify::EventKind::Access(_)) {

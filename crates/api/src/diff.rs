@@ -11,6 +11,15 @@ use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 
 const HIDDEN: &str = "****";
 
+/// A config value as shown: **** for secrets and for anything that looks like one.
+fn shown(secret_names: &BTreeSet<String>, key: &str, value: &str) -> String {
+    if secret_names.contains(key) || secret_kind(value).is_some() {
+        HIDDEN.into()
+    } else {
+        value.to_string()
+    }
+}
+
 impl Chainlift {
     pub async fn diff(&self, args: &ProjectArgs, env_a: &str, env_b: &str) -> Result<EnvDiff> {
         let (project, chain) = args.chain()?;
@@ -37,13 +46,7 @@ impl Chainlift {
                     .cloned(),
             );
         }
-        let show = |key: &str, value: &str| -> String {
-            if secret_names.contains(key) || secret_kind(value).is_some() {
-                HIDDEN.into()
-            } else {
-                value.to_string()
-            }
-        };
+        let show = |key: &str, value: &str| shown(&secret_names, key, value);
         let values = |f: &Option<chainlift_model::EnvFile>| -> BTreeMap<String, String> {
             f.as_ref()
                 .map(|f| {
@@ -158,24 +161,16 @@ impl Chainlift {
         let mut rows: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
         for (i, file) in files.iter().enumerate() {
             for (key, entry) in file.iter().flat_map(|f| f.entries.iter()) {
-                let shown = if secret_names.contains(key) || secret_kind(&entry.value).is_some() {
-                    HIDDEN.to_string()
-                } else {
-                    entry.value.clone()
-                };
                 rows.entry(key.clone())
-                    .or_insert_with(|| vec![None; envs.len()])[i] = Some(shown);
+                    .or_insert_with(|| vec![None; envs.len()])[i] =
+                    Some(shown(&secret_names, key, &entry.value));
             }
         }
         Ok(EnvConfigTable {
             chain: chain.name.clone(),
             rows: rows
                 .into_iter()
-                .map(|(key, values)| ConfigRow {
-                    differs: values.windows(2).any(|w| w[0] != w[1]),
-                    key,
-                    values,
-                })
+                .map(|(key, values)| ConfigRow { key, values })
                 .collect(),
             envs,
         })

@@ -470,7 +470,6 @@ dto! {
         pub key: String,
         /// One per env, in `envs` order; null where that env does not set it.
         pub values: Vec<Option<String>>,
-        pub differs: bool,
     }
 }
 

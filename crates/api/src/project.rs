@@ -217,9 +217,11 @@ impl Chainlift {
                     continue;
                 }
             };
+            // The gate results shown are for the files as they are now.
+            let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
             let mut envs = Vec::new();
             for env in &environments {
-                envs.push(self.env_column(&project, &chain, env).await?);
+                envs.push(self.env_column(&project, &chain, &hash, env).await?);
             }
             chains.push(ChainView {
                 name: chain.name.clone(),
@@ -242,6 +244,7 @@ impl Chainlift {
         &self,
         project: &Project,
         chain: &ChainDef,
+        hash: &str,
         env: &str,
     ) -> Result<EnvColumn> {
         let (agents, problems) = match resolve_env(project, chain, env, &BTreeMap::new()) {
@@ -299,15 +302,14 @@ impl Chainlift {
                 }),
             None => None,
         };
-        // The newest result of each required gate on the files as they are now.
-        let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
+        // The newest result of each required gate on these files.
         let mut gates = Vec::new();
         for gate in crate::gates::required_gates(project, env) {
             if let Some(row) = chainlift_store::gate_reports::latest(
                 &self.pool,
                 &project.id,
                 &chain.name,
-                &hash,
+                hash,
                 &gate,
                 Some(env),
             )

@@ -4,4 +4,4 @@ export type ConfigRow = { key: string,
 /**
  * One per env, in `envs` order; null where that env does not set it.
  */
-values: Array<string | null>, differs: boolean, };
+values: Array<string | null>, };
