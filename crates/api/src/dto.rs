@@ -412,6 +412,14 @@ dto! {
     }
 }
 
+/// One of an agent's routes: `when` holds → `emit`; no `when` is the `else` (last).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct RouteDraft {
+    pub when: Option<String>,
+    pub emit: String,
+}
+
 dto! {
     /// An agent as the pipeline editor shows and edits it (values as written, `${VAR}` kept).
     pub struct AgentDraft {
@@ -423,8 +431,11 @@ dto! {
         pub emits: Option<String>,
         /// Every event it can emit: `emits`, routes, `on_error`.
         pub emitted: Vec<String>,
-        /// The routes as JSON, shown read-only.
-        pub routes: Option<String>,
+        /// Its routes, in order (empty: none, or `routes_fixed`).
+        pub routes: Vec<RouteDraft>,
+        /// The routes as written (JSON) when they are not plain `when`/`emit` rows the editor
+        /// can show; then they are read-only.
+        pub routes_fixed: Option<String>,
         pub model: Option<String>,
         pub timeout: Option<String>,
         /// Its agent file, relative to the chain folder.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use ts_rs::TS;
 
-use crate::dto::{AgentDraft, AgentFinding, EditorView, NodePosition};
+use crate::dto::{AgentDraft, AgentFinding, EditorView, NodePosition, RouteDraft};
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 
 /// The sidecar beside chain.yaml; hidden, so it is not part of the version's hash.
@@ -51,11 +51,22 @@ pub enum ChainEdit {
         field: String,
         values: Vec<String>,
     },
+    /// Replace an agent's routes (empty: remove them).
+    SetRoutes {
+        agent: String,
+        routes: Vec<RouteDraft>,
+    },
     AddAgent {
         name: String,
     },
     DeleteAgent {
         name: String,
+    },
+    /// Rename an agent: its entry, its agent file, `on_error` and `output.from` naming it, and
+    /// its position in the layout.
+    RenameAgent {
+        from: String,
+        to: String,
     },
 }
 
@@ -78,6 +89,31 @@ pub fn check_agent_name(name: &str) -> Result<()> {
             "`{name}` is not a valid agent name: use lowercase letters, digits, - and _ (at most 64)"
         )))
     }
+}
+
+/// Routes the engine can follow: every row sends an event, and only the last may be `else`.
+fn check_routes(agent: &str, routes: &[RouteDraft]) -> Result<()> {
+    for (i, r) in routes.iter().enumerate() {
+        let n = i + 1;
+        if r.emit.trim().is_empty() {
+            return Err(bad(format!("{agent}: route {n} sends no event")));
+        }
+        match &r.when {
+            Some(w) if w.trim().is_empty() => {
+                return Err(bad(format!(
+                    "{agent}: route {n} has an empty condition; write one or make it the else"
+                )))
+            }
+            None if n != routes.len() => {
+                return Err(bad(format!(
+                    "{agent}: the else route must be the last (it is route {n} of {})",
+                    routes.len()
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The chain's files as the edits change them: path → new text (None: delete).
@@ -144,9 +180,127 @@ impl Pending {
                 }
                 self.set_field(agent, field, Some(&NewValue::List(values.clone())))
             }
+            ChainEdit::SetRoutes { agent, routes } => {
+                check_routes(agent, routes)?;
+                let value = (!routes.is_empty()).then(|| {
+                    NewValue::Maps(
+                        routes
+                            .iter()
+                            .map(|r| match &r.when {
+                                Some(w) => vec![
+                                    ("when".to_string(), w.clone()),
+                                    ("emit".to_string(), r.emit.clone()),
+                                ],
+                                None => vec![("else".to_string(), r.emit.clone())],
+                            })
+                            .collect(),
+                    )
+                });
+                self.set_field(agent, "routes", value.as_ref())
+            }
             ChainEdit::AddAgent { name } => self.add_agent(name),
             ChainEdit::DeleteAgent { name } => self.delete_agent(name),
+            ChainEdit::RenameAgent { from, to } => self.rename_agent(from, to),
         }
+    }
+
+    /// The value of an agent's field as the chain loads it: the chain.yaml entry wins.
+    fn field(&mut self, agent: &str, field: &str) -> Result<Option<Value>> {
+        let text = self.chain_text()?;
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap_or(Value::Null);
+        if let Some((idx, _)) = yamledit::find_item(&text, "agents", agent) {
+            if let Some(v) = doc.pointer(&format!("/agents/{idx}/{field}")) {
+                return Ok(Some(v.clone()));
+            }
+        }
+        let Some(path) = self.agent_file(agent)? else {
+            return Ok(None);
+        };
+        let Some(text) = self.text(&path)? else {
+            return Ok(None);
+        };
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap_or(Value::Null);
+        Ok(doc.get(field).cloned())
+    }
+
+    fn rename_agent(&mut self, from: &str, to: &str) -> Result<()> {
+        check_agent_name(to)?;
+        let chain_file = self.chain_file.clone();
+        let text = self.chain_text()?;
+        let Some((idx, block)) = yamledit::find_item(&text, "agents", from) else {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{}: no agent `{from}`", chain_file.display()),
+            ));
+        };
+        if yamledit::find_item(&text, "agents", to).is_some() || self.agent_file(to)?.is_some() {
+            return Err(bad(format!("there is already an agent named `{to}`")));
+        }
+        let edit_error = |e: yamledit::EditError| bad(format!("{}: {e}", chain_file.display()));
+        let name = NewValue::Text(to.to_string());
+        let mut new =
+            yamledit::set_key(&text, block, &format!("/agents/{idx}"), "name", Some(&name))
+                .map_err(edit_error)?;
+        let doc: Value = serde_yaml_ng::from_str(&new).unwrap_or(Value::Null);
+        if doc.pointer("/output/from").and_then(Value::as_str) == Some(from) {
+            new = yamledit::replace_scalar(&new, "/output/from", to).map_err(edit_error)?;
+        }
+        self.files.insert(chain_file, Some(new));
+        // The agent file moves to the new name, its own `name:` (if written) with it.
+        if let Some(old_path) = self.agent_file(from)? {
+            if old_path.extension().is_some_and(|e| e == "json") {
+                return Err(bad(format!(
+                    "{}: the editor writes YAML agent files only; rename this JSON file by hand",
+                    old_path.display()
+                )));
+            }
+            let mut body = self.text(&old_path)?.unwrap_or_default();
+            let named: Value = serde_yaml_ng::from_str(&body).unwrap_or(Value::Null);
+            if named.get("name").is_some() {
+                body =
+                    yamledit::set_key(&body, yamledit::top_level(&body), "", "name", Some(&name))
+                        .map_err(|e| bad(format!("{}: {e}", old_path.display())))?;
+            }
+            let ext = old_path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("yaml");
+            let new_path = self.dir.join("agents").join(format!("{to}.{ext}"));
+            self.files.insert(old_path, None);
+            self.files.insert(new_path, Some(body));
+        }
+        // Agents that hand their errors over to it.
+        let doc: Value = serde_yaml_ng::from_str(&self.chain_text()?).unwrap_or(Value::Null);
+        let names: Vec<String> = doc
+            .get("agents")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("name")?.as_str().map(String::from))
+            .collect();
+        for agent in names {
+            if self
+                .field(&agent, "on_error")?
+                .as_ref()
+                .and_then(Value::as_str)
+                == Some(from)
+            {
+                self.set_field(&agent, "on_error", Some(&name))?;
+            }
+        }
+        // Its dragged position follows it.
+        let layout = self.dir.join(LAYOUT_FILE);
+        if let Some(text) = self.text(&layout)? {
+            let mut value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if let Some(map) = value.get_mut("positions").and_then(Value::as_object_mut) {
+                if let Some(p) = map.remove(from) {
+                    map.insert(to.to_string(), p);
+                    let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+                    self.files.insert(layout, Some(text));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn set_field(&mut self, agent: &str, field: &str, value: Option<&NewValue>) -> Result<()> {
@@ -298,6 +452,32 @@ fn read_layout(dir: &Path) -> Vec<NodePosition> {
         .unwrap_or_default()
 }
 
+/// The routes as rows, if every one is a plain `{when, emit}` or `{else}` of text.
+fn route_rows(routes: Option<&Value>) -> Option<Vec<RouteDraft>> {
+    let Some(routes) = routes else {
+        return Some(Vec::new());
+    };
+    routes
+        .as_array()?
+        .iter()
+        .map(|r| {
+            let m = r.as_object()?;
+            let text = |k: &str| m.get(k).and_then(Value::as_str).map(String::from);
+            match m.len() {
+                2 => Some(RouteDraft {
+                    when: Some(text("when")?),
+                    emit: text("emit")?,
+                }),
+                1 => Some(RouteDraft {
+                    when: None,
+                    emit: text("else")?,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 fn draft(chain: &ChainDef, a: &chainlift_model::chain::AgentSpec) -> AgentDraft {
     let names: Vec<&str> = chain.agents.iter().map(|a| a.name.as_str()).collect();
     let text = |s: &Option<chainlift_model::chain::Scalar>| s.as_ref().map(|v| v.0.clone());
@@ -308,9 +488,11 @@ fn draft(chain: &ChainDef, a: &chainlift_model::chain::AgentSpec) -> AgentDraft 
         triggers: a.triggers().to_vec(),
         emits: a.emits.clone(),
         emitted: a.emitted_events(&names),
-        routes: a
+        routes: route_rows(a.routes.as_ref()).unwrap_or_default(),
+        routes_fixed: a
             .routes
             .as_ref()
+            .filter(|r| route_rows(Some(r)).is_none())
             .map(|r| serde_json::to_string_pretty(r).unwrap_or_default()),
         model: text(&a.model),
         timeout: text(&a.timeout),

@@ -42,6 +42,7 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<chainlift_gates::InputScores>(&mut stale)?;
     check::<chainlift_gates::CellScore>(&mut stale)?;
     check::<AgentDraft>(&mut stale)?;
+    check::<chainlift_api::dto::RouteDraft>(&mut stale)?;
     check::<AgentFinding>(&mut stale)?;
     check::<EditorView>(&mut stale)?;
     check::<NodePosition>(&mut stale)?;

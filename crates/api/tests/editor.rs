@@ -222,3 +222,178 @@ async fn positions_live_in_a_sidecar_outside_the_version() -> TestResult {
     assert_eq!(view.fingerprint, hash);
     Ok(())
 }
+
+#[tokio::test]
+async fn renaming_an_agent_moves_its_file_and_every_reference() -> TestResult {
+    let f = fixture().await?;
+    let view = f.api.editor(&f.at).await?;
+    f.api.layout_save(
+        &f.at,
+        &[chainlift_api::dto::NodePosition {
+            id: "writer".into(),
+            x: 400.0,
+            y: 80.0,
+        }],
+    )?;
+    // The researcher hands its errors to the writer, so the rename must follow it there too.
+    let view = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[set_text("researcher", "on_error", Some("writer"))],
+        )
+        .await?;
+    let view = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[ChainEdit::RenameAgent {
+                from: "writer".into(),
+                to: "author".into(),
+            }],
+        )
+        .await?;
+    let names: Vec<&str> = view.agents.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["researcher", "author"]);
+    assert!(!f.chain_dir.join("agents/writer.yaml").exists());
+    let file = std::fs::read_to_string(f.chain_dir.join("agents/author.yaml"))?;
+    assert!(
+        file.starts_with("# The writer turns the researcher's brief into the report.\n# Its answer must match schemas/report.schema.json; the template renders it as markdown.\nname: author\nprompt: |\n"),
+        "{file}"
+    );
+    let chain = std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?;
+    assert!(
+        chain.contains("  - name: author\n    model: ${WRITER_MODEL}\n"),
+        "{chain}"
+    );
+    assert!(
+        chain.contains("output: {from: author, schema: schemas/report.schema.json"),
+        "{chain}"
+    );
+    let researcher = std::fs::read_to_string(f.chain_dir.join("agents/researcher.yaml"))?;
+    assert!(researcher.contains("on_error: author\n"), "{researcher}");
+    let layout = std::fs::read_to_string(f.chain_dir.join(".chainlift-layout.json"))?;
+    assert!(
+        layout.contains("\"author\"") && !layout.contains("\"writer\""),
+        "{layout}"
+    );
+    // The renamed chain still lints clean and runs the same graph.
+    assert!(
+        view.findings
+            .iter()
+            .all(|x| x.finding.severity != chainlift_api::dto::Severity::Error),
+        "{:?}",
+        view.findings
+    );
+
+    // Renaming onto a taken name, or to a name files cannot carry, writes nothing.
+    for to in ["researcher", "Bad Name"] {
+        let err = f
+            .api
+            .editor_save(
+                &f.at,
+                &view.fingerprint,
+                &[ChainEdit::RenameAgent {
+                    from: "author".into(),
+                    to: to.into(),
+                }],
+            )
+            .await
+            .err()
+            .ok_or("rename accepted")?;
+        assert_eq!(err.code, ErrorCode::BadInput, "{}", err.message);
+    }
+    assert_eq!(
+        std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?,
+        chain
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn routes_are_written_as_rows_and_read_back() -> TestResult {
+    use chainlift_api::dto::RouteDraft;
+    let f = fixture().await?;
+    let view = f.api.editor(&f.at).await?;
+    let routes = vec![
+        RouteDraft {
+            when: Some("output | length > 2000".into()),
+            emit: "research:long".into(),
+        },
+        RouteDraft {
+            when: None,
+            emit: "research:done".into(),
+        },
+    ];
+    let view = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[
+                set_text("researcher", "emits", None),
+                ChainEdit::SetRoutes {
+                    agent: "researcher".into(),
+                    routes: routes.clone(),
+                },
+            ],
+        )
+        .await?;
+    let researcher = view
+        .agents
+        .iter()
+        .find(|a| a.name == "researcher")
+        .ok_or("no researcher")?;
+    assert_eq!(researcher.routes, routes);
+    assert_eq!(researcher.emits, None);
+    assert!(researcher.emitted.contains(&"research:long".to_string()));
+    let file = std::fs::read_to_string(f.chain_dir.join("agents/researcher.yaml"))?;
+    assert!(
+        file.contains("routes:\n  - {when: \"output | length > 2000\", emit: \"research:long\"}\n  - {else: \"research:done\"}\n"),
+        "{file}"
+    );
+
+    // An else before the last route is refused, and nothing is written.
+    let err = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[ChainEdit::SetRoutes {
+                agent: "researcher".into(),
+                routes: routes.iter().rev().cloned().collect(),
+            }],
+        )
+        .await
+        .err()
+        .ok_or("bad routes accepted")?;
+    assert!(
+        err.message.contains("else route must be the last"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.chain_dir.join("agents/researcher.yaml"))?,
+        file
+    );
+
+    // Removing the routes takes the key away.
+    f.api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[
+                ChainEdit::SetRoutes {
+                    agent: "researcher".into(),
+                    routes: vec![],
+                },
+                set_text("researcher", "emits", Some("research:done")),
+            ],
+        )
+        .await?;
+    let file = std::fs::read_to_string(f.chain_dir.join("agents/researcher.yaml"))?;
+    assert!(!file.contains("routes"), "{file}");
+    Ok(())
+}

@@ -72,9 +72,11 @@ pub fn evaluate(
         // Clean: completed, or failed with a message — never a hang (timed out) or a silent failure.
         let clean = run.status == "completed"
             || (run.status != "timed_out" && run.error.as_deref().is_some_and(|e| !e.is_empty()));
-        let detail = match &run.error {
-            Some(e) => format!("{}: {e}", run.status),
-            None => run.status.clone(),
+        let detail = match (&run.error, clean) {
+            _ if run.status == "completed" => "completed".to_string(),
+            (Some(e), true) => format!("stopped with a clear message: {e}"),
+            (Some(e), false) => format!("{}: {e}", run.status),
+            (None, _) => format!("{} without a message", run.status),
         };
         ev.push(evidence(
             &format!("edge fixture {fixture} ends cleanly"),

@@ -34,6 +34,8 @@ pub struct Block {
 pub enum NewValue {
     Text(String),
     List(Vec<String>),
+    /// A block list of one-line flow mappings with text values, e.g. an agent's `routes:`.
+    Maps(Vec<Vec<(String, String)>>),
 }
 
 fn indent_of(line: &str) -> usize {
@@ -184,6 +186,20 @@ fn render(value: &NewValue, indent: usize) -> Vec<String> {
             out
         }
         NewValue::Text(s) => vec![format!(" {}", scalar(s, false))],
+        NewValue::Maps(items) => {
+            let pad = " ".repeat(indent + 2);
+            std::iter::once(String::new())
+                .chain(items.iter().map(|pairs| {
+                    let pairs: Vec<String> = pairs
+                        .iter()
+                        .map(|(k, v)| {
+                            format!("{k}: {}", serde_json::to_string(v).unwrap_or_default())
+                        })
+                        .collect();
+                    format!("{pad}- {{{}}}", pairs.join(", "))
+                }))
+                .collect()
+        }
     }
 }
 
@@ -191,6 +207,19 @@ fn render(value: &NewValue, indent: usize) -> Vec<String> {
 fn parsed_value(value: &NewValue) -> Value {
     match value {
         NewValue::List(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
+        NewValue::Maps(items) => Value::Array(
+            items
+                .iter()
+                .map(|pairs| {
+                    Value::Object(
+                        pairs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ),
         NewValue::Text(s) => {
             let text = scalar(s, false);
             if text != *s {
@@ -305,6 +334,41 @@ fn check(new: &str, expected: &Value, what: &str) -> Result<(), EditError> {
         )));
     }
     Ok(())
+}
+
+/// Replace the text at `pointer` (a string value, wherever and however it is written: block or
+/// flow style) by `new`. Each place the old text appears is tried in turn, and the first whose
+/// result parses to the old document with only that value changed is kept.
+pub fn replace_scalar(text: &str, pointer: &str, new: &str) -> Result<String, EditError> {
+    let before = parse(text, "the file")?;
+    let old = before
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .ok_or_else(|| EditError(format!("no text at {pointer:?} to replace")))?
+        .to_string();
+    let mut expected = before.clone();
+    if let Some(slot) = expected.pointer_mut(pointer) {
+        *slot = Value::String(new.to_string());
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    for (at, _) in text.match_indices(old.as_str()) {
+        let end = at + old.len();
+        if old.is_empty()
+            || word(text[..at].chars().next_back())
+            || word(text[end..].chars().next())
+        {
+            continue;
+        }
+        for written in [scalar(new, true), scalar(new, false)] {
+            let candidate = format!("{}{written}{}", &text[..at], &text[end..]);
+            if parse(&candidate, "the edited file").is_ok_and(|v| v == expected) {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(EditError(format!(
+        "cannot find where {pointer} is written to change it; edit this file by hand"
+    )))
 }
 
 /// The entries of the top-level block list `key:` (e.g. `agents:`), each as a block.
@@ -535,6 +599,50 @@ mod tests {
             out,
             "name: c\nagents:\n  # first agent\n\n  - name: b\n    timeout: 30\n  - name: c\noutput: {from: b}\n"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn writes_routes_as_a_block_list_of_flow_mappings() {
+        let routes = NewValue::Maps(vec![
+            vec![
+                ("when".into(), "output.urgency >= 4".into()),
+                ("emit".into(), "ticket:urgent".into()),
+            ],
+            vec![("else".into(), "ticket:routine".into())],
+        ]);
+        let out = set(AGENT, "routes", Some(routes));
+        assert!(out.ends_with(
+            "temperature: 0.3\nroutes:\n  - {when: \"output.urgency >= 4\", emit: \"ticket:urgent\"}\n  - {else: \"ticket:routine\"}\n"
+        ), "{out}");
+        // Replaced in place the second time, the rest untouched.
+        let again = set(
+            &out,
+            "routes",
+            Some(NewValue::Maps(vec![vec![("else".into(), "x".into())]])),
+        );
+        assert!(
+            again.ends_with("temperature: 0.3\nroutes:\n  - {else: \"x\"}\n"),
+            "{again}"
+        );
+        assert!(again.starts_with("# The researcher.\n"));
+    }
+
+    #[test]
+    fn replaces_a_scalar_inside_a_flow_mapping() -> Result<(), EditError> {
+        let text = "output: {from: writer, file: writer.md}  # keep\nwriter: 1\n";
+        let out = replace_scalar(text, "/output/from", "author")?;
+        assert_eq!(
+            out,
+            "output: {from: author, file: writer.md}  # keep\nwriter: 1\n"
+        );
+        // A name that YAML would read as something else is quoted.
+        let out = replace_scalar(text, "/output/from", "true")?;
+        assert_eq!(
+            out,
+            "output: {from: \"true\", file: writer.md}  # keep\nwriter: 1\n"
+        );
+        assert!(replace_scalar(text, "/output/nothing", "x").is_err());
         Ok(())
     }
 
