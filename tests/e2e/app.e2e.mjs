@@ -3,7 +3,7 @@
 // and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
 // then asks the CLI for the newest run in the same data folder.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -256,6 +256,50 @@ uiTest("editor: a new agent connected from the properties panel gets the trigger
   await (await byTestId("delete-agent")).click();
   await saveAndWait();
   assert.ok(!existsSync(path.join(chainDir, "agents/critic.yaml")));
+});
+
+uiTest("editor: renaming an agent moves its file and what names it; routes are edited as rows", async () => {
+  const files = ["chain.yaml", "agents/writer.yaml", "agents/researcher.yaml"].map((f) => path.join(chainDir, f));
+  const originals = files.map((f) => readFileSync(f, "utf8"));
+  try {
+    await (await byTestId("agent-node-writer")).click();
+    const name = await byTestId("name-input");
+    await name.waitForDisplayed({ timeout: 10000 });
+    await name.setValue("author");
+    await (await byTestId("rename-button")).click();
+    await (await byTestId("agent-node-author")).waitForDisplayed({ timeout: 10000 });
+    await saveAndWait();
+    assert.ok(!existsSync(files[1]), "the old agent file is gone");
+    assert.match(readFileSync(path.join(chainDir, "agents/author.yaml"), "utf8"), /^# The writer turns[^]*\nname: author\n/);
+    const chainYaml = readFileSync(files[0], "utf8");
+    assert.match(chainYaml, /  - name: author\n/);
+    assert.match(chainYaml, /output: \{from: author, /, "output.from follows the rename");
+
+    await (await byTestId("agent-node-researcher")).click();
+    await (await byTestId("use-routes")).click();
+    await (await byTestId("route-when-0")).setValue("output | length > 100000");
+    await (await byTestId("route-emit-0")).setValue("research:long");
+    await (await byTestId("route-emit-1")).setValue("research:done");
+    // The wire to the author stays drawn: the else route still sends research:done.
+    await (await byTestId("rf__edge-researcher-research:done->author")).waitForExist({ timeout: 10000 });
+    await browser.pause(300); // let the last keystrokes paint before the screenshot
+    await browser.saveScreenshot(path.join(artifacts, "e2e-editor-routes.png"));
+    await saveAndWait();
+    assert.match(
+      readFileSync(files[2], "utf8"),
+      /routes:\n  - \{when: "output \| length > 100000", emit: "research:long"\}\n  - \{else: "research:done"\}\n/,
+    );
+    assert.doesNotMatch(readFileSync(files[2], "utf8"), /^emits:/m, "routes replace emits");
+  } finally {
+    files.forEach((f, i) => writeFileSync(f, originals[i]));
+    rmSync(path.join(chainDir, "agents/author.yaml"), { force: true });
+  }
+  await (await byTestId("agent-node-writer")).waitForDisplayed({ timeout: 10000 });
+  // Dismiss the "reloaded" notice the restore caused, so the next test sees its own.
+  const notice = await byTestId("editor-notice");
+  await notice.waitForDisplayed({ timeout: 10000 });
+  await notice.click();
+  await notice.waitForDisplayed({ reverse: true, timeout: 10000 });
 });
 
 uiTest("editor: a change on disk reloads the editor when nothing is unsaved", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AgentDraft } from "./bindings/AgentDraft";
-import { connect, disconnect, editsBetween, graphOf, newAgent, validName } from "./draft";
+import { connect, disconnect, editsBetween, graphOf, newAgent, rename, routeProblem, validName } from "./draft";
 
 const agent = (name: string, triggers: string[], emits: string | null): AgentDraft => ({
   ...newAgent(name),
@@ -59,6 +59,47 @@ describe("the editor's draft", () => {
       { op: "set_text", agent: "researcher", field: "prompt", value: "new" },
       { op: "add_agent", name: "critic" },
     ]);
+  });
+
+  it("a rename is one edit, and later changes go to the new name", () => {
+    const renamed = rename(base, "writer", "author").map((a) => (a.name === "author" ? { ...a, prompt: "q" } : a));
+    expect(editsBetween(base, renamed)).toEqual([
+      { op: "rename_agent", from: "writer", to: "author" },
+      { op: "set_text", agent: "author", field: "prompt", value: "q" },
+    ]);
+    // The graph keeps its wires through the rename.
+    expect(graphOf(renamed, base).edges.map((e) => e.id)).toContain("researcher-research:done->author");
+    // Renamed back, nothing is left to save.
+    expect(editsBetween(base, rename(rename(base, "writer", "author"), "author", "writer"))).toEqual([]);
+    // A new agent may take the old name: it is added, not mistaken for the renamed one.
+    const reuse = [...rename(base, "writer", "author"), newAgent("writer")];
+    expect(editsBetween(base, reuse).map((e) => e.op)).toEqual(["rename_agent", "add_agent"]);
+  });
+
+  it("renames run in an order that never takes a name in use", () => {
+    const chained = rename(rename(base, "writer", "author"), "researcher", "writer");
+    expect(editsBetween(base, chained).filter((e) => e.op === "rename_agent")).toEqual([
+      { op: "rename_agent", from: "writer", to: "author" },
+      { op: "rename_agent", from: "researcher", to: "writer" },
+    ]);
+  });
+
+  it("routes become one edit and draw one wire per event", () => {
+    const first = base[0];
+    if (!first) throw new Error("no agent");
+    const routes = [
+      { when: "output.long", emit: "research:long" },
+      { when: null, emit: "research:done" },
+    ];
+    const draft = [{ ...first, emits: null, routes }, base[1] as AgentDraft];
+    expect(editsBetween(base, draft)).toEqual([
+      { op: "set_text", agent: "researcher", field: "emits", value: null },
+      { op: "set_routes", agent: "researcher", routes },
+    ]);
+    expect(graphOf(draft, base).edges.map((e) => e.id)).toContain("researcher-research:done->writer");
+    expect(routeProblem(routes)).toBeNull();
+    expect(routeProblem([...routes].reverse())).toMatch(/else/);
+    expect(routeProblem([{ when: " ", emit: "x" }])).toMatch(/condition/);
   });
 
   it("checks new names", () => {

@@ -3,19 +3,28 @@
 import type { AgentDraft } from "./bindings/AgentDraft";
 import type { ChainEdit } from "./bindings/ChainEdit";
 import type { ChainGraph } from "./bindings/ChainGraph";
+import type { RouteDraft } from "./bindings/RouteDraft";
 
 export const START = "chain:start";
 export const COMPLETE = "chain:complete";
 
-/** Events an agent sends: its `emits` plus what its routes and on_error send (read-only here). */
+/** An agent as edited; `was` is the name it was read under, when it has been renamed. */
+export type Draft = AgentDraft & { was?: string };
+
+/** The name an agent had when it was read (the key into the agents as read). */
+export const readName = (a: Draft): string => a.was ?? a.name;
+
+/** Events an agent sends: its `emits`, its routes, and what on_error sends (read-only here). */
 export function eventsOf(a: AgentDraft, base?: AgentDraft): string[] {
-  const fromRoutes = (base ?? a).emitted.filter((e) => e !== (base ?? a).emits);
-  const all = a.emits ? [a.emits, ...fromRoutes] : fromRoutes;
+  const b = base ?? a;
+  const edited = (x: AgentDraft) => [x.emits, ...x.routes.map((r) => r.emit)];
+  const fromBase = b.emitted.filter((e) => !edited(b).includes(e));
+  const all = [...edited(a).filter((e): e is string => !!e), ...fromBase];
   return [...new Set(all)];
 }
 
 /** Agents as nodes, events as labelled edges, like the Rust side draws a saved chain. */
-export function graphOf(agents: AgentDraft[], base: AgentDraft[] = []): ChainGraph {
+export function graphOf(agents: Draft[], base: AgentDraft[] = []): ChainGraph {
   const byName = new Map(base.map((b) => [b.name, b]));
   const nodes: ChainGraph["nodes"] = [{ id: START, kind: "start", label: "start" }];
   const edges: ChainGraph["edges"] = [];
@@ -25,7 +34,7 @@ export function graphOf(agents: AgentDraft[], base: AgentDraft[] = []): ChainGra
     if (a.triggers.includes(START)) {
       edges.push({ id: `${START}->${a.name}`, source: START, target: a.name, label: START });
     }
-    for (const ev of eventsOf(a, byName.get(a.name))) {
+    for (const ev of eventsOf(a, byName.get(readName(a)))) {
       if (ev === COMPLETE) {
         ends = true;
         edges.push({ id: `${a.name}->${COMPLETE}`, source: a.name, target: COMPLETE, label: COMPLETE });
@@ -85,7 +94,8 @@ export function newAgent(name: string): AgentDraft {
     triggers: [],
     emits: null,
     emitted: [],
-    routes: null,
+    routes: [],
+    routes_fixed: null,
     model: null,
     timeout: null,
     file: `agents/${name}.yaml`,
@@ -99,18 +109,56 @@ export function validName(name: string, taken: string[]): string | null {
   return null;
 }
 
+/** Rename `from` to `to` in the draft (checked with `validName` first). */
+export function rename(agents: Draft[], from: string, to: string): Draft[] {
+  return agents.map((a) => {
+    if (a.name !== from) return a;
+    const was = readName(a);
+    const next: Draft = { ...a, name: to, was };
+    if (was === to) delete next.was;
+    return next;
+  });
+}
+
+/** What is wrong with routes before they are saved (the same rules the files are held to). */
+export function routeProblem(routes: RouteDraft[]): string | null {
+  for (const [i, r] of routes.entries()) {
+    if (!r.emit.trim()) return `route ${i + 1} sends no event`;
+    if (r.when !== null && !r.when.trim()) return `route ${i + 1} needs a condition (or make it the else)`;
+    if (r.when === null && i !== routes.length - 1) return "the else route must be the last";
+  }
+  return null;
+}
+
 const TEXT_FIELDS = ["prompt", "model", "timeout", "emits"] as const;
 
+/** Renames in an order that never takes a name still in use (a swap needs two saves). */
+function renamesOf(draft: Draft[]): ChainEdit[] {
+  let pending = draft.filter((a) => a.was !== undefined && a.was !== a.name);
+  const out: ChainEdit[] = [];
+  while (pending.length > 0) {
+    const busy = new Set(pending.map((a) => a.was));
+    const ready = pending.filter((a) => !busy.has(a.name));
+    const batch = ready.length > 0 ? ready : pending;
+    for (const a of batch) out.push({ op: "rename_agent", from: a.was ?? a.name, to: a.name });
+    pending = pending.filter((a) => !batch.includes(a));
+  }
+  return out;
+}
+
 /** The edits that turn `base` (as read) into `draft` (as shown). */
-export function editsBetween(base: AgentDraft[], draft: AgentDraft[]): ChainEdit[] {
+export function editsBetween(base: AgentDraft[], draft: Draft[]): ChainEdit[] {
   const edits: ChainEdit[] = [];
   const before = new Map(base.map((a) => [a.name, a]));
-  const after = new Set(draft.map((a) => a.name));
+  const after = new Set(draft.map(readName));
   for (const a of base) {
     if (!after.has(a.name)) edits.push({ op: "delete_agent", name: a.name });
   }
+  edits.push(...renamesOf(draft));
+  // A new agent may take a name another agent was renamed away from.
+  const renamedAway = new Set(draft.flatMap((a) => (a.was === undefined ? [] : [a.was])));
   for (const a of draft) {
-    let old = before.get(a.name);
+    let old = a.was === undefined && renamedAway.has(a.name) ? undefined : before.get(readName(a));
     if (!old) {
       edits.push({ op: "add_agent", name: a.name });
       old = newAgent(a.name);
@@ -121,6 +169,9 @@ export function editsBetween(base: AgentDraft[], draft: AgentDraft[]): ChainEdit
     }
     if (a.triggers.join("\n") !== old.triggers.join("\n")) {
       edits.push({ op: "set_list", agent: a.name, field: "triggers", values: a.triggers });
+    }
+    if (JSON.stringify(a.routes) !== JSON.stringify(old.routes)) {
+      edits.push({ op: "set_routes", agent: a.name, routes: a.routes });
     }
   }
   return edits;

@@ -20,7 +20,22 @@ import type { AgentFinding } from "../bindings/AgentFinding";
 import type { ApiError } from "../bindings/ApiError";
 import type { EditorView } from "../bindings/EditorView";
 import type { EnvColumn } from "../bindings/EnvColumn";
-import { COMPLETE, START, connect, disconnect, editsBetween, eventsOf, graphOf, newAgent, validName } from "../draft";
+import type { RouteDraft } from "../bindings/RouteDraft";
+import {
+  COMPLETE,
+  START,
+  connect,
+  disconnect,
+  editsBetween,
+  eventsOf,
+  graphOf,
+  newAgent,
+  readName,
+  rename,
+  routeProblem,
+  validName,
+  type Draft,
+} from "../draft";
 import { layoutGraph } from "../layout";
 
 type NodeData = { label: string; kind: string; errors: number; warnings: number; selected: boolean; tip: string };
@@ -75,7 +90,7 @@ interface Loaded {
 
 export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty }: Props) {
   const [loaded, setLoaded] = useState<Loaded | null>(null);
-  const [draft, setDraft] = useState<AgentDraft[]>([]);
+  const [draft, setDraft] = useState<Draft[]>([]);
   const [positions, setPositions] = useState<Record<string, { x: number; y: number }>>({});
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -286,6 +301,20 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
     setError(null);
   };
 
+  const renameAgent = (from: string, to: string): string | null => {
+    const problem = validName(to, draft.map((a) => a.name).filter((n) => n !== from));
+    if (problem) return problem;
+    if (to === from) return null;
+    setDraft((d) => rename(d, from, to));
+    setPositions((p) => {
+      const at = p[from];
+      if (!at) return p;
+      return Object.fromEntries([...Object.entries(p).filter(([id]) => id !== from), [to, at]]);
+    });
+    setSelected(to);
+    return null;
+  };
+
   const deleteAgent = (name: string) => {
     setDraft((d) => d.filter((a) => a.name !== name));
     setSelected(null);
@@ -295,7 +324,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   const knownEvents = useMemo(() => {
     const all = new Set<string>([START]);
     const byName = new Map((loaded?.base ?? []).map((b) => [b.name, b]));
-    for (const a of draft) for (const e of eventsOf(a, byName.get(a.name))) all.add(e);
+    for (const a of draft) for (const e of eventsOf(a, byName.get(readName(a)))) all.add(e);
     return [...all].sort();
   }, [draft, loaded]);
 
@@ -411,13 +440,14 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
               findings={findingsOf(agent.name)}
               events={knownEvents}
               onChange={(patch) => update(agent.name, patch)}
+              onRename={(to) => renameAgent(agent.name, to)}
               onDelete={() => deleteAgent(agent.name)}
             />
           ) : (
             <div className="empty-props">
               <h3>Properties</h3>
               <p className="muted">
-                Click an agent to edit its prompt, triggers, emits, model and timeout. Drag from an agent's right
+                Click an agent to rename it or edit its prompt, triggers, emits or routes, model and timeout. Drag from an agent's right
                 handle to another agent to wire its event into that agent's triggers; select a wire and press
                 Delete to remove it.
               </p>
@@ -466,18 +496,50 @@ interface PropsPanel {
   findings: AgentFinding[];
   events: string[];
   onChange: (patch: Partial<AgentDraft>) => void;
+  /** Returns what is wrong with the new name, or null when renamed. */
+  onRename: (to: string) => string | null;
   onDelete: () => void;
 }
 
-function AgentProperties({ agent, envs, findings, events, onChange, onDelete }: PropsPanel) {
+function NameField({ name, was, onRename }: { name: string; was?: string; onRename: (to: string) => string | null }) {
+  const [value, setValue] = useState(name);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    setValue(name);
+    setProblem(null);
+  }, [name]);
+  const apply = () => setProblem(onRename(value.trim()));
+  return (
+    <div className="field">
+      <div className="row">
+        <input
+          className="name-input"
+          data-testid="name-input"
+          aria-label="agent name"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          onKeyDown={(e) => e.key === "Enter" && apply()}
+        />
+        <button data-testid="rename-button" disabled={value.trim() === name} onClick={apply}>
+          Rename
+        </button>
+      </div>
+      {problem && <span className="field-error">{problem}</span>}
+      {was && was !== name && <span className="muted">renamed from {was}: Save moves its file and what names it</span>}
+    </div>
+  );
+}
+
+function AgentProperties({ agent, envs, findings, events, onChange, onRename, onDelete }: PropsPanel & { agent: Draft }) {
   const [addTrigger, setAddTrigger] = useState("");
   const choices = events.filter((e) => !agent.triggers.includes(e) && !eventsOfSelf(agent).includes(e));
   return (
     <div className="props" data-testid={`properties-${agent.name}`}>
       <div className="props-head">
-        <h3>{agent.name}</h3>
+        <h3>Agent</h3>
         <span className="muted">{agent.file ?? "in chain.yaml"}</span>
       </div>
+      <NameField name={agent.name} was={agent.was} onRename={onRename} />
       <label>
         Prompt
         <textarea
@@ -525,21 +587,7 @@ function AgentProperties({ agent, envs, findings, events, onChange, onDelete }: 
           </button>
         </div>
       </div>
-      <label>
-        Emits
-        <input
-          data-testid="emits-input"
-          value={agent.emits ?? ""}
-          placeholder={`${agent.name}:done or chain:complete`}
-          onChange={(e) => onChange({ emits: e.target.value || null })}
-        />
-      </label>
-      {agent.routes && (
-        <div className="field">
-          <span>Routes (edit in the file)</span>
-          <pre className="routes">{agent.routes}</pre>
-        </div>
-      )}
+      <Sends agent={agent} onChange={onChange} />
       <div className="two">
         <label>
           Model
@@ -599,5 +647,107 @@ function AgentProperties({ agent, envs, findings, events, onChange, onDelete }: 
 }
 
 function eventsOfSelf(a: AgentDraft): string[] {
-  return a.emits ? [a.emits] : [];
+  return [...(a.emits ? [a.emits] : []), ...a.routes.map((r) => r.emit)];
+}
+
+/** What the agent sends when it ends: one event (`emits`), or routes chosen by its output. */
+function Sends({ agent, onChange }: { agent: AgentDraft; onChange: (patch: Partial<AgentDraft>) => void }) {
+  if (agent.routes_fixed) {
+    return (
+      <div className="field">
+        <span>Routes (written in a shape the editor does not show as rows: edit them in the file)</span>
+        <pre className="routes">{agent.routes_fixed}</pre>
+      </div>
+    );
+  }
+  if (agent.routes.length === 0) {
+    return (
+      <div className="field">
+        <label>
+          Emits
+          <input
+            data-testid="emits-input"
+            value={agent.emits ?? ""}
+            placeholder={`${agent.name}:done or chain:complete`}
+            onChange={(e) => onChange({ emits: e.target.value || null })}
+          />
+        </label>
+        <button
+          className="link"
+          data-testid="use-routes"
+          onClick={() =>
+            onChange({
+              emits: null,
+              routes: [
+                { when: "", emit: agent.emits ?? `${agent.name}:done` },
+                { when: null, emit: `${agent.name}:other` },
+              ],
+            })
+          }
+        >
+          Route by its output instead…
+        </button>
+      </div>
+    );
+  }
+  const routes = agent.routes;
+  const set = (next: RouteDraft[]) => onChange({ routes: next });
+  const at = (i: number, patch: Partial<RouteDraft>) => set(routes.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const hasElse = routes.some((r) => r.when === null);
+  const problem = routeProblem(routes);
+  return (
+    <div className="field" data-testid="routes">
+      <span>Routes — the first whose condition holds sends its event</span>
+      <div className="route-rows">
+        {routes.map((r, i) => (
+          <div className="route-row" key={i} data-testid={`route-${i}`}>
+            {r.when === null ? (
+              <span className="route-else">else</span>
+            ) : (
+              <input
+                data-testid={`route-when-${i}`}
+                aria-label={`route ${i + 1} condition`}
+                placeholder="output.score >= 4"
+                value={r.when}
+                onChange={(e) => at(i, { when: e.target.value })}
+              />
+            )}
+            <span className="muted">→</span>
+            <input
+              data-testid={`route-emit-${i}`}
+              aria-label={`route ${i + 1} event`}
+              placeholder="event:name"
+              value={r.emit}
+              onChange={(e) => at(i, { emit: e.target.value })}
+            />
+            <button aria-label={`remove route ${i + 1}`} onClick={() => set(routes.filter((_, j) => j !== i))}>
+              ×
+            </button>
+          </div>
+        ))}
+      </div>
+      {problem && <span className="field-error">{problem}</span>}
+      <div className="row">
+        <button
+          data-testid="route-add"
+          onClick={() => {
+            const row = { when: "", emit: "" };
+            set(hasElse ? [...routes.slice(0, -1), row, routes[routes.length - 1] as RouteDraft] : [...routes, row]);
+          }}
+        >
+          Add route
+        </button>
+        {!hasElse && <button onClick={() => set([...routes, { when: null, emit: "" }])}>Add else</button>}
+        <button
+          className="link"
+          onClick={() => onChange({ routes: [], emits: routes.find((r) => r.when === null)?.emit ?? routes[0]?.emit ?? null })}
+        >
+          Send one event instead
+        </button>
+      </div>
+      <span className="muted small hint-text">
+        Conditions read <code>output</code>, <code>input</code> and <code>events</code>; a missing field is false.
+      </span>
+    </div>
+  );
 }
