@@ -3,7 +3,7 @@
 // and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
 // then asks the CLI for the newest run in the same data folder.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -562,6 +562,42 @@ uiTest("environments: every env's config in one table, secrets masked", async ()
   await (await byTestId("confirm-button")).click();
   await browser.waitUntil(async () => (await deployedIn("staging")) === "v1", { timeout: 10000 });
   await browser.saveScreenshot(path.join(artifacts, "e2e-home.png"));
+});
+
+uiTest("home: a second chain appears in the chains × environments table, and choosing it switches every screen", async () => {
+  const digest = path.join(path.dirname(chainDir), "digest");
+  cpSync(chainDir, digest, { recursive: true });
+  const yaml = path.join(digest, "chain.yaml");
+  writeFileSync(yaml, readFileSync(yaml, "utf8").replace("name: content-pipeline", "name: digest").replace("Research a topic and write a report", "A weekly digest"));
+  try {
+    await (await byTestId("nav-editor")).click();
+    await (await byTestId("nav-home")).click();
+    const matrix = await byTestId("chain-matrix");
+    await matrix.waitForDisplayed({ timeout: 10000 });
+    // content-pipeline runs v1 in production (after the rollback above); digest was never deployed.
+    assert.match(await (await byTestId("matrix-content-pipeline-production")).getText(), /runs v1/);
+    assert.match(await (await byTestId("matrix-digest-production")).getText(), /runs —[^]*no runs yet/);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-home-chains.png"));
+    await (await browser.$('[data-testid="matrix-row-digest"] button')).click();
+    await browser.waitUntil(async () => (await browser.$("h1").getText()) === "digest", { timeout: 10000 });
+    assert.equal(await (await byTestId("chain-select")).getValue(), "digest");
+    // The editor opens the chosen chain's files.
+    await (await byTestId("nav-editor")).click();
+    await (await byTestId("agent-node-writer")).waitForDisplayed({ timeout: 10000 });
+    await (await byTestId("agent-node-writer")).click();
+    await setPrompt("A digest of {{ input.topic }}.\n");
+    await saveAndWait();
+    assert.match(readFileSync(path.join(digest, "agents/writer.yaml"), "utf8"), /A digest of/);
+    assert.doesNotMatch(readFileSync(path.join(chainDir, "agents/writer.yaml"), "utf8"), /A digest of/);
+    await (await byTestId("chain-select")).selectByAttribute("value", "content-pipeline");
+    await (await byTestId("nav-home")).click();
+    await browser.waitUntil(async () => (await browser.$("h1").getText()) === "content-pipeline", { timeout: 10000 });
+  } finally {
+    rmSync(digest, { recursive: true, force: true });
+  }
+  await (await byTestId("nav-runs")).click();
+  await (await byTestId("nav-home")).click();
+  await (await byTestId("chain-matrix")).waitForDisplayed({ reverse: true, timeout: 10000 });
 });
 
 test("security: the webview may call the app's commands, and nothing else", async () => {

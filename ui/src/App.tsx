@@ -13,6 +13,7 @@ import { Activity } from "./components/Activity";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import { ChainGraphView } from "./components/ChainGraphView";
+import { ChainMatrix } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
 
@@ -75,7 +76,10 @@ export default function App() {
     if (folder) await load(folder);
   };
 
-  const chain = project?.chains.find((c) => !c.error) ?? null;
+  // The chain every screen shows: the one chosen, else the first that loads.
+  const [chosenChain, setChosenChain] = useState<string | null>(null);
+  const loaded = project?.chains.filter((c) => !c.error) ?? [];
+  const chain = loaded.find((c) => c.name === chosenChain) ?? loaded[0] ?? null;
   const [chosenEnv, setChosenEnv] = useState<string | null>(null);
   const runEnv = chosenEnv ?? project?.environments[0] ?? RUN_ENV;
   const ticket = useRef<string | null>(null);
@@ -137,6 +141,22 @@ export default function App() {
   };
   const root = project?.root ?? "";
   const chainName = chain?.name ?? "";
+  // Another chain: its last run in the run panel, its versions, no promotion left open.
+  const shownChain = useRef(chainName);
+  useEffect(() => {
+    if (shownChain.current === chainName || !root || !chainName) return;
+    shownChain.current = chainName;
+    setPromotion(null);
+    setRunState(idle);
+    lastRun(root, chainName, runEnv).then(
+      (last) => setRunState((s) => (s.running ? s : { ...idle, run: last })),
+      (e) => setActionError(toApiError(e)),
+    );
+    if (screen === "versions") {
+      backend.versions(root, chainName).then(setVersionList, (e) => setActionError(toApiError(e)));
+    }
+  }, [chainName, root, runEnv, screen]);
+  const chooseChain = (name: string) => leave(() => setChosenChain(name));
   const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
   const loadRuns = useCallback(
     (env: string | null, status: string | null) => backend.runs(root, chainName, env, status),
@@ -163,6 +183,11 @@ export default function App() {
     if (screen === "editor" && editorDirty && !window.confirm("Leave the editor and drop your unsaved edits?")) return;
     setEditorDirty(false);
     go();
+  };
+  // Home shows the project as it is now: chains added or changed on disk appear.
+  const showHome = () => {
+    setScreen("home");
+    if (project) openProject(project.root).then(setProject, (e) => setActionError(toApiError(e)));
   };
   const nav = (id: Screen, label: string, onClick?: () => void) => (
     <button
@@ -209,13 +234,25 @@ export default function App() {
         <button onClick={() => leave(() => void chooseFolder())}>Open folder…</button>
       </header>
       <nav className="tabs">
-        {nav("home", "Home")}
+        {nav("home", "Home", showHome)}
         {nav("editor", "Pipeline")}
         {nav("environments", "Environments")}
         {nav("runs", "Runs")}
         {nav("gates", "Gates")}
         {nav("promotion", "Promotion")}
         {nav("versions", "Versions", showVersions)}
+        {loaded.length > 1 && chain && (
+          <label className="chain-pick">
+            <span className="muted">chain</span>
+            <select data-testid="chain-select" value={chain.name} onChange={(e) => chooseChain(e.target.value)}>
+              {loaded.map((c) => (
+                <option key={c.name} value={c.name}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {busy && busy !== "open" && (
           <div className="progress inline" aria-label="working">
             <div className="progress-bar indeterminate" />
@@ -353,6 +390,7 @@ export default function App() {
         )}
         {chain && screen === "editor" && project && (
           <EditorScreen
+            key={chain.name}
             root={project.root}
             chain={chain.name}
             envs={chain.envs}
@@ -363,6 +401,15 @@ export default function App() {
         )}
         {chain && screen === "home" && (
           <>
+            {project && project.chains.length > 1 && (
+              <ChainMatrix
+                chains={project.chains}
+                environments={project.environments}
+                selected={chain.name}
+                onSelect={chooseChain}
+                onOpenPromotion={openPromotion}
+              />
+            )}
             <div className="chain-head">
               <div>
                 <h1>{chain.name}</h1>
