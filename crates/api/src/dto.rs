@@ -355,6 +355,9 @@ dto! {
         pub version_hash: String,
         pub passed: bool,
         pub gates: Vec<chainlift_gates::GateReport>,
+        /// The results are of other files than those on disk now (the newest gated in this
+        /// env, shown until the current files are gated).
+        pub stale: bool,
     }
 
     /// A gate starting (`started`) or ending (its status) during `gate`.

@@ -80,17 +80,34 @@ impl Chainlift {
     pub async fn gate_latest(&self, at: &ProjectArgs, env: &str) -> Result<Option<GateRunView>> {
         let (project, chain) = at.chain()?;
         let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
+        let mut view = self.gate_reports_of(&project, &chain, env, &hash).await?;
+        if view.is_none() {
+            // Not gated as they are now: show what was gated last here, marked as such.
+            let newest =
+                gate_reports::latest_gated(&self.pool, &project.id, &chain.name, env).await?;
+            if let Some(other) = newest.filter(|h| *h != hash) {
+                view = self.gate_reports_of(&project, &chain, env, &other).await?;
+                if let Some(v) = view.as_mut() {
+                    v.stale = true;
+                }
+            }
+        }
+        Ok(view)
+    }
+
+    /// The newest report of each of `env`'s gates on the version `hash`.
+    async fn gate_reports_of(
+        &self,
+        project: &chainlift_model::Project,
+        chain: &chainlift_model::ChainDef,
+        env: &str,
+        hash: &str,
+    ) -> Result<Option<GateRunView>> {
         let mut reports = Vec::new();
-        for gate in required_gates(&project, env) {
-            let row = gate_reports::latest(
-                &self.pool,
-                &project.id,
-                &chain.name,
-                &hash,
-                &gate,
-                Some(env),
-            )
-            .await?;
+        for gate in required_gates(project, env) {
+            let row =
+                gate_reports::latest(&self.pool, &project.id, &chain.name, hash, &gate, Some(env))
+                    .await?;
             if let Some(report) =
                 row.and_then(|r| serde_json::from_str::<GateReport>(&r.report).ok())
             {
@@ -100,7 +117,7 @@ impl Chainlift {
         if reports.is_empty() {
             return Ok(None);
         }
-        let tag = versions::by_hash(&self.pool, &project.id, &chain.name, &hash)
+        let tag = versions::by_hash(&self.pool, &project.id, &chain.name, hash)
             .await?
             .and_then(|v| v.tag);
         Ok(Some(GateRunView {
@@ -108,8 +125,9 @@ impl Chainlift {
             env: env.to_string(),
             version: tag.unwrap_or_else(|| hash.chars().take(12).collect()),
             passed: reports.iter().all(|r| r.status != GateStatus::Failed),
-            version_hash: hash,
+            version_hash: hash.to_string(),
             gates: reports,
+            stale: false,
         }))
     }
 
@@ -226,6 +244,7 @@ impl Chainlift {
             version_hash,
             passed,
             gates: reports,
+            stale: false,
         })
     }
 

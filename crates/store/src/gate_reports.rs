@@ -38,6 +38,24 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, r: &GateReportRow) -> Resul
     Ok(())
 }
 
+/// The version most recently gated in `env`, if any.
+pub async fn latest_gated<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT version_hash FROM gate_reports WHERE project = ? AND chain = ? AND env = ?
+           ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// The newest report of a gate for a version (in any env when `env` is None).
 pub async fn latest<'e>(
     db: impl SqliteExecutor<'e>,

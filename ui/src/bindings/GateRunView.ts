@@ -8,4 +8,9 @@ export type GateRunView = { chain: string, env: string,
 /**
  * The tag, else 12 hex of the hash of what was gated.
  */
-version: string, version_hash: string, passed: boolean, gates: Array<GateReport>, };
+version: string, version_hash: string, passed: boolean, gates: Array<GateReport>, 
+/**
+ * The results are of other files than those on disk now (the newest gated in this
+ * env, shown until the current files are gated).
+ */
+stale: boolean, };

@@ -99,6 +99,12 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
           <strong>{error.code}</strong> {error.message}
         </div>
       )}
+      {report?.stale && !running && (
+        <div className="notice warn-notice" data-testid="gates-stale">
+          These are {env}'s newest results, for version <strong>{report.version}</strong>: the chain's files have changed
+          since. Run {env}'s gates to check the files as they are now.
+        </div>
+      )}
       {!report && !running && !error && (
         <div className="empty card">
           <h3>No gate results for these files in {env} yet</h3>
