@@ -494,6 +494,10 @@ uiTest("promotion: staging then production; a ticked item survives a restart; de
   await browser.waitUntil(async () => (await (await byTestId("deployment-timeline")).getText()).includes("rollback"), {
     timeout: 10000,
   });
+  // The promotion that was rolled back says so.
+  await browser.waitUntil(async () => (await (await byTestId("promotion-state")).getText()) === "rolled back", {
+    timeout: 10000,
+  });
   await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-rolled-back.png"));
   const verify = JSON.parse(execFileSync(cli, ["audit", "--verify", "--format", "json"], { encoding: "utf8" }));
   assert.equal(verify.ok, true, "the audit chain verifies after the app's actions");

@@ -328,6 +328,7 @@ export default function App() {
               void act("rolling back", async () => {
                 await backend.rollback(project.root, chain.name, env);
                 setActivityKey((k) => k + 1);
+                if (promotion) setPromotion(await backend.promotion(project.root, promotion.id));
               })
             }
           />

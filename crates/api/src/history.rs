@@ -721,7 +721,16 @@ impl Chainlift {
         };
         failpoint("rollback:before-insert");
         deployments::insert(&mut tx, &row).await?;
-        let detail = serde_json::json!({ "to_version": label(&v), "from_deployment": current.id, "to_deployment": target.id, "reason": reason }).to_string();
+        let rolled_back = chainlift_store::promotions::mark_rolled_back(
+            &mut *tx,
+            &project.id,
+            &chain.name,
+            env,
+            current.version_id,
+            &row.created_at,
+        )
+        .await?;
+        let detail = serde_json::json!({ "to_version": label(&v), "from_deployment": current.id, "to_deployment": target.id, "reason": reason, "promotions_rolled_back": rolled_back }).to_string();
         let entry = self.entry(
             &project,
             "rollback",

@@ -369,6 +369,19 @@ fn the_seeds_promotion_flow_end_to_end() -> TestResult {
         .flatten()
         .filter_map(|r| r["action"].as_str())
         .collect();
+    // The staging promotion whose version was rolled back ends `rolled_back` (DESIGN §6).
+    let rollback = audit
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["action"] == "rollback" && r["env"] == "staging")
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let staging_promotion = fixed["id"].as_str().unwrap_or("?");
+    assert!(
+        rollback.contains("promotions_rolled_back") && rollback.contains(staging_promotion),
+        "{rollback}"
+    );
     for a in [
         "promote",
         "gates",

@@ -129,6 +129,30 @@ pub async fn set_state<'e>(
     Ok(())
 }
 
+/// A rollback moved `env` off `version_id`: its deployed promotions end `rolled_back`. Returns
+/// their ids.
+pub async fn mark_rolled_back<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+    version_id: i64,
+    at: &str,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE promotions SET state = 'rolled_back', updated_at = ?
+          WHERE project = ? AND chain = ? AND to_env = ? AND version_id = ? AND state = 'deployed'
+          RETURNING id",
+    )
+    .bind(at)
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(version_id)
+    .fetch_all(db)
+    .await?)
+}
+
 pub async fn approve<'e>(
     db: impl SqliteExecutor<'e>,
     id: &str,

@@ -34,8 +34,10 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
       <div className="card promo-head">
         <h2>
           {promotion.chain} {promotion.version} → {env}{" "}
-          <span className={`badge badge-${promotion.state}`}>{promotion.state.replace("_", " ")}</span>
-          {promotion.state === "deployed" && deployed[env] && deployed[env] !== promotion.version && (
+          <span className={`badge badge-${promotion.state}`} data-testid="promotion-state">
+            {promotion.state.replace(/_/g, " ")}
+          </span>
+          {(promotion.state === "deployed" || promotion.state === "rolled_back") && deployed[env] && deployed[env] !== promotion.version && (
             <span className="badge badge-waived" data-testid="superseded">
               {" "}
               {env} now runs {deployed[env]}
