@@ -356,9 +356,31 @@ uiTest("gates: staging's gates run with progress, and the quality chart shows sc
   }
   await (await byTestId("nav-gates")).click();
   await (await byTestId("gates-env")).selectByVisibleText("staging");
-  await (await byTestId("run-gates-button")).click();
+  // Slow providers make this a long gate run, which ends with a desktop notification: watch the
+  // session bus for it (the monitor sees the call whether or not a notification daemon runs).
+  let bus = "";
+  const monitor = spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications',member='Notify'"]);
+  monitor.stdout.on("data", (d) => (bus += d));
+  await new Promise((r) => setTimeout(r, 500));
+  providers.state.delayMs = 1500;
+  try {
+    await (await byTestId("run-gates-button")).click();
+    await (await byTestId("gates-progress")).waitForDisplayed({ timeout: 10000 });
+    const steps = await byTestId("gate-steps");
+    await browser.waitUntil(async () => /smoke/.test(await steps.getText()), { timeout: 20000 });
+    await browser.saveScreenshot(path.join(artifacts, "e2e-gates-running.png"));
+    await (await byTestId("quality-chart")).waitForDisplayed({ timeout: 90000 });
+    await browser.waitUntil(async () => bus.includes("Chainlift gates"), {
+      timeout: 10000,
+      timeoutMsg: `no desktop notification on the session bus: ${bus}`,
+    });
+    // staging's webhook is not set yet, so its config gate fails, and the notification says which.
+    assert.match(bus, /string "Chainlift gates"\s+string "content-pipeline failed config for staging"/);
+  } finally {
+    providers.state.delayMs = 0;
+    monitor.kill();
+  }
   const chart = await byTestId("quality-chart");
-  await chart.waitForDisplayed({ timeout: 60000 });
   const text = await chart.getText();
   for (const criterion of ["completeness", "accuracy", "formatting", "relevance"]) assert.match(text, new RegExp(criterion));
   const cell = await browser.$('[data-testid="quality-heatmap"] td.score-4');

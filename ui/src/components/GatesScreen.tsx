@@ -26,6 +26,8 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
   const [env, setEnv] = useState(environments.includes("staging") ? "staging" : (environments[0] ?? "dev"));
   const [report, setReport] = useState<GateRunView | null>(null);
   const [progress, setProgress] = useState<GateProgress | null>(null);
+  // Each gate's state as the run reports it, in the order they started.
+  const [steps, setSteps] = useState<[string, string][]>([]);
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [runs, setRuns] = useState<RunView[]>([]);
@@ -48,8 +50,17 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
     setRunning(true);
     setError(null);
     setProgress(null);
+    setSteps([]);
+    const onProgress = (p: GateProgress) => {
+      setProgress(p);
+      setSteps((all) =>
+        all.some(([g]) => g === p.gate)
+          ? all.map(([g, st]): [string, string] => [g, g === p.gate ? p.state : st])
+          : [...all, [p.gate, p.state]],
+      );
+    };
     try {
-      setReport(await backend.gateRun(root, chain, env, setProgress));
+      setReport(await backend.gateRun(root, chain, env, onProgress));
       setRuns(await backend.runs(root, chain, null, null));
       onRan?.();
     } catch (e) {
@@ -90,8 +101,18 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
             style={{ width: `${progress ? Math.max(4, (100 * progress.done) / Math.max(1, progress.total)) : 4}%` }}
           />
           <div className="progress-text">
-            {progress ? `${progress.gate}: ${progress.state} (${progress.done}/${progress.total})` : "starting…"}
+            {progress ? `${progress.done} of ${progress.total} gates done` : "starting…"}
           </div>
+        </div>
+      )}
+      {running && steps.length > 0 && (
+        <div className="gate-steps" data-testid="gate-steps">
+          {steps.map(([gate, state]) => (
+            <span key={gate} className={`gate-chip gate-chip-${state === "started" ? "running" : state}`}>
+              {state === "started" ? "…" : state === "passed" ? "✓" : state === "failed" ? "✗" : "≈"} {gate}
+              {state === "started" && <span className="muted"> running</span>}
+            </span>
+          ))}
         </div>
       )}
       {error && (
