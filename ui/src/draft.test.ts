@@ -102,6 +102,18 @@ describe("the editor's draft", () => {
     expect(routeProblem([{ when: " ", emit: "x" }])).toMatch(/condition/);
   });
 
+  it("connecting out of an agent with routes wires a route's event, never adds an emits", () => {
+    const first = base[0];
+    if (!first) throw new Error("no agent");
+    const routed = { ...first, emits: null, routes: [{ when: "output.long", emit: "research:long" }, { when: null, emit: "research:done" }] };
+    const agents = [routed, agent("writer", ["research:done"], "chain:complete")];
+    const r = connect(agents, "researcher", "writer");
+    if ("error" in r) throw new Error(r.error);
+    expect(r.agents[0]?.emits).toBeNull();
+    expect(r.agents[1]?.triggers).toEqual(["research:done", "research:long"]);
+    expect(connect(r.agents, "researcher", "writer")).toHaveProperty("error");
+  });
+
   it("checks new names", () => {
     expect(validName("Bad Name", [])).not.toBeNull();
     expect(validName("writer", ["writer"])).not.toBeNull();

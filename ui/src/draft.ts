@@ -69,6 +69,11 @@ export function connect(agents: AgentDraft[], from: string, to: string): Connect
     event = START;
   } else if (!source) {
     return { error: `${from} is not an agent` };
+  } else if (source.routes.length > 0) {
+    // An agent with routes sends one of several events: wire the first the target does not hear yet.
+    const unheard = source.routes.map((r) => r.emit).filter((e) => e && e !== COMPLETE && !target.triggers.includes(e));
+    if (unheard.length === 0) return { error: `${to} already hears every event ${from}'s routes send` };
+    event = unheard[0] as string;
   } else if (source.emits && source.emits !== COMPLETE) {
     event = source.emits;
   } else if (source.emits === COMPLETE) {
