@@ -56,6 +56,9 @@ export function connect(agents: AgentDraft[], from: string, to: string): Connect
   const source = agents.find((a) => a.name === from);
   if (to === COMPLETE) {
     if (!source) return { error: "connect an agent to complete" };
+    if (source.routes.length > 0) {
+      return { error: `${from} sends by routes: give one of its routes the event ${COMPLETE}` };
+    }
     if (source.emits && source.emits !== COMPLETE) {
       return { error: `${from} already emits ${source.emits}; an agent emits one event (routes can send more)` };
     }
