@@ -59,6 +59,7 @@ const COMMANDS: &[&str] = &[
     "deployments",
     "audit",
     "version_create",
+    "version_tag",
     "version_diff",
     "env_config",
     "cancel_run",

@@ -259,6 +259,20 @@ async fn audit(state: State<'_, AppState>, project: String) -> Result<Vec<AuditV
 }
 
 #[tauri::command]
+async fn version_tag(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    version: String,
+    tag: String,
+) -> Result<VersionView, ApiError> {
+    state
+        .api
+        .version_tag(&project_args(&project, Some(chain)), &version, tag.trim())
+        .await
+}
+
+#[tauri::command]
 async fn version_create(
     state: State<'_, AppState>,
     project: String,
@@ -629,6 +643,7 @@ pub fn run() {
             deployments,
             audit,
             version_create,
+            version_tag,
             version_diff,
             env_config,
             cancel_run,

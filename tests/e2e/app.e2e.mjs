@@ -568,6 +568,17 @@ uiTest("versions: snapshot the files with a tag, and diff two versions", async (
   assert.match(text, /agents\/writer\.yaml/);
   assert.match(text, /\+max_tokens: 3200/);
   assert.match(text, /\+temperature: 0\.5/);
+  // An untagged version gets its tag from its row.
+  writeFileSync(writer, readFileSync(writer, "utf8").replace("max_tokens: 3200", "max_tokens: 3300"));
+  await (await byTestId("version-create-button")).click();
+  await browser.waitUntil(async () => /^Created [0-9a-f]{12} /.test(await (await byTestId("version-created")).getText()), {
+    timeout: 10000,
+  });
+  const label = (await (await byTestId("version-created")).getText()).split(" ")[1];
+  await (await byTestId(`tag-${label}`)).click();
+  await (await byTestId("tag-input")).setValue("rc-e2e-2");
+  await (await byTestId("tag-save")).click();
+  await (await byTestId("version-row-rc-e2e-2")).waitForDisplayed({ timeout: 10000 });
   await browser.saveScreenshot(path.join(artifacts, "e2e-versions.png"));
 });
 

@@ -367,6 +367,17 @@ export default function App() {
                 return null;
               }
             }}
+            onTag={async (hash, tag) => {
+              try {
+                await backend.versionTag(project.root, chain.name, hash, tag);
+                setVersionList(await backend.versions(project.root, chain.name));
+                setActionError(null);
+                return true;
+              } catch (e) {
+                setActionError(toApiError(e));
+                return false;
+              }
+            }}
             loadDiff={(a, b) => backend.versionDiff(project.root, chain.name, a, b)}
           />
         )}

@@ -192,6 +192,10 @@ export function versionCreate(project: string, chain: string, tag: string | null
   return call<VersionView>("version_create", { project, chain, tag, note });
 }
 
+export function versionTag(project: string, chain: string, version: string, tag: string): Promise<VersionView> {
+  return call<VersionView>("version_tag", { project, chain, version, tag });
+}
+
 export function versionDiff(project: string, chain: string, a: string, b: string): Promise<VersionDiff> {
   return call<VersionDiff>("version_diff", { project, chain, a, b });
 }

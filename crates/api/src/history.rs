@@ -309,6 +309,45 @@ impl Chainlift {
         self.version_view(&project, &row, existing).await
     }
 
+    /// Give an untagged version its tag (a version has one tag, for good).
+    pub async fn version_tag(
+        &self,
+        at: &ProjectArgs,
+        version: &str,
+        tag: &str,
+    ) -> Result<VersionView> {
+        let (project, chain) = at.chain()?;
+        check_tag(tag)?;
+        let v = self.find_version(&project, &chain.name, version).await?;
+        match &v.tag {
+            Some(have) if have == tag => return self.version_view(&project, &v, true).await,
+            Some(have) => {
+                return Err(ApiError::new(
+                    ErrorCode::BadInput,
+                    format!("version {have} is tagged already; a version has one tag"),
+                ))
+            }
+            None => {}
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if versions::by_tag(&mut *tx, &project.id, &chain.name, tag)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("tag {tag} already names another version of {}", chain.name),
+            ));
+        }
+        versions::set_tag(&mut *tx, v.id, tag).await?;
+        tx.commit().await?;
+        let tagged = VersionRow {
+            tag: Some(tag.to_string()),
+            ..v
+        };
+        self.version_view(&project, &tagged, true).await
+    }
+
     /// The version of the chain's files on disk, created if new.
     pub(crate) async fn snapshot(
         &self,
@@ -318,18 +357,7 @@ impl Chainlift {
         note: Option<&str>,
     ) -> Result<(VersionRow, bool)> {
         if let Some(t) = tag {
-            if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c == '/') {
-                return Err(ApiError::new(
-                    ErrorCode::BadInput,
-                    format!("tag `{t}`: use letters, digits, `.`, `-` or `_`, such as v2.3"),
-                ));
-            }
-            if t.len() >= 7 && t.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(ApiError::new(
-                    ErrorCode::BadInput,
-                    format!("tag `{t}` looks like a hash prefix; pick a name such as v2.3"),
-                ));
-            }
+            check_tag(t)?;
         }
         let hash = definition_hash(&chain.dir)?;
         let mut files = Vec::new();
@@ -857,4 +885,21 @@ impl Chainlift {
             problem,
         })
     }
+}
+
+/// Tags name versions on the command line and in the app: plain words such as v2.3.
+fn check_tag(t: &str) -> Result<()> {
+    if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!("tag `{t}`: use letters, digits, `.`, `-` or `_`, such as v2.3"),
+        ));
+    }
+    if t.len() >= 7 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!("tag `{t}` looks like a hash prefix; pick a name such as v2.3"),
+        ));
+    }
+    Ok(())
 }

@@ -218,6 +218,12 @@ enum VersionCommand {
     },
     /// A unified diff of two versions' files
     Diff { chain: String, a: String, b: String },
+    /// Tag an untagged version (by its hash prefix)
+    Tag {
+        chain: String,
+        version: String,
+        tag: String,
+    },
     /// Write a version's files to a new folder (hash verified)
     Export {
         chain: String,
@@ -498,6 +504,21 @@ async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                     );
                 } else {
                     println!("created version {} (#{}) {}", v.version, v.seq, v.hash);
+                }
+                Ok(0)
+            }
+            VersionCommand::Tag {
+                chain,
+                version,
+                tag,
+            } => {
+                let v = app
+                    .version_tag(&at(&cli.project, Some(chain))?, &version, &tag)
+                    .await?;
+                if json {
+                    print_json(&v);
+                } else {
+                    println!("{} is version {} (#{})", v.hash, v.version, v.seq);
                 }
                 Ok(0)
             }

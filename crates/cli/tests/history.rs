@@ -357,6 +357,57 @@ fn refusals_say_why() -> TestResult {
 }
 
 #[test]
+fn an_untagged_version_gets_its_tag_once() -> TestResult {
+    let sb = Sandbox::new()?;
+    let created = json(&ok(sb
+        .cli()
+        .args(["version", "create", "content-pipeline", "--format", "json"])
+        .output()?))?;
+    let hash = created["hash"].as_str().unwrap_or("").to_string();
+    assert_eq!(created["tag"], Value::Null);
+    let tagged = json(&ok(sb
+        .cli()
+        .args([
+            "version",
+            "tag",
+            "content-pipeline",
+            &hash[..10],
+            "v1",
+            "--format",
+            "json",
+        ])
+        .output()?))?;
+    assert_eq!(
+        (tagged["tag"].as_str(), tagged["hash"].as_str()),
+        (Some("v1"), Some(hash.as_str()))
+    );
+    // Tagging it the same again is a no-op; another tag, or a tag in use, is refused.
+    ok(sb
+        .cli()
+        .args(["version", "tag", "content-pipeline", &hash, "v1"])
+        .output()?);
+    for (version, tag, why) in [
+        (hash.as_str(), "v2", "tagged already"),
+        (hash.as_str(), "has space", "use letters"),
+        ("abcdef0123", "v3", "no version"),
+    ] {
+        let out = sb
+            .cli()
+            .args(["version", "tag", "content-pipeline", version, tag])
+            .output()?;
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+    }
+    let list = json(&ok(sb
+        .cli()
+        .args(["versions", "content-pipeline", "--format", "json"])
+        .output()?))?;
+    assert_eq!(list[0]["tag"], "v1");
+    Ok(())
+}
+
+#[test]
 fn a_flag_flip_switches_the_variant_for_the_next_run_without_a_redeploy() -> TestResult {
     let sb = Sandbox::new()?;
     let server = OpenAiServer::start(sample_responder())?;

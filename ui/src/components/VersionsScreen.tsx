@@ -6,11 +6,43 @@ import { when } from "../format";
 interface Props {
   versions: VersionView[];
   onCreate: (tag: string | null, note: string | null) => Promise<VersionView | null>;
+  /** Tag an untagged version; true when it took. */
+  onTag: (hash: string, tag: string) => Promise<boolean>;
   loadDiff: (a: string, b: string) => Promise<VersionDiff>;
 }
 
 /** Versions with tags; snapshot the files as a new (tagged) version; diff any two. */
-export function VersionsScreen({ versions, onCreate, loadDiff }: Props) {
+/** An untagged version's "Tag…" control: a name, once (a version has one tag). */
+function TagControl({ v, onTag }: { v: VersionView; onTag: Props["onTag"] }) {
+  const [open, setOpen] = useState(false);
+  const [tag, setTag] = useState("");
+  if (!open) {
+    return (
+      <button className="small-button" data-testid={`tag-${v.version}`} onClick={() => setOpen(true)}>
+        Tag…
+      </button>
+    );
+  }
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (tag.trim()) void onTag(v.hash, tag.trim()).then((took) => took && setOpen(false));
+      }}
+    >
+      <input autoFocus data-testid="tag-input" placeholder="v1.2" value={tag} onChange={(e) => setTag(e.target.value)} />
+      <button type="submit" className="small-button" data-testid="tag-save" disabled={!tag.trim()}>
+        Save
+      </button>
+      <button type="button" className="small-button" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+    </form>
+  );
+}
+
+export function VersionsScreen({ versions, onCreate, onTag, loadDiff }: Props) {
   const [tag, setTag] = useState("");
   const [note, setNote] = useState("");
   const [made, setMade] = useState<VersionView | null>(null);
@@ -103,7 +135,7 @@ export function VersionsScreen({ versions, onCreate, loadDiff }: Props) {
                   </td>
                   <td>{v.seq}</td>
                   <td>
-                    <strong>{v.version}</strong>
+                    <strong>{v.version}</strong> {!v.tag && <TagControl v={v} onTag={onTag} />}
                   </td>
                   <td className="model">{v.hash.slice(0, 12)}</td>
                   <td>
