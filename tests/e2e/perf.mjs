@@ -43,6 +43,7 @@ function generate(n) {
   return root;
 }
 
+/** MiB of `field` summed over the processes pgrep finds (Pss comes from smaps_rollup). */
 function rssOf(flag, pattern, field = "VmRSS") {
   let total = 0;
   let out = "";
@@ -54,7 +55,8 @@ function rssOf(flag, pattern, field = "VmRSS") {
   const pids = out.trim().split("\n").filter(Boolean);
   for (const pid of pids) {
     try {
-      const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`${field}:\\s+(\\d+) kB`));
+      const file = field === "Pss" ? "smaps_rollup" : "status";
+      const m = readFileSync(`/proc/${pid}/${file}`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
       if (m) total += Number(m[1]);
     } catch {
       // gone
@@ -101,6 +103,8 @@ try {
         webview: rssOf("-f", "WebKitWebProcess"),
         appAnon: rssOf("-x", "chainlift-app", "RssAnon"),
         webviewAnon: rssOf("-f", "WebKitWebProcess", "RssAnon"),
+        // Proportional: each shared page counted once across the app's processes.
+        pss: rssOf("-x", "chainlift-app", "Pss") + rssOf("-f", "WebKit(Web|Network)Process", "Pss"),
       };
     }
     await b.deleteSession();
@@ -148,6 +152,7 @@ try {
   console.log(`cold start to interactive (sample, ${RUNS} launches): median ${median(starts).toFixed(0)} ms, all ${starts.map((s) => s.toFixed(0)).join(", ")} ms`);
   console.log(`resident memory with the sample: app ${rss.app.toFixed(0)} MiB + webview ${rss.webview.toFixed(0)} MiB = ${(rss.app + rss.webview).toFixed(0)} MiB`);
   console.log(`  of which private (RssAnon, not shared libraries): app ${rss.appAnon.toFixed(0)} MiB, webview ${rss.webviewAnon.toFixed(0)} MiB`);
+  console.log(`  proportional (PSS, shared pages split between the app's processes): ${rss.pss.toFixed(0)} MiB`);
   console.log(`${AGENTS}-agent chain: editor rendered in ${render.toFixed(0)} ms; pan for 2 s: ${frames.length} frames, median ${median(frames).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${janky} frame(s) over 50 ms`);
   console.log(`resident memory with the ${AGENTS}-agent chain: app ${rss200.app.toFixed(0)} MiB + webview ${rss200.webview.toFixed(0)} MiB = ${(rss200.app + rss200.webview).toFixed(0)} MiB`);
 } finally {
