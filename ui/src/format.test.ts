@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { duration, money, seconds } from "./format";
+import { duration, money, readable, seconds } from "./format";
 
 describe("money", () => {
   it("shows unknown for a null cost, never $0", () => {
@@ -20,5 +20,13 @@ describe("duration and seconds", () => {
     expect(duration(null)).toBe("–");
     expect(seconds(300)).toBe("5 m");
     expect(seconds(45)).toBe("45 s");
+  });
+});
+
+describe("readable", () => {
+  it("shows a text payload as text and JSON as it is", () => {
+    expect(readable('"Brief:\\n- one"')).toBe("Brief:\n- one");
+    expect(readable('{\n  "a": 1\n}')).toBe('{\n  "a": 1\n}');
+    expect(readable("not json")).toBe("not json");
   });
 });

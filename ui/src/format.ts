@@ -26,3 +26,13 @@ export function when(stamp: string): string {
   const d = new Date(stamp);
   return Number.isNaN(d.getTime()) ? stamp : d.toLocaleString();
 }
+
+/** An event's payload as a person reads it: a text output as text, not as a JSON string. */
+export function readable(payload: string): string {
+  try {
+    const v: unknown = JSON.parse(payload);
+    return typeof v === "string" ? v : payload;
+  } catch {
+    return payload;
+  }
+}

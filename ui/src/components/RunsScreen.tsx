@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { EventView } from "../bindings/EventView";
 import type { RunView } from "../bindings/RunView";
-import { duration, money, when } from "../format";
+import { duration, money, readable, when } from "../format";
 import { StatusBadge } from "./StatusBadge";
 
 const STATUSES = ["completed", "failed", "timed_out", "budget_exceeded", "cancelled", "running"];
@@ -124,7 +124,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
                 <li key={i}>
                   <span className="muted">{when(e.at)}</span> <strong>{e.event}</strong>
                   {e.from && <span className="muted"> from {e.from}</span>}
-                  <pre>{e.payload}</pre>
+                  <pre>{readable(e.payload)}</pre>
                 </li>
               ))}
             </ol>
