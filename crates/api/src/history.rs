@@ -330,15 +330,7 @@ impl Chainlift {
             None => {}
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if versions::by_tag(&mut *tx, &project.id, &chain.name, tag)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::new(
-                ErrorCode::BadInput,
-                format!("tag {tag} already names another version of {}", chain.name),
-            ));
-        }
+        tag_free(&mut tx, &project.id, &chain.name, tag).await?;
         versions::set_tag(&mut *tx, v.id, tag).await?;
         tx.commit().await?;
         let tagged = VersionRow {
@@ -379,15 +371,7 @@ impl Chainlift {
                     ));
                 }
                 (Some(t), None) => {
-                    if versions::by_tag(&mut *tx, &project.id, &chain.name, t)
-                        .await?
-                        .is_some()
-                    {
-                        return Err(ApiError::new(
-                            ErrorCode::BadInput,
-                            format!("tag {t} already names another version of {}", chain.name),
-                        ));
-                    }
+                    tag_free(&mut tx, &project.id, &chain.name, t).await?;
                     versions::set_tag(&mut *tx, existing.id, t).await?;
                     tx.commit().await?;
                     let tagged = VersionRow {
@@ -400,15 +384,7 @@ impl Chainlift {
             }
         }
         if let Some(t) = tag {
-            if versions::by_tag(&mut *tx, &project.id, &chain.name, t)
-                .await?
-                .is_some()
-            {
-                return Err(ApiError::new(
-                    ErrorCode::BadInput,
-                    format!("tag {t} already names another version of {}", chain.name),
-                ));
-            }
+            tag_free(&mut tx, &project.id, &chain.name, t).await?;
         }
         let author = actor(project);
         let now = self.clock.now().to_rfc3339();
@@ -899,6 +875,25 @@ fn check_tag(t: &str) -> Result<()> {
         return Err(ApiError::new(
             ErrorCode::BadInput,
             format!("tag `{t}` looks like a hash prefix; pick a name such as v2.3"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refused when `tag` already names a version of `chain` (a tag names one version).
+async fn tag_free(
+    tx: &mut sqlx::SqliteConnection,
+    project: &str,
+    chain: &str,
+    tag: &str,
+) -> Result<()> {
+    if versions::by_tag(&mut *tx, project, chain, tag)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!("tag {tag} already names another version of {chain}"),
         ));
     }
     Ok(())
