@@ -7,7 +7,7 @@ use chainlift_model::lint::{needed_secrets, secret_kind};
 
 use crate::dto::{AgentDiff, AgentSide, ConfigRow, EnvConfigTable, EnvDiff, KeyDiff, SecretDiff};
 use crate::project::{issue_text, resolve_env_with_file};
-use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+use crate::{Chainlift, ProjectArgs, Result};
 
 const HIDDEN: &str = "****";
 
@@ -23,14 +23,8 @@ fn shown(secret_names: &BTreeSet<String>, key: &str, value: &str) -> String {
 impl Chainlift {
     pub async fn diff(&self, args: &ProjectArgs, env_a: &str, env_b: &str) -> Result<EnvDiff> {
         let (project, chain) = args.chain()?;
-        let all = project.environments();
         for e in [env_a, env_b] {
-            if !all.iter().any(|x| x == e) {
-                return Err(ApiError::new(
-                    ErrorCode::BadInput,
-                    format!("unknown env `{e}` (this project has: {})", all.join(", ")),
-                ));
-            }
+            crate::check_env(&project, e)?;
         }
         let none = BTreeMap::new();
         let (file_a, res_a) = resolve_env_with_file(&project, &chain, env_a, &none)?;

@@ -138,16 +138,7 @@ impl Chainlift {
         on_progress: &(dyn Fn(GateProgress) + Send + Sync),
     ) -> Result<GateRunView> {
         let (project, chain) = args.at.chain()?;
-        if !project.environments().contains(&args.env) {
-            return Err(ApiError::new(
-                ErrorCode::BadInput,
-                format!(
-                    "unknown env `{}` (this project has: {})",
-                    args.env,
-                    project.environments().join(", ")
-                ),
-            ));
-        }
+        crate::check_env(&project, &args.env)?;
         let wanted = match &args.only {
             Some(list) => {
                 for g in list {

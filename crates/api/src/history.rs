@@ -521,20 +521,6 @@ impl Chainlift {
         Ok(dir)
     }
 
-    fn check_env(project: &Project, env: &str) -> Result<()> {
-        if project.environments().iter().any(|e| e == env) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                ErrorCode::BadInput,
-                format!(
-                    "unknown env `{env}` (this project has: {})",
-                    project.environments().join(", ")
-                ),
-            ))
-        }
-    }
-
     /// Point (chain, env) at a version with a fresh config snapshot (DESIGN.md §3, §6).
     pub async fn deploy(
         &self,
@@ -544,7 +530,7 @@ impl Chainlift {
         reason: Option<&str>,
     ) -> Result<DeploymentView> {
         let (project, chain) = at.chain()?;
-        Self::check_env(&project, env)?;
+        crate::check_env(&project, env)?;
         let mut v = self.find_version(&project, &chain.name, reference).await?;
         let deployed_before =
             deployments::was_deployed(&self.pool, &project.id, &chain.name, env, v.id).await?;
@@ -667,7 +653,7 @@ impl Chainlift {
         reason: Option<&str>,
     ) -> Result<DeploymentView> {
         let (project, chain) = at.chain()?;
-        Self::check_env(&project, env)?;
+        crate::check_env(&project, env)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let current = deployments::current(&mut *tx, &project.id, &chain.name, env)
             .await?
@@ -771,7 +757,7 @@ impl Chainlift {
         value: &str,
     ) -> Result<FlagView> {
         let project = at.project()?;
-        Self::check_env(&project, env)?;
+        crate::check_env(&project, env)?;
         if !chainlift_model::envfile::is_valid_key(name) {
             return Err(ApiError::new(
                 ErrorCode::BadInput,
@@ -807,7 +793,7 @@ impl Chainlift {
 
     pub async fn flags(&self, at: &ProjectArgs, env: &str) -> Result<Vec<FlagView>> {
         let project = at.project()?;
-        Self::check_env(&project, env)?;
+        crate::check_env(&project, env)?;
         Ok(flags::list(&self.pool, &project.id, env)
             .await?
             .into_iter()

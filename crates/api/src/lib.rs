@@ -127,3 +127,15 @@ impl Chainlift {
         editor::write_whole(&self.data_dir.join(RECENT_FILE), &text)
     }
 }
+
+/// Refused (bad input) unless `env` is one of the project's environments.
+pub(crate) fn check_env(project: &chainlift_model::Project, env: &str) -> Result<()> {
+    let all = project.environments();
+    if all.iter().any(|e| e == env) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::BadInput,
+        format!("unknown env `{env}` (this project has: {})", all.join(", ")),
+    ))
+}

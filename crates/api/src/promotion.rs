@@ -255,16 +255,9 @@ impl Chainlift {
         version: Option<&str>,
     ) -> Result<PromotionView> {
         let (project, chain) = at.chain()?;
+        crate::check_env(&project, to_env)?;
         let envs = project.environments();
-        let Some(index) = envs.iter().position(|e| e == to_env) else {
-            return Err(ApiError::new(
-                ErrorCode::BadInput,
-                format!(
-                    "unknown env `{to_env}` (this project has: {})",
-                    envs.join(", ")
-                ),
-            ));
-        };
+        let index = envs.iter().position(|e| e == to_env).unwrap_or_default();
         if index == 0 {
             return Err(ApiError::new(
                 ErrorCode::Refused,

@@ -305,16 +305,7 @@ impl Chainlift {
         on_progress: &(dyn Fn(RunProgress) + Send + Sync),
     ) -> Result<RunView> {
         let (project, chain) = args.at.chain()?;
-        if !project.environments().contains(&args.env) {
-            return Err(ApiError::new(
-                ErrorCode::BadInput,
-                format!(
-                    "unknown env `{}` (this project has: {})",
-                    args.env,
-                    project.environments().join(", ")
-                ),
-            ));
-        }
+        crate::check_env(&project, &args.env)?;
         let plan = self.plan_run(&project, &chain, args).await?;
         let resolved = plan.resolution.map_err(|issues| {
             let lines: Vec<String> = issues.iter().map(issue_text).collect();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chainlift_model::envfile::is_valid_key;
 use chainlift_model::secret::SecretValue;
-use chainlift_model::{ChainDef, Project};
+use chainlift_model::ChainDef;
 use chainlift_secrets::account;
 use chainlift_store::secrets as table;
 
@@ -19,20 +19,6 @@ use chainlift_model::lint::needed_secrets;
 pub struct SecretArgs {
     pub at: ProjectArgs,
     pub env: String,
-}
-
-fn check_env(project: &Project, env: &str) -> Result<()> {
-    if project.environments().iter().any(|e| e == env) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::BadInput,
-            format!(
-                "unknown env `{env}` (this project has: {})",
-                project.environments().join(", ")
-            ),
-        ))
-    }
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -73,7 +59,7 @@ impl Chainlift {
         value: &SecretValue,
     ) -> Result<SecretStatus> {
         let project = args.at.project()?;
-        check_env(&project, &args.env)?;
+        crate::check_env(&project, &args.env)?;
         check_name(name)?;
         if value.expose().is_empty() {
             return Err(ApiError::new(
@@ -99,7 +85,7 @@ impl Chainlift {
 
     pub async fn secret_remove(&self, args: &SecretArgs, name: &str) -> Result<bool> {
         let project = args.at.project()?;
-        check_env(&project, &args.env)?;
+        crate::check_env(&project, &args.env)?;
         check_name(name)?;
         let in_keychain = self
             .secrets
@@ -116,7 +102,7 @@ impl Chainlift {
     /// Every secret a chain of the project needs in this env, plus any recorded as set.
     pub async fn secret_list(&self, args: &SecretArgs) -> Result<Vec<SecretStatus>> {
         let project = args.at.project()?;
-        check_env(&project, &args.env)?;
+        crate::check_env(&project, &args.env)?;
         let mut required = std::collections::BTreeSet::new();
         for dir in project.chain_dirs() {
             let Ok(chain) = ChainDef::load(&dir) else {

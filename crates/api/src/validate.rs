@@ -6,7 +6,7 @@ use chainlift_model::lint::{self, EnvLint, LintInput};
 
 use crate::dto::{Finding, Severity, ValidationReport};
 use crate::project::resolve_env_with_file;
-use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
+use crate::{Chainlift, ProjectArgs, Result};
 
 impl Chainlift {
     pub async fn validate(
@@ -16,11 +16,8 @@ impl Chainlift {
     ) -> Result<ValidationReport> {
         let (project, chain) = args.chain()?;
         let all = project.environments();
-        if let Some(e) = env.filter(|e| !all.iter().any(|x| x == e)) {
-            return Err(ApiError::new(
-                ErrorCode::BadInput,
-                format!("unknown env `{e}` (this project has: {})", all.join(", ")),
-            ));
+        if let Some(e) = env {
+            crate::check_env(&project, e)?;
         }
         // Every env is resolved (comparisons need the previous env and production); only the
         // asked-for ones are reported.
