@@ -14,7 +14,7 @@ const base = [agent("researcher", ["chain:start"], "research:done"), agent("writ
 
 describe("the editor's draft", () => {
   it("draws agents and events like the saved chain", () => {
-    const g = graphOf(base, base);
+    const g = graphOf(base);
     expect(g.nodes.map((n) => n.id)).toEqual(["chain:start", "researcher", "writer", "chain:complete"]);
     expect(g.edges.map((e) => `${e.source}-${e.label}->${e.target}`)).toEqual([
       "chain:start-chain:start->researcher",
@@ -68,7 +68,7 @@ describe("the editor's draft", () => {
       { op: "set_text", agent: "author", field: "prompt", value: "q" },
     ]);
     // The graph keeps its wires through the rename.
-    expect(graphOf(renamed, base).edges.map((e) => e.id)).toContain("researcher-research:done->author");
+    expect(graphOf(renamed).edges.map((e) => e.id)).toContain("researcher-research:done->author");
     // Renamed back, nothing is left to save.
     expect(editsBetween(base, rename(rename(base, "writer", "author"), "author", "writer"))).toEqual([]);
     // A new agent may take the old name: it is added, not mistaken for the renamed one.
@@ -96,7 +96,7 @@ describe("the editor's draft", () => {
       { op: "set_text", agent: "researcher", field: "emits", value: null },
       { op: "set_routes", agent: "researcher", routes },
     ]);
-    expect(graphOf(draft, base).edges.map((e) => e.id)).toContain("researcher-research:done->writer");
+    expect(graphOf(draft).edges.map((e) => e.id)).toContain("researcher-research:done->writer");
     expect(routeProblem(routes)).toBeNull();
     expect(routeProblem([...routes].reverse())).toMatch(/else/);
     expect(routeProblem([{ when: " ", emit: "x" }])).toMatch(/condition/);
@@ -112,6 +112,17 @@ describe("the editor's draft", () => {
     expect(r.agents[0]?.emits).toBeNull();
     expect(r.agents[1]?.triggers).toEqual(["research:done", "research:long"]);
     expect(connect(r.agents, "researcher", "writer")).toHaveProperty("error");
+  });
+
+  it("fan-in and on_error are edits too, and on_error draws its event", () => {
+    const [researcher, writer] = base as [AgentDraft, AgentDraft];
+    const fixer = agent("fixer", ["researcher:error"], "research:done");
+    const draft = [{ ...researcher, on_error: "fixer" }, { ...writer, wait_for: "all" }, fixer];
+    expect(editsBetween([...base, fixer], draft)).toEqual([
+      { op: "set_text", agent: "researcher", field: "on_error", value: "fixer" },
+      { op: "set_text", agent: "writer", field: "wait_for", value: "all" },
+    ]);
+    expect(graphOf(draft).edges.map((e) => e.id)).toContain("researcher-researcher:error->fixer");
   });
 
   it("checks new names", () => {

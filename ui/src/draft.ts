@@ -14,18 +14,21 @@ export type Draft = AgentDraft & { was?: string };
 /** The name an agent had when it was read (the key into the agents as read). */
 export const readName = (a: Draft): string => a.was ?? a.name;
 
-/** Events an agent sends: its `emits`, its routes, and what on_error sends (read-only here). */
-export function eventsOf(a: AgentDraft, base?: AgentDraft): string[] {
-  const b = base ?? a;
-  const edited = (x: AgentDraft) => [x.emits, ...x.routes.map((r) => r.emit)];
-  const fromBase = b.emitted.filter((e) => !edited(b).includes(e));
-  const all = [...edited(a).filter((e): e is string => !!e), ...fromBase];
-  return [...new Set(all)];
+/**
+ * Events an agent sends: its `emits`, its routes, and what `on_error` sends (an agent's name
+ * there goes through the `<agent>:error` event). Routes the editor cannot show as rows count
+ * as read.
+ */
+export function eventsOf(a: AgentDraft, agentNames: string[]): string[] {
+  const all = [a.emits, ...a.routes.map((r) => r.emit)];
+  if (a.on_error) all.push(agentNames.includes(a.on_error) ? `${a.name}:error` : a.on_error);
+  if (a.routes_fixed) all.push(...a.emitted);
+  return [...new Set(all.filter((e): e is string => !!e))];
 }
 
 /** Agents as nodes, events as labelled edges, like the Rust side draws a saved chain. */
-export function graphOf(agents: Draft[], base: AgentDraft[] = []): ChainGraph {
-  const byName = new Map(base.map((b) => [b.name, b]));
+export function graphOf(agents: Draft[]): ChainGraph {
+  const names = agents.map((a) => a.name);
   const nodes: ChainGraph["nodes"] = [{ id: START, kind: "start", label: "start" }];
   const edges: ChainGraph["edges"] = [];
   for (const a of agents) nodes.push({ id: a.name, kind: "agent", label: a.name });
@@ -34,7 +37,7 @@ export function graphOf(agents: Draft[], base: AgentDraft[] = []): ChainGraph {
     if (a.triggers.includes(START)) {
       edges.push({ id: `${START}->${a.name}`, source: START, target: a.name, label: START });
     }
-    for (const ev of eventsOf(a, byName.get(readName(a)))) {
+    for (const ev of eventsOf(a, names)) {
       if (ev === COMPLETE) {
         ends = true;
         edges.push({ id: `${a.name}->${COMPLETE}`, source: a.name, target: COMPLETE, label: COMPLETE });
@@ -106,6 +109,8 @@ export function newAgent(name: string): AgentDraft {
     routes_fixed: null,
     model: null,
     timeout: null,
+    wait_for: null,
+    on_error: null,
     file: `agents/${name}.yaml`,
   };
 }
@@ -138,7 +143,7 @@ export function routeProblem(routes: RouteDraft[]): string | null {
   return null;
 }
 
-const TEXT_FIELDS = ["prompt", "model", "timeout", "emits"] as const;
+const TEXT_FIELDS = ["prompt", "model", "timeout", "emits", "wait_for", "on_error"] as const;
 
 /** Renames in an order that never takes a name still in use (a swap needs two saves). */
 function renamesOf(draft: Draft[]): ChainEdit[] {

@@ -441,6 +441,10 @@ dto! {
         pub routes_fixed: Option<String>,
         pub model: Option<String>,
         pub timeout: Option<String>,
+        /// `any` (the default) or `all`: start on every trigger, or once all have arrived.
+        pub wait_for: Option<String>,
+        /// Where a failure goes: an event, or an agent's name.
+        pub on_error: Option<String>,
         /// Its agent file, relative to the chain folder.
         pub file: Option<String>,
     }

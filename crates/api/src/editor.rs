@@ -496,6 +496,8 @@ fn draft(chain: &ChainDef, a: &chainlift_model::chain::AgentSpec) -> AgentDraft 
             .map(|r| serde_json::to_string_pretty(r).unwrap_or_default()),
         model: text(&a.model),
         timeout: text(&a.timeout),
+        wait_for: a.wait_for.clone(),
+        on_error: a.on_error.clone(),
         file: a
             .file
             .as_ref()

@@ -23,6 +23,14 @@ routes: Array<RouteDraft>,
  */
 routes_fixed: string | null, model: string | null, timeout: string | null, 
 /**
+ * `any` (the default) or `all`: start on every trigger, or once all have arrived.
+ */
+wait_for: string | null, 
+/**
+ * Where a failure goes: an event, or an agent's name.
+ */
+on_error: string | null, 
+/**
  * Its agent file, relative to the chain folder.
  */
 file: string | null, };

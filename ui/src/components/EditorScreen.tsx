@@ -30,7 +30,6 @@ import {
   eventsOf,
   graphOf,
   newAgent,
-  readName,
   rename,
   routeProblem,
   validName,
@@ -192,7 +191,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
 
   const findings = useMemo(() => loaded?.view.findings ?? [], [loaded]);
   const findingsOf = (name: string) => findings.filter((f) => f.agents.includes(name));
-  const graph = useMemo(() => graphOf(draft, loaded?.base), [draft, loaded]);
+  const graph = useMemo(() => graphOf(draft), [draft]);
   const auto = useMemo(() => Object.fromEntries(layoutGraph(graph).map((p) => [p.id, p])), [graph]);
 
   const nodes: EditorNode[] = useMemo(
@@ -323,10 +322,10 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   const agent = draft.find((a) => a.name === selected) ?? null;
   const knownEvents = useMemo(() => {
     const all = new Set<string>([START]);
-    const byName = new Map((loaded?.base ?? []).map((b) => [b.name, b]));
-    for (const a of draft) for (const e of eventsOf(a, byName.get(readName(a)))) all.add(e);
+    const names = draft.map((a) => a.name);
+    for (const a of draft) for (const e of eventsOf(a, names)) all.add(e);
     return [...all].sort();
-  }, [draft, loaded]);
+  }, [draft]);
 
   if (!loaded) {
     return (
@@ -439,6 +438,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
               envs={envs}
               findings={findingsOf(agent.name)}
               events={knownEvents}
+              agents={draft.map((a) => a.name)}
               onChange={(patch) => update(agent.name, patch)}
               onRename={(to) => renameAgent(agent.name, to)}
               onDelete={() => deleteAgent(agent.name)}
@@ -495,6 +495,8 @@ interface PropsPanel {
   envs: EnvColumn[];
   findings: AgentFinding[];
   events: string[];
+  /** Every agent's name, for on_error. */
+  agents: string[];
   onChange: (patch: Partial<AgentDraft>) => void;
   /** Returns what is wrong with the new name, or null when renamed. */
   onRename: (to: string) => string | null;
@@ -530,7 +532,7 @@ function NameField({ name, was, onRename }: { name: string; was?: string; onRena
   );
 }
 
-function AgentProperties({ agent, envs, findings, events, onChange, onRename, onDelete }: PropsPanel & { agent: Draft }) {
+function AgentProperties({ agent, envs, findings, events, agents, onChange, onRename, onDelete }: PropsPanel & { agent: Draft }) {
   const [addTrigger, setAddTrigger] = useState("");
   const choices = events.filter((e) => !agent.triggers.includes(e) && !eventsOfSelf(agent).includes(e));
   return (
@@ -588,6 +590,23 @@ function AgentProperties({ agent, envs, findings, events, onChange, onRename, on
         </div>
       </div>
       <Sends agent={agent} onChange={onChange} />
+      <div className="two">
+        <label>
+          Starts on
+          <select
+            data-testid="wait-for-select"
+            value={agent.wait_for ?? "any"}
+            onChange={(e) => onChange({ wait_for: e.target.value === "any" ? null : e.target.value })}
+          >
+            <option value="any">any trigger</option>
+            <option value="all">all triggers (fan-in)</option>
+          </select>
+        </label>
+        <label>
+          On error
+          <OnError agent={agent} agents={agents} onChange={onChange} />
+        </label>
+      </div>
       <div className="two">
         <label>
           Model
@@ -648,6 +667,44 @@ function AgentProperties({ agent, envs, findings, events, onChange, onRename, on
 
 function eventsOfSelf(a: AgentDraft): string[] {
   return [...(a.emits ? [a.emits] : []), ...a.routes.map((r) => r.emit)];
+}
+
+const AN_EVENT = "__event"; // no agent name starts with _
+
+/** Where a failure goes: nowhere (the run fails), another agent, or an event. */
+function OnError({ agent, agents, onChange }: { agent: AgentDraft; agents: string[]; onChange: (patch: Partial<AgentDraft>) => void }) {
+  const value = agent.on_error;
+  const mode = !value ? "" : agents.includes(value) ? value : AN_EVENT;
+  return (
+    <>
+      <select
+        data-testid="on-error-select"
+        value={mode}
+        onChange={(e) => {
+          const v = e.target.value;
+          onChange({ on_error: v === "" ? null : v === AN_EVENT ? `${agent.name}:failed` : v });
+        }}
+      >
+        <option value="">fail the run</option>
+        {agents
+          .filter((n) => n !== agent.name)
+          .map((n) => (
+            <option key={n} value={n}>
+              hand over to {n}
+            </option>
+          ))}
+        <option value={AN_EVENT}>send an event…</option>
+      </select>
+      {mode === AN_EVENT && (
+        <input
+          data-testid="on-error-event"
+          aria-label="event sent on error"
+          value={value ?? ""}
+          onChange={(e) => onChange({ on_error: e.target.value || null })}
+        />
+      )}
+    </>
+  );
 }
 
 /** What the agent sends when it ends: one event (`emits`), or routes chosen by its output. */
