@@ -96,6 +96,15 @@ test("Run runs the chain in dev and shows it completed, with cost and output", a
   assert.equal(last.env, "dev");
   assert.equal(last.chain, "content-pipeline");
   assert.ok(last.cost > 0, "the sample's models are priced");
+
+  // Ctrl+Enter runs again: one more run in the shared history.
+  const before = JSON.parse(execFileSync(cli, ["runs", "--format", "json"], { encoding: "utf8" })).length;
+  await browser.keys(["Control", "Enter"]);
+  await browser.waitUntil(
+    async () => JSON.parse(execFileSync(cli, ["runs", "--format", "json"], { encoding: "utf8" })).length === before + 1,
+    { timeout: 30000, timeoutMsg: "Ctrl+Enter did not start a run" },
+  );
+  await browser.waitUntil(async () => (await status.getText()) === "completed", { timeout: 30000 });
 });
 
 test("the home screen shows what is deployed, and the other screens open", async () => {
@@ -222,7 +231,12 @@ uiTest("editor: a prompt edited in the app lands in the YAML with its comments i
   const before = await prompt.getValue();
   await setPrompt("Write a crisp report on {{ input.topic }}.\n\nResearch brief:\n{{ events[\"research:done\"].output }}\n");
   assert.match(await (await byTestId("dirty-state")).getText(), /1 unsaved change/);
-  await saveAndWait();
+  // Ctrl+S saves.
+  await browser.keys(["Control", "s"]);
+  await browser.waitUntil(async () => (await (await byTestId("dirty-state")).getText()) === "All changes saved", {
+    timeout: 15000,
+    timeoutMsg: "Ctrl+S did not save",
+  });
   const edited = readFileSync(file, "utf8");
   assert.match(edited, /^# The writer turns the researcher's brief into the report\./, "the header comment is kept");
   assert.match(edited, /output: json  # validated against the schema below/, "the trailing comment is kept");
