@@ -424,6 +424,8 @@ async function promoteIn(env) {
   await (await col.$('[data-testid="promote-button"]')).click();
   await browser.waitUntil(async () => (await bodyText()).includes(`→ ${env}`), { timeout: 90000 });
   await (await byTestId("gate-status-smoke")).waitForDisplayed({ timeout: 10000 });
+  // The reviewer's scores are on the promotion itself, for whoever approves it.
+  assert.match(await (await byTestId("quality-chart")).getText(), /completeness/);
 }
 
 /** Waive every failed gate with a reason, in the app. */

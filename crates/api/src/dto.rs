@@ -396,6 +396,8 @@ dto! {
         pub summary: String,
         pub waived_by: Option<String>,
         pub waiver_note: Option<String>,
+        /// The quality gate's scores, for the charts (other gates: none).
+        pub quality: Option<chainlift_gates::QualityScores>,
     }
 
     /// `promote`'s JSON (DESIGN.md §8).

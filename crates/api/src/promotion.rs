@@ -69,6 +69,9 @@ impl Chainlift {
             .await?
             .into_iter()
             .map(|g| PromotionGateView {
+                quality: serde_json::from_str::<chainlift_gates::GateReport>(&g.report)
+                    .ok()
+                    .and_then(|r| r.quality),
                 gate: g.gate,
                 status: g.status,
                 summary: g.summary,

@@ -3,6 +3,7 @@ import type { PromotionView } from "../bindings/PromotionView";
 import { Checklist } from "./Checklist";
 import { WaiveControl } from "./WaiveControl";
 import { ConfirmRollback } from "./ConfirmRollback";
+import { QualityCharts } from "./GatesScreen";
 
 interface Props {
   promotion: PromotionView | null;
@@ -29,6 +30,8 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
     );
   }
   const env = promotion.to_env;
+  // What the reviewer scored for this version, so approving does not mean switching screens.
+  const quality = promotion.gates.find((g) => g.gate === "quality")?.quality ?? null;
   return (
     <div className="promotion">
       <div className="card promo-head">
@@ -69,13 +72,14 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
               </span>{" "}
               <strong>{g.gate}</strong> <span className="muted">{g.summary}</span>
               {g.waiver_note && <span className="muted"> — waived by {g.waived_by}: {g.waiver_note}</span>}
-              {g.status === "failed" && promotion.state !== "deployed" && (
+              {g.status === "failed" && promotion.state !== "deployed" && promotion.state !== "rolled_back" && (
                 <WaiveControl gate={g.gate} onWaive={(reason) => onWaive(g.gate, reason)} />
               )}
             </li>
           ))}
         </ul>
       </div>
+      {quality && <QualityCharts q={quality} />}
       <div className="card">
         <h3>Checklist</h3>
         <Checklist checklist={promotion.checklist} onTick={onTick} />
