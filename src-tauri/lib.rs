@@ -114,8 +114,8 @@ async fn watch_chain(
     chain: String,
     on_change: Channel<String>,
 ) -> Result<(), ApiError> {
-    let (_, def) = project_args(&project, Some(chain)).chain()?;
-    let dir = def.dir;
+    // The folder only: a chain whose files do not load is watched too, to see them fixed.
+    let (_, dir) = project_args(&project, Some(chain)).chain_dir()?;
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
         if matches!(event.kind, notify::EventKind::Access(_)) {

@@ -653,6 +653,23 @@ uiTest("home: a second chain appears in the chains × environments table, and ch
   await (await byTestId("chain-matrix")).waitForDisplayed({ reverse: true, timeout: 10000 });
 });
 
+uiTest("a chain that does not load says where, and comes back when fixed on disk", async () => {
+  const file = path.join(chainDir, "chain.yaml");
+  const original = readFileSync(file, "utf8");
+  writeFileSync(file, original.replace("agents:\n", "agents:\n  - name: [broken\n"));
+  try {
+    await (await byTestId("nav-home")).click();
+    const error = await byTestId("chain-error-content-pipeline");
+    await error.waitForDisplayed({ timeout: 10000 });
+    assert.match(await error.getText(), /chain\.yaml:\d+: invalid YAML/);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-chain-broken.png"));
+  } finally {
+    writeFileSync(file, original);
+  }
+  // Nothing else loads, so the app watches the broken chain and comes back by itself.
+  await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });
+});
+
 test("security: the webview may call the app's commands, and nothing else", async () => {
   const call = (cmd) =>
     browser.executeAsync((command, done) => {

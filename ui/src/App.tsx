@@ -157,6 +157,24 @@ export default function App() {
     }
   }, [chainName, root, runEnv, screen]);
   const chooseChain = (name: string) => leave(() => setChosenChain(name));
+  const reloadProject = useCallback(() => {
+    if (root) openProject(root).then(setProject, (e) => setLoadError(toApiError(e)));
+  }, [root]);
+  // When no chain loads, nothing else watches the files: watch the first broken one, so fixing
+  // it in an editor brings the app back without a click.
+  const brokenName = project?.chains.find((c) => c.error)?.name ?? null;
+  const nothingLoads = !!project && project.chains.length > 0 && !project.chains.some((c) => !c.error);
+  useEffect(() => {
+    if (!nothingLoads || !brokenName || !root) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    backend
+      .watchChain(root, brokenName, () => {
+        clearTimeout(timer);
+        timer = setTimeout(reloadProject, 250);
+      })
+      .catch((e) => setActionError(toApiError(e)));
+    return () => clearTimeout(timer);
+  }, [nothingLoads, brokenName, root, reloadProject]);
   const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
   const loadRuns = useCallback(
     (env: string | null, status: string | null) => backend.runs(root, chainName, env, status),
@@ -281,8 +299,16 @@ export default function App() {
         {project?.chains
           .filter((c) => c.error)
           .map((c) => (
-            <div className="error-box" role="alert" key={c.dir}>
-              <strong>{c.name}</strong> does not load: {c.error}
+            <div className="error-box" role="alert" key={c.dir} data-testid={`chain-error-${c.name}`}>
+              <div>
+                <strong>{c.name}</strong> does not load: {c.error}
+              </div>
+              <div className="hint">
+                Fix the file in your editor; {nothingLoads ? "the app reloads it as soon as it is saved" : "then"}{" "}
+                <button className="small-button" data-testid="reload-project" onClick={reloadProject}>
+                  Reload
+                </button>
+              </div>
             </div>
           ))}
         {actionError && (

@@ -27,6 +27,13 @@ impl ProjectArgs {
 
     /// The project and the chain named by the CHAIN argument (or the only chain there is).
     pub fn chain(&self) -> Result<(Project, ChainDef)> {
+        let (project, dir) = self.chain_dir()?;
+        let chain = ChainDef::load(&dir)?;
+        Ok((project, chain))
+    }
+
+    /// The project and the folder of that chain, without loading it (it may not load).
+    pub fn chain_dir(&self) -> Result<(Project, PathBuf)> {
         let (project, dir) =
             Project::discover(self.project.as_deref(), self.chain.as_deref(), &self.cwd)?;
         let dir = match dir {
@@ -50,8 +57,7 @@ impl ProjectArgs {
                 }
             },
         };
-        let chain = ChainDef::load(&dir)?;
-        Ok((project, chain))
+        Ok((project, dir))
     }
 }
 
