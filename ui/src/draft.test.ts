@@ -84,6 +84,15 @@ describe("the editor's draft", () => {
     ]);
   });
 
+  it("two agents swapping names go through a temporary name, in one save", () => {
+    const swapped = rename(rename(rename(base, "writer", "tmp"), "researcher", "writer"), "tmp", "researcher");
+    expect(editsBetween(base, swapped).filter((e) => e.op === "rename_agent")).toEqual([
+      { op: "rename_agent", from: "researcher", to: "researcher-renaming" },
+      { op: "rename_agent", from: "writer", to: "researcher" },
+      { op: "rename_agent", from: "researcher-renaming", to: "writer" },
+    ]);
+  });
+
   it("routes become one edit and draw one wire per event", () => {
     const first = base[0];
     if (!first) throw new Error("no agent");

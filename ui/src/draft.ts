@@ -145,16 +145,30 @@ export function routeProblem(routes: RouteDraft[]): string | null {
 
 const TEXT_FIELDS = ["prompt", "model", "timeout", "emits", "wait_for", "on_error"] as const;
 
-/** Renames in an order that never takes a name still in use (a swap needs two saves). */
+/**
+ * Renames in an order that never takes a name still in use. A cycle (two agents swapping names)
+ * goes through a temporary name, so it still saves in one go.
+ */
 function renamesOf(draft: Draft[]): ChainEdit[] {
-  let pending = draft.filter((a) => a.was !== undefined && a.was !== a.name);
+  let pending = draft
+    .filter((a) => a.was !== undefined && a.was !== a.name)
+    .map((a) => ({ from: a.was ?? a.name, to: a.name }));
+  const taken = new Set([...draft.map((a) => a.name), ...pending.map((r) => r.from)]);
   const out: ChainEdit[] = [];
   while (pending.length > 0) {
-    const busy = new Set(pending.map((a) => a.was));
-    const ready = pending.filter((a) => !busy.has(a.name));
-    const batch = ready.length > 0 ? ready : pending;
-    for (const a of batch) out.push({ op: "rename_agent", from: a.was ?? a.name, to: a.name });
-    pending = pending.filter((a) => !batch.includes(a));
+    const busy = new Set(pending.map((r) => r.from));
+    const ready = pending.filter((r) => !busy.has(r.to));
+    if (ready.length === 0) {
+      const first = pending[0] as { from: string; to: string };
+      let tmp = `${first.from}-renaming`;
+      for (let n = 2; taken.has(tmp); n++) tmp = `${first.from}-renaming-${n}`;
+      taken.add(tmp);
+      out.push({ op: "rename_agent", from: first.from, to: tmp });
+      pending = [{ from: tmp, to: first.to }, ...pending.slice(1)];
+      continue;
+    }
+    for (const r of ready) out.push({ op: "rename_agent", from: r.from, to: r.to });
+    pending = pending.filter((r) => !ready.includes(r));
   }
   return out;
 }

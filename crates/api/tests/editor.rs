@@ -397,3 +397,41 @@ async fn routes_are_written_as_rows_and_read_back() -> TestResult {
     assert!(!file.contains("routes"), "{file}");
     Ok(())
 }
+
+#[tokio::test]
+async fn two_agents_swap_names_in_one_save() -> TestResult {
+    let f = fixture().await?;
+    let view = f.api.editor(&f.at).await?;
+    let rename = |from: &str, to: &str| ChainEdit::RenameAgent {
+        from: from.into(),
+        to: to.into(),
+    };
+    // The editor sends a swap through a temporary name.
+    let view = f
+        .api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[
+                rename("researcher", "researcher-renaming"),
+                rename("writer", "researcher"),
+                rename("researcher-renaming", "writer"),
+            ],
+        )
+        .await?;
+    let writer = std::fs::read_to_string(f.chain_dir.join("agents/writer.yaml"))?;
+    let researcher = std::fs::read_to_string(f.chain_dir.join("agents/researcher.yaml"))?;
+    assert!(writer.contains("You are a research assistant"), "{writer}");
+    assert!(researcher.starts_with("# The writer turns"), "{researcher}");
+    assert!(!f.chain_dir.join("agents/researcher-renaming.yaml").exists());
+    let chain = std::fs::read_to_string(f.chain_dir.join("chain.yaml"))?;
+    assert!(chain.contains("output: {from: researcher,"), "{chain}");
+    assert_eq!(
+        view.agents
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["writer", "researcher"]
+    );
+    Ok(())
+}
