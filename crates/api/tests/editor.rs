@@ -435,3 +435,47 @@ async fn two_agents_swap_names_in_one_save() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_agent_written_in_chain_yaml_is_renamed_and_routed_there() -> TestResult {
+    use chainlift_api::dto::RouteDraft;
+    let f = fixture().await?;
+    let chain_file = f.chain_dir.join("chain.yaml");
+    let text = std::fs::read_to_string(&chain_file)?;
+    let inline = "  - name: critic  # reads the brief\n    prompt: \"Critique {{ input.topic }}\"\n    triggers: [research:done]\n    emits: critique:done\noutput:";
+    std::fs::write(&chain_file, text.replacen("output:", inline, 1))?;
+    let view = f.api.editor(&f.at).await?;
+    f.api
+        .editor_save(
+            &f.at,
+            &view.fingerprint,
+            &[
+                ChainEdit::RenameAgent {
+                    from: "critic".into(),
+                    to: "reviewer".into(),
+                },
+                set_text("reviewer", "emits", None),
+                ChainEdit::SetRoutes {
+                    agent: "reviewer".into(),
+                    routes: vec![
+                        RouteDraft {
+                            when: Some("output.ok".into()),
+                            emit: "critique:ok".into(),
+                        },
+                        RouteDraft {
+                            when: None,
+                            emit: "critique:redo".into(),
+                        },
+                    ],
+                },
+            ],
+        )
+        .await?;
+    let after = std::fs::read_to_string(&chain_file)?;
+    assert!(
+        after.contains("  - name: reviewer  # reads the brief\n    prompt: \"Critique {{ input.topic }}\"\n    triggers: [research:done]\n    routes:\n      - {when: \"output.ok\", emit: \"critique:ok\"}\n      - {else: \"critique:redo\"}\noutput:"),
+        "{after}"
+    );
+    assert!(!f.chain_dir.join("agents/reviewer.yaml").exists());
+    Ok(())
+}
