@@ -210,13 +210,20 @@ proptest! {
     #[test]
     fn yaml_edits_never_panic_and_change_only_their_key(
         text in prop_oneof![chain_like(), format_text()],
-        key in prop_oneof![Just("prompt"), Just("model"), Just("triggers"), Just("emits"), Just("name")],
+        key in prop_oneof![Just("prompt"), Just("model"), Just("triggers"), Just("emits"), Just("name"), Just("routes")],
         value in any_text(),
-        list in any::<bool>(),
+        shape in 0u8..3,
         remove in any::<bool>(),
     ) {
         use chainlift_model::yamledit::{self, NewValue};
-        let new = if list { NewValue::List(vec![value.clone(), "e".into()]) } else { NewValue::Text(value.clone()) };
+        let new = match shape {
+            0 => NewValue::List(vec![value.clone(), "e".into()]),
+            1 => NewValue::Maps(vec![
+                vec![("when".into(), value.clone()), ("emit".into(), "x:y".into())],
+                vec![("else".into(), value.clone())],
+            ]),
+            _ => NewValue::Text(value.clone()),
+        };
         let new = if remove { None } else { Some(&new) };
         if let Ok(out) = yamledit::set_key(&text, yamledit::top_level(&text), "", key, new) {
             let before: Option<serde_json::Value> = serde_yaml_ng::from_str(&text).ok();
@@ -227,6 +234,18 @@ proptest! {
             if let (Some(b), Some(a)) = (before.as_object_mut(), after.as_object_mut()) {
                 b.remove(key);
                 a.remove(key);
+            }
+            prop_assert_eq!(before, after, "only `{}` changed", key);
+        }
+        // Replacing a text wherever it is written changes that text only.
+        if let Ok(out) = yamledit::replace_scalar(&text, &format!("/{key}"), &value) {
+            let before: Option<serde_json::Value> = serde_yaml_ng::from_str(&text).ok();
+            let after: Option<serde_json::Value> = serde_yaml_ng::from_str(&out).ok();
+            let (Some(mut before), Some(after)) = (before, after) else {
+                return Err(TestCaseError::fail(format!("an accepted replace must parse: {out:?}")));
+            };
+            if let Some(slot) = before.pointer_mut(&format!("/{key}")) {
+                *slot = serde_json::Value::String(value.clone());
             }
             prop_assert_eq!(before, after, "only `{}` changed", key);
         }
