@@ -50,7 +50,11 @@ CHAINLIFT_HOME="$e2e_home" \
 CHAINLIFT_APP="$CARGO_TARGET_DIR/debug/chainlift-app" \
 CHAINLIFT_CLI="$CARGO_TARGET_DIR/debug/chainlift" \
 ARTIFACTS_DIR="$artifacts" \
-  xvfb-run -a -s "-screen 0 1280x800x24" npm --prefix tests/e2e test --silent
+  timeout 900 xvfb-run -a -s "-screen 0 1280x800x24" npm --prefix tests/e2e test --silent || {
+    echo "end-to-end tests failed (or ran over 15 minutes); the app's log:" >&2
+    tail -n 60 "$artifacts/tauri-driver.log" >&2 || true
+    exit 1
+  }
 echo "screenshot: $artifacts/e2e-run-completed.png"
 
 step "all tests passed in $(( $(date +%s) - start )) s"

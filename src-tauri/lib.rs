@@ -558,13 +558,14 @@ async fn runs(
     chain: String,
     env: Option<String>,
     status: Option<String>,
+    version: Option<String>,
 ) -> Result<Vec<RunView>, ApiError> {
     let query = RunsQuery {
         at: Some(project_args(&project, Some(chain))),
         env,
         status,
+        version,
         limit: Some(100),
-        ..RunsQuery::default()
     };
     state.api.runs_list(&query).await
 }

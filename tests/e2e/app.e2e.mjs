@@ -3,7 +3,7 @@
 // and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
 // then asks the CLI for the newest run in the same data folder.
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -49,14 +49,23 @@ before(async () => {
   // mode WebKitWebDriver's screenshot of some screens never returns; the tests use WebKit's
   // default (composited) path, which every machine with a GPU takes. See docs/DECISIONS.md.
   process.env.WEBKIT_DISABLE_COMPOSITING_MODE ??= "0";
-  driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", "inherit", "inherit"] });
+  // Its output goes to a file, and it leads its own process group: WebKitWebDriver and the app
+  // it starts must neither hold this process's pipes open nor outlive the tests.
+  const log = openSync(path.join(artifacts, "tauri-driver.log"), "a");
+  driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", log, log], detached: true });
   await waitForDriver();
   browser = await remote({ hostname: "127.0.0.1", port, logLevel: "warn", capabilities });
 });
 
 after(async () => {
   if (browser) await browser.deleteSession().catch(() => {});
-  if (driver) driver.kill();
+  if (driver) {
+    try {
+      process.kill(-driver.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
   if (providers) providers.server.close();
 });
 
@@ -560,6 +569,18 @@ uiTest("runs: a run in staging shows each agent live, and Cancel stops it", asyn
   const last = JSON.parse(execFileSync(cli, ["runs", "last", "--format", "json"], { encoding: "utf8" }));
   assert.equal(last.status, "cancelled");
   assert.equal(last.env, "staging");
+
+  // The list filters by version too (the runs of v2 only).
+  await (await byTestId("runs-version")).selectByVisibleText("v2");
+  await browser.waitUntil(
+    async () => {
+      const versions = [];
+      for (const cell of await browser.$$('[data-testid^="run-row-"] td.model')) versions.push(await cell.getText());
+      return versions.length > 0 && versions.every((v) => v === "v2");
+    },
+    { timeout: 10000, timeoutMsg: "the version filter did not narrow the list to v2" },
+  );
+  await (await byTestId("runs-version")).selectByVisibleText("any version");
 });
 
 uiTest("versions: snapshot the files with a tag, and diff two versions", async () => {

@@ -177,7 +177,8 @@ export default function App() {
   }, [nothingLoads, brokenName, root, reloadProject]);
   const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
   const loadRuns = useCallback(
-    (env: string | null, status: string | null) => backend.runs(root, chainName, env, status),
+    (env: string | null, status: string | null, version: string | null) =>
+      backend.runs(root, chainName, env, status, version),
     [root, chainName],
   );
   const loadConfig = useCallback(() => backend.envConfig(root, chainName), [root, chainName]);

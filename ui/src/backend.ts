@@ -125,8 +125,14 @@ export function clearSecret(project: string, env: string, name: string): Promise
   return call<boolean>("secret_clear", { project, env, name });
 }
 
-export function runs(project: string, chain: string, env: string | null, status: string | null): Promise<RunView[]> {
-  return call<RunView[]>("runs", { project, chain, env, status });
+export function runs(
+  project: string,
+  chain: string,
+  env: string | null,
+  status: string | null,
+  version: string | null = null,
+): Promise<RunView[]> {
+  return call<RunView[]>("runs", { project, chain, env, status, version });
 }
 
 export function recentProjects(): Promise<string[]> {

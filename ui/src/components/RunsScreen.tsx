@@ -8,7 +8,7 @@ const STATUSES = ["completed", "failed", "timed_out", "budget_exceeded", "cancel
 
 interface Props {
   environments: string[];
-  load: (env: string | null, status: string | null) => Promise<RunView[]>;
+  load: (env: string | null, status: string | null, version: string | null) => Promise<RunView[]>;
   /** Start a run from here (with live progress and Cancel). */
   runner?: React.ReactNode;
   /** Changes when a run ends, to reload the list. */
@@ -21,15 +21,24 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
   const [events, setEvents] = useState<EventView[]>([]);
   const [env, setEnv] = useState<string>("");
   const [status, setStatus] = useState<string>("");
+  const [version, setVersion] = useState<string>("");
   const [list, setList] = useState<RunView[]>([]);
   const [selected, setSelected] = useState<RunView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // The versions seen so far, to filter by (the chosen one stays listed while filtered).
+  const [versions, setVersions] = useState<string[]>([]);
 
   useEffect(() => {
-    void load(env || null, status || null).then((runs) => {
-      setList(runs);
-      setSelected((s) => runs.find((r) => r.id === s?.id) ?? runs[0] ?? null);
-    });
-  }, [env, status, load, refreshKey]);
+    load(env || null, status || null, version || null).then(
+      (runs) => {
+        setList(runs);
+        setError(null);
+        setVersions((seen) => [...new Set([...seen, ...runs.map((r) => r.version)])].sort());
+        setSelected((s) => runs.find((r) => r.id === s?.id) ?? runs[0] ?? null);
+      },
+      (e: unknown) => setError(String((e as { message?: string }).message ?? e)),
+    );
+  }, [env, status, version, load, refreshKey]);
 
   const selectedId = selected?.id ?? null;
   useEffect(() => {
@@ -60,9 +69,16 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
               {STATUSES.map((s) => (
                 <option key={s}>{s}</option>
               ))}
+            </select>{" "}
+            <select value={version} onChange={(e) => setVersion(e.target.value)} aria-label="version" data-testid="runs-version">
+              <option value="">any version</option>
+              {versions.map((v) => (
+                <option key={v}>{v}</option>
+              ))}
             </select>
           </span>
         </header>
+        {error && <div className="error-box">{error}</div>}
         {list.length === 0 ? (
           <p className="muted empty">No runs match. Run the chain from Home, or with `chainlift run`.</p>
         ) : (
