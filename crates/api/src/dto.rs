@@ -144,9 +144,11 @@ dto! {
         pub deployed_version: Option<String>,
         /// The newest promotion to this env: its id and state.
         pub promotion: Option<PromotionSummary>,
-        /// The newest result of each of this env's gates on the files as they are now (empty
-        /// until they run).
+        /// The newest result of each of this env's gates on the files as they are now; when
+        /// these files were never gated here, those of the version gated last (`gates_of`).
         pub gates: Vec<GateBrief>,
+        /// The version `gates` are of, when it is not the files as they are now.
+        pub gates_of: Option<String>,
     }
 
     pub struct GateBrief {

@@ -49,5 +49,17 @@ async fn results_of_other_files_are_shown_marked_stale() -> TestResult {
     assert_eq!(latest.version_hash, ran.version_hash);
     // Another env has its own history: nothing there.
     assert!(api.gate_latest(&at, "staging").await?.is_none());
+
+    // Home's env columns say the same: dev's results are of the version gated before the edit.
+    let view = api.open_project(&at).await?;
+    let envs = &view.chains.first().ok_or("no chain")?.envs;
+    let dev = envs.iter().find(|e| e.env == "dev").ok_or("no dev")?;
+    assert_eq!(dev.gates.len(), 1);
+    assert_eq!(dev.gates_of.as_deref(), Some(&ran.version_hash[..12]));
+    let staging = envs
+        .iter()
+        .find(|e| e.env == "staging")
+        .ok_or("no staging")?;
+    assert!(staging.gates.is_empty() && staging.gates_of.is_none());
     Ok(())
 }

@@ -21,7 +21,11 @@ deployed_version: string | null,
  */
 promotion: PromotionSummary | null, 
 /**
- * The newest result of each of this env's gates on the files as they are now (empty
- * until they run).
+ * The newest result of each of this env's gates on the files as they are now; when
+ * these files were never gated here, those of the version gated last (`gates_of`).
  */
-gates: Array<GateBrief>, };
+gates: Array<GateBrief>, 
+/**
+ * The version `gates` are of, when it is not the files as they are now.
+ */
+gates_of: string | null, };

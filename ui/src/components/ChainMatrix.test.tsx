@@ -12,6 +12,7 @@ const col = (env: string, patch: Partial<EnvColumn> = {}): EnvColumn => ({
   deployed_version: null,
   promotion: null,
   gates: [],
+  gates_of: null,
   ...patch,
 });
 
@@ -37,6 +38,8 @@ describe("ChainMatrix", () => {
     expect(gateLine(col("dev", { gates: [g("smoke", "passed"), g("infra", "waived")] })).text).toBe(
       "1/2 gates passed, 1 waived",
     );
+    // Results of an earlier version say which.
+    expect(gateLine(col("dev", { gates: [g("smoke", "passed")], gates_of: "v2" })).text).toBe("1/1 gates passed (on v2)");
   });
 
   it("shows every chain against every env, with what waits for approval, and picks a chain", () => {

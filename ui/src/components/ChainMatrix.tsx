@@ -6,6 +6,10 @@ import { StatusBadge } from "./StatusBadge";
 /** "4/6 gates passed", or what went wrong first: one line a person can scan down a column. */
 export function gateLine(col: EnvColumn): { text: string; tone: "good" | "bad" | "warn" | "muted" } {
   if (col.gates.length === 0) return { text: "gates not run", tone: "muted" };
+  if (col.gates_of) {
+    const line = gateLine({ ...col, gates_of: null });
+    return { text: `${line.text} (on ${col.gates_of})`, tone: line.tone };
+  }
   const failed = col.gates.filter((g) => g.status === "failed");
   if (failed.length > 0) return { text: `${failed.map((g) => g.gate).join(", ")} failed`, tone: "bad" };
   const ok = col.gates.filter((g) => g.status === "passed").length;

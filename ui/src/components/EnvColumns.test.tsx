@@ -15,6 +15,7 @@ describe("EnvColumns", () => {
             deployed_version: "v1",
             promotion: null,
             gates: [],
+            gates_of: null,
           },
           {
             env: "staging",
@@ -27,6 +28,7 @@ describe("EnvColumns", () => {
               { gate: "smoke", status: "passed", summary: "completes" },
               { gate: "config", status: "failed", summary: "SLACK_WEBHOOK is not set" },
             ],
+            gates_of: "v1",
           },
         ]}
       />,
@@ -43,6 +45,7 @@ describe("EnvColumns", () => {
     expect(staging.textContent).toContain("gates failed");
     expect(screen.getByTestId("env-gates-dev").textContent).toContain("gates not run");
     const gates = screen.getByTestId("env-gates-staging");
+    expect(gates.textContent).toContain("gates of v1 (files changed since)");
     expect(gates.querySelector(".gate-chip-failed")?.getAttribute("title")).toBe("config: failed — SLACK_WEBHOOK is not set");
   });
 });

@@ -56,7 +56,8 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy 
               </button>
             )}
           </div>
-          <div className="env-gates" data-testid={`env-gates-${col.env}`}>
+          <div className={col.gates_of ? "env-gates stale" : "env-gates"} data-testid={`env-gates-${col.env}`}>
+            {col.gates_of && <span className="muted small">gates of {col.gates_of} (files changed since):</span>}
             {col.gates.length === 0 ? (
               <span className="muted small">gates not run on these files</span>
             ) : (
