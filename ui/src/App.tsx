@@ -158,7 +158,14 @@ export default function App() {
   }, [chainName, root, runEnv, screen]);
   const chooseChain = (name: string) => leave(() => setChosenChain(name));
   const reloadProject = useCallback(() => {
-    if (root) openProject(root).then(setProject, (e) => setLoadError(toApiError(e)));
+    if (!root) return;
+    openProject(root).then(
+      (view) => {
+        setProject(view);
+        setLoadError(null);
+      },
+      (e) => setLoadError(toApiError(e)),
+    );
   }, [root]);
   // When no chain loads, nothing else watches the files: watch the first broken one, so fixing
   // it in an editor brings the app back without a click.
