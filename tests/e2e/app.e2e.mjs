@@ -277,6 +277,13 @@ uiTest("editor: a new agent connected from the properties panel gets the trigger
 
   await (await byTestId("agent-node-critic")).click();
   await (await byTestId("delete-agent")).click();
+  await (await byTestId("agent-node-critic")).waitForDisplayed({ reverse: true, timeout: 10000 });
+  // Undo brings it back with its wire; Redo deletes it again.
+  await (await byTestId("undo-button")).click();
+  await (await byTestId("agent-node-critic")).waitForDisplayed({ timeout: 10000 });
+  await (await byTestId("rf__edge-researcher-research:done->critic")).waitForExist({ timeout: 10000 });
+  await (await byTestId("redo-button")).click();
+  await (await byTestId("agent-node-critic")).waitForDisplayed({ reverse: true, timeout: 10000 });
   await saveAndWait();
   assert.ok(!existsSync(path.join(chainDir, "agents/critic.yaml")));
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AgentDraft } from "./bindings/AgentDraft";
-import { connect, disconnect, editsBetween, graphOf, newAgent, rename, routeProblem, validName } from "./draft";
+import { connect, disconnect, editsBetween, emptyHistory, graphOf, newAgent, redo, remember, rename, routeProblem, undo, validName } from "./draft";
 
 const agent = (name: string, triggers: string[], emits: string | null): AgentDraft => ({
   ...newAgent(name),
@@ -132,6 +132,27 @@ describe("the editor's draft", () => {
       { op: "set_text", agent: "writer", field: "wait_for", value: "all" },
     ]);
     expect(graphOf(draft).edges.map((e) => e.id)).toContain("researcher-researcher:error->fixer");
+  });
+
+  it("undo and redo step through changes, and a run of typing in one field is one step", () => {
+    const withCritic = [...base, newAgent("critic")];
+    let h = remember(emptyHistory, base);
+    const typed1 = withCritic.map((a) => (a.name === "critic" ? { ...a, prompt: "a" } : a));
+    h = remember(h, withCritic, "critic.prompt");
+    const typed2 = withCritic.map((a) => (a.name === "critic" ? { ...a, prompt: "ab" } : a));
+    h = remember(h, typed1, "critic.prompt");
+    expect(h.past).toEqual([base, withCritic]);
+    const back = undo(h, typed2);
+    if (!back) throw new Error("nothing to undo");
+    expect(back[0]).toBe(withCritic);
+    const back2 = undo(back[1], back[0]);
+    if (!back2) throw new Error("nothing to undo");
+    expect(back2[0]).toBe(base);
+    expect(undo(back2[1], back2[0])).toBeNull();
+    const again = redo(back2[1], back2[0]);
+    expect(again?.[0]).toBe(withCritic);
+    // A new change drops what could be redone.
+    expect(remember(back2[1], back2[0]).future).toEqual([]);
   });
 
   it("checks new names", () => {

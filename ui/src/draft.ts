@@ -203,3 +203,33 @@ export function editsBetween(base: AgentDraft[], draft: Draft[]): ChainEdit[] {
   }
   return edits;
 }
+
+/** The editor's undo history: what came before the draft shown, and what an undo took back. */
+export interface History {
+  past: Draft[][];
+  future: Draft[][];
+  /** The field the last change typed into, so a run of keystrokes is one step. */
+  lastKey: string | null;
+}
+
+export const emptyHistory: History = { past: [], future: [], lastKey: null };
+const HISTORY_LIMIT = 100;
+
+/** Record that `before` is being replaced; `key` names a typed field (same key: same step). */
+export function remember(h: History, before: Draft[], key: string | null = null): History {
+  if (key !== null && key === h.lastKey) return h;
+  return { past: [...h.past.slice(-(HISTORY_LIMIT - 1)), before], future: [], lastKey: key };
+}
+
+/** One step back: the draft to show and the history after it (null: nothing to undo). */
+export function undo(h: History, present: Draft[]): [Draft[], History] | null {
+  const prev = h.past[h.past.length - 1];
+  if (!prev) return null;
+  return [prev, { past: h.past.slice(0, -1), future: [present, ...h.future], lastKey: null }];
+}
+
+export function redo(h: History, present: Draft[]): [Draft[], History] | null {
+  const [next, ...rest] = h.future;
+  if (!next) return null;
+  return [next, { past: [...h.past, present], future: rest, lastKey: null }];
+}

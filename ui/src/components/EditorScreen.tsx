@@ -27,13 +27,18 @@ import {
   connect,
   disconnect,
   editsBetween,
+  emptyHistory,
   eventsOf,
   graphOf,
   newAgent,
+  redo,
+  remember,
   rename,
   routeProblem,
+  undo,
   validName,
   type Draft,
+  type History,
 } from "../draft";
 import { layoutGraph } from "../layout";
 
@@ -89,7 +94,38 @@ interface Loaded {
 
 export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty }: Props) {
   const [loaded, setLoaded] = useState<Loaded | null>(null);
-  const [draft, setDraft] = useState<Draft[]>([]);
+  const [draft, setShown] = useState<Draft[]>([]);
+  const [history, setHistory] = useState<History>(emptyHistory);
+  /** Show `next`, remembering the draft it replaces for Undo (`key`: a field being typed in). */
+  const setDraft = (next: Draft[] | ((d: Draft[]) => Draft[]), key: string | null = null) => {
+    const value = typeof next === "function" ? next(draft) : next;
+    if (value === draft) return;
+    setHistory((h) => remember(h, draft, key));
+    setShown(value);
+  };
+  const step = useCallback(
+    (back: boolean) => {
+      const moved = back ? undo(history, draft) : redo(history, draft);
+      if (!moved) return;
+      setShown(moved[0]);
+      setHistory(moved[1]);
+    },
+    [history, draft],
+  );
+  // Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo the graph; in a text field they stay the field's own.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const key = e.key.toLowerCase();
+      if (key !== "z" && key !== "y") return;
+      const target = e.target as HTMLElement | null;
+      if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+      e.preventDefault();
+      step(key === "z" && !e.shiftKey);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [step]);
   const [positions, setPositions] = useState<Record<string, { x: number; y: number }>>({});
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -110,7 +146,8 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
 
   const accept = useCallback((view: EditorView) => {
     setLoaded({ view, base: view.agents });
-    setDraft(view.agents);
+    setShown(view.agents);
+    setHistory(emptyHistory);
     fingerprintRef.current = view.fingerprint;
     setPositions(Object.fromEntries(view.layout.map((p) => [p.id, { x: p.x, y: p.y }])));
     setConflict(false);
@@ -285,7 +322,10 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   };
 
   const update = (name: string, patch: Partial<AgentDraft>) =>
-    setDraft((d) => d.map((a) => (a.name === name ? { ...a, ...patch } : a)));
+    setDraft(
+      (d) => d.map((a) => (a.name === name ? { ...a, ...patch } : a)),
+      `${name}.${Object.keys(patch).sort().join(",")}`,
+    );
 
   const addAgent = () => {
     const name = newName.trim();
@@ -358,6 +398,12 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
         </span>
         <button disabled={!dirty} onClick={() => setDraft(loaded.base)}>
           Discard
+        </button>
+        <button data-testid="undo-button" disabled={history.past.length === 0} onClick={() => step(true)} title="Undo (Ctrl+Z)">
+          Undo
+        </button>
+        <button data-testid="redo-button" disabled={history.future.length === 0} onClick={() => step(false)} title="Redo (Ctrl+Shift+Z)">
+          Redo
         </button>
         <span className="spacer" />
         <input
