@@ -70,6 +70,8 @@ after(async () => {
 });
 
 const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+/** Wait until no element has this test id (looking again each time: it may be re-rendering). */
+const gone = (id) => browser.waitUntil(async () => !(await (await byTestId(id)).isExisting()), { timeout: 10000 });
 
 test("the sample project opens with its graph and three environment columns", async () => {
   await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 20000 });
@@ -277,13 +279,13 @@ uiTest("editor: a new agent connected from the properties panel gets the trigger
 
   await (await byTestId("agent-node-critic")).click();
   await (await byTestId("delete-agent")).click();
-  await (await byTestId("agent-node-critic")).waitForDisplayed({ reverse: true, timeout: 10000 });
+  await gone("agent-node-critic");
   // Undo brings it back with its wire; Redo deletes it again.
   await (await byTestId("undo-button")).click();
   await (await byTestId("agent-node-critic")).waitForDisplayed({ timeout: 10000 });
   await (await byTestId("rf__edge-researcher-research:done->critic")).waitForExist({ timeout: 10000 });
   await (await byTestId("redo-button")).click();
-  await (await byTestId("agent-node-critic")).waitForDisplayed({ reverse: true, timeout: 10000 });
+  await gone("agent-node-critic");
   await saveAndWait();
   assert.ok(!existsSync(path.join(chainDir, "agents/critic.yaml")));
 });
@@ -678,7 +680,8 @@ uiTest("home: a second chain appears in the chains × environments table, and ch
   }
   await (await byTestId("nav-runs")).click();
   await (await byTestId("nav-home")).click();
-  await (await byTestId("chain-matrix")).waitForDisplayed({ reverse: true, timeout: 10000 });
+  // Home re-renders as it re-reads the project: look again until the table is gone.
+  await gone("chain-matrix");
 });
 
 uiTest("a chain that does not load says where, and comes back when fixed on disk", async () => {
