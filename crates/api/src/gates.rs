@@ -29,6 +29,16 @@ pub struct GateArgs {
 }
 
 /// The gates an env requires: its policy's list, else the seed's defaults.
+/// Stored gate reports as the app shows them (see `Chainlift::shown_gates`).
+pub(crate) struct ShownGates {
+    pub rows: Vec<GateReportRow>,
+    /// The hash of the version they are of, and its label (tag, else 12 hex).
+    pub hash: String,
+    pub version: String,
+    /// They are of another version than the files asked about.
+    pub stale: bool,
+}
+
 pub fn required_gates(project: &Project, env: &str) -> Vec<String> {
     if let Some(list) = project
         .policy
@@ -75,60 +85,84 @@ impl Chainlift {
         self.gate_with_progress(args, &|_| {}).await
     }
 
-    /// The newest stored report of each of `env`'s required gates for the files on disk, or
-    /// None when none of them has run on these files yet.
+    /// The newest stored report of each of `env`'s required gates for the files on disk; when
+    /// these files were never gated there, those of the version gated last, marked `stale`.
     pub async fn gate_latest(&self, at: &ProjectArgs, env: &str) -> Result<Option<GateRunView>> {
         let (project, chain) = at.chain()?;
         let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
-        let mut view = self.gate_reports_of(&project, &chain, env, &hash).await?;
-        if view.is_none() {
-            // Not gated as they are now: show what was gated last here, marked as such.
-            let newest =
-                gate_reports::latest_gated(&self.pool, &project.id, &chain.name, env).await?;
-            if let Some(other) = newest.filter(|h| *h != hash) {
-                view = self.gate_reports_of(&project, &chain, env, &other).await?;
-                if let Some(v) = view.as_mut() {
-                    v.stale = true;
-                }
-            }
-        }
-        Ok(view)
-    }
-
-    /// The newest report of each of `env`'s gates on the version `hash`.
-    async fn gate_reports_of(
-        &self,
-        project: &chainlift_model::Project,
-        chain: &chainlift_model::ChainDef,
-        env: &str,
-        hash: &str,
-    ) -> Result<Option<GateRunView>> {
-        let mut reports = Vec::new();
-        for gate in required_gates(project, env) {
-            let row =
-                gate_reports::latest(&self.pool, &project.id, &chain.name, hash, &gate, Some(env))
-                    .await?;
-            if let Some(report) =
-                row.and_then(|r| serde_json::from_str::<GateReport>(&r.report).ok())
-            {
-                reports.push(report);
-            }
-        }
-        if reports.is_empty() {
+        let Some(shown) = self.shown_gates(&project, &chain, env, &hash).await? else {
             return Ok(None);
-        }
-        let tag = versions::by_hash(&self.pool, &project.id, &chain.name, hash)
-            .await?
-            .and_then(|v| v.tag);
+        };
+        let gates: Vec<GateReport> = shown
+            .rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.report).ok())
+            .collect();
         Ok(Some(GateRunView {
             chain: chain.name.clone(),
             env: env.to_string(),
-            version: tag.unwrap_or_else(|| hash.chars().take(12).collect()),
-            passed: reports.iter().all(|r| r.status != GateStatus::Failed),
-            version_hash: hash.to_string(),
-            gates: reports,
-            stale: false,
+            version: shown.version,
+            passed: gates.iter().all(|r| r.status != GateStatus::Failed),
+            version_hash: shown.hash,
+            gates,
+            stale: shown.stale,
         }))
+    }
+
+    /// What the app shows of `env`'s gates for the files at `hash`: the newest report of each
+    /// required gate on them, else on the version gated last in that env (`stale`).
+    pub(crate) async fn shown_gates(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+        hash: &str,
+    ) -> Result<Option<ShownGates>> {
+        let mut rows = self.gate_rows(project, chain, env, hash).await?;
+        let mut of = hash.to_string();
+        if rows.is_empty() {
+            let newest =
+                gate_reports::latest_gated(&self.pool, &project.id, &chain.name, env).await?;
+            match newest.filter(|h| h != hash) {
+                Some(other) => {
+                    rows = self.gate_rows(project, chain, env, &other).await?;
+                    of = other;
+                }
+                None => return Ok(None),
+            }
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let tag = versions::by_hash(&self.pool, &project.id, &chain.name, &of)
+            .await?
+            .and_then(|v| v.tag);
+        Ok(Some(ShownGates {
+            rows,
+            version: tag.unwrap_or_else(|| of.chars().take(12).collect()),
+            stale: of != hash,
+            hash: of,
+        }))
+    }
+
+    /// The newest report of each of `env`'s required gates on the version `hash`.
+    async fn gate_rows(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+        hash: &str,
+    ) -> Result<Vec<GateReportRow>> {
+        let mut rows = Vec::new();
+        for gate in required_gates(project, env) {
+            if let Some(row) =
+                gate_reports::latest(&self.pool, &project.id, &chain.name, hash, &gate, Some(env))
+                    .await?
+            {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 
     /// `gate`, reporting each gate as it starts and ends.

@@ -310,33 +310,21 @@ impl Chainlift {
         };
         // The newest result of each required gate on these files; else, marked with its
         // version, on the files gated last here.
-        let mut gates = self.gate_briefs(project, chain, env, hash).await?;
-        let mut gates_of = None;
-        if gates.is_empty() {
-            let newest = chainlift_store::gate_reports::latest_gated(
-                &self.pool,
-                &project.id,
-                &chain.name,
-                env,
-            )
-            .await?;
-            if let Some(other) = newest.filter(|h| h != hash) {
-                gates = self.gate_briefs(project, chain, env, &other).await?;
-                gates_of = Some(
-                    match chainlift_store::versions::by_hash(
-                        &self.pool,
-                        &project.id,
-                        &chain.name,
-                        &other,
-                    )
-                    .await?
-                    {
-                        Some(v) => label(v),
-                        None => other.chars().take(12).collect(),
-                    },
-                );
-            }
-        }
+        let shown = self.shown_gates(project, chain, env, hash).await?;
+        let gates_of = shown
+            .as_ref()
+            .filter(|g| g.stale)
+            .map(|g| g.version.clone());
+        let gates = shown
+            .map(|g| g.rows)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| crate::dto::GateBrief {
+                gate: row.gate,
+                status: row.status,
+                summary: row.summary,
+            })
+            .collect();
         Ok(EnvColumn {
             env: env.to_string(),
             agents,
@@ -347,35 +335,5 @@ impl Chainlift {
             gates,
             gates_of,
         })
-    }
-
-    /// The newest result of each of `env`'s required gates on the version `hash`.
-    async fn gate_briefs(
-        &self,
-        project: &Project,
-        chain: &ChainDef,
-        env: &str,
-        hash: &str,
-    ) -> Result<Vec<crate::dto::GateBrief>> {
-        let mut gates = Vec::new();
-        for gate in crate::gates::required_gates(project, env) {
-            if let Some(row) = chainlift_store::gate_reports::latest(
-                &self.pool,
-                &project.id,
-                &chain.name,
-                hash,
-                &gate,
-                Some(env),
-            )
-            .await?
-            {
-                gates.push(crate::dto::GateBrief {
-                    gate,
-                    status: row.status,
-                    summary: row.summary,
-                });
-            }
-        }
-        Ok(gates)
     }
 }
