@@ -13,7 +13,7 @@ import { Activity } from "./components/Activity";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import { ChainGraphView } from "./components/ChainGraphView";
-import { ChainMatrix } from "./components/ChainMatrix";
+import { ChainMatrix, pending } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
 
@@ -213,7 +213,7 @@ export default function App() {
   // Home shows the project as it is now: chains added or changed on disk appear.
   const showHome = () => {
     setScreen("home");
-    if (project) openProject(project.root).then(setProject, (e) => setActionError(toApiError(e)));
+    reloadProject();
   };
   const nav = (id: Screen, label: string, onClick?: () => void) => (
     <button
@@ -374,8 +374,8 @@ export default function App() {
             environments={project.environments}
             onRan={() => void openProject(project.root).then(setProject, (e) => setActionError(toApiError(e)))}
             promotionOf={(env) => {
-              const p = chain.envs.find((e) => e.env === env)?.promotion;
-              return p && p.state !== "deployed" && p.state !== "rolled_back" ? p.id : null;
+              const col = chain.envs.find((e) => e.env === env);
+              return (col && pending(col)?.id) ?? null;
             }}
             onWaive={(id, gate, reason) =>
               backend.waive(project.root, id, gate, reason).then(
@@ -417,6 +417,7 @@ export default function App() {
         )}
         {chain && screen === "runs" && project && (
           <RunsScreen
+            key={chain.name}
             environments={project.environments}
             load={loadRuns}
             runner={runPanel(true)}

@@ -19,7 +19,7 @@ export function gateLine(col: EnvColumn): { text: string; tone: "good" | "bad" |
 }
 
 /** Pending: a promotion that is neither deployed nor rolled back yet. */
-function pending(col: EnvColumn) {
+export function pending(col: EnvColumn) {
   const p = col.promotion;
   return p && p.state !== "deployed" && p.state !== "rolled_back" ? p : null;
 }

@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { EnvColumn } from "../bindings/EnvColumn";
 import { ConfirmRollback } from "./ConfirmRollback";
 import { money, seconds, when } from "../format";
-import { StatusBadge } from "./StatusBadge";
+import { StatusBadge, gateGlyph } from "./StatusBadge";
 
 interface Actions {
   onPromote?: (env: string) => void;
@@ -63,7 +63,7 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy 
             ) : (
               col.gates.map((g) => (
                 <span key={g.gate} className={`gate-chip gate-chip-${g.status}`} title={`${g.gate}: ${g.status} — ${g.summary}`}>
-                  {g.status === "passed" ? "✓" : g.status === "failed" ? "✗" : "≈"} {g.gate}
+                  {gateGlyph(g.status)} {g.gate}
                 </span>
               ))
             )}

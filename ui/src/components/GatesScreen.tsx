@@ -8,7 +8,7 @@ import type { GateRunView } from "../bindings/GateRunView";
 import type { QualityScores } from "../bindings/QualityScores";
 import type { RunView } from "../bindings/RunView";
 import { money } from "../format";
-import { StatusBadge } from "./StatusBadge";
+import { StatusBadge, gateGlyph } from "./StatusBadge";
 import { WaiveControl } from "./WaiveControl";
 
 interface Props {
@@ -109,7 +109,7 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
         <div className="gate-steps" data-testid="gate-steps">
           {steps.map(([gate, state]) => (
             <span key={gate} className={`gate-chip gate-chip-${state === "started" ? "running" : state}`}>
-              {state === "started" ? "…" : state === "passed" ? "✓" : state === "failed" ? "✗" : "≈"} {gate}
+              {gateGlyph(state)} {gate}
               {state === "started" && <span className="muted"> running</span>}
             </span>
           ))}

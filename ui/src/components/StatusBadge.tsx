@@ -14,3 +14,11 @@ export function StatusBadge({ status, testId }: { status: string; testId?: strin
     </span>
   );
 }
+
+/** A gate's state as one glyph: passed, failed, running (started), or accepted otherwise. */
+export function gateGlyph(state: string): string {
+  if (state === "passed") return "✓";
+  if (state === "failed") return "✗";
+  if (state === "started") return "…";
+  return "≈";
+}
