@@ -16,7 +16,7 @@ fn shown(secret_names: &BTreeSet<String>, key: &str, value: &str) -> String {
     if secret_names.contains(key) || secret_kind(value).is_some() {
         HIDDEN.into()
     } else {
-        value.to_string()
+        chainlift_model::secret::mask_url_password(value)
     }
 }
 

@@ -144,6 +144,12 @@ impl Pending {
     }
 
     fn agent_file(&mut self, agent: &str) -> Result<Option<PathBuf>> {
+        // A hostile name (`../../x`) never becomes a path to read, move or delete.
+        if !chainlift_model::confine::is_plain_name(agent) {
+            return Err(bad(format!(
+                "agent `{agent}` has a name that is not plain (letters, digits, _ - .): fix it in the chain file first"
+            )));
+        }
         let yaml = self.dir.join("agents").join(format!("{agent}.yaml"));
         if let Some(Some(_)) = self.files.get(&yaml) {
             return Ok(Some(yaml));
@@ -394,7 +400,7 @@ impl Pending {
     }
 
     /// Write every changed file through a temporary file and a rename, so each file is either
-    /// old or new; deletions last.
+    /// old or new; deletions last. Nothing is written or deleted through a link.
     fn write(self) -> Result<()> {
         let io = |p: &Path, e: std::io::Error| {
             ApiError::new(
@@ -402,22 +408,15 @@ impl Pending {
                 format!("{}: cannot write: {e}", p.display()),
             )
         };
-        let mut renames = Vec::new();
+        for path in self.files.keys() {
+            chainlift_model::confine::check_no_links(&self.dir, path)?;
+        }
         for (path, text) in &self.files {
             let Some(text) = text else { continue };
             if path.is_file() && std::fs::read_to_string(path).is_ok_and(|old| old == *text) {
                 continue;
             }
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-            }
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-            let tmp = path.with_file_name(format!(".{name}.chainlift-tmp"));
-            std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
-            renames.push((tmp, path.clone()));
-        }
-        for (tmp, path) in renames {
-            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+            chainlift_model::confine::write_atomic(&self.dir, path, text.as_bytes())?;
         }
         for (path, text) in &self.files {
             if text.is_none() && path.is_file() {
@@ -592,21 +591,12 @@ impl Chainlift {
         }
         let text = serde_json::to_string_pretty(&serde_json::json!({ "positions": map }))
             .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        write_whole(&chain.dir.join(LAYOUT_FILE), &(text + "\n"))
+        write_whole(&chain.dir, &chain.dir.join(LAYOUT_FILE), &(text + "\n"))
     }
 }
 
-/// Write `text` to `path` through a hidden temporary file and a rename: readers see the old
-/// file or the new one, never half of it.
-pub(crate) fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{name}.chainlift-tmp"));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::Internal,
-                format!("{}: cannot write: {e}", path.display()),
-            )
-        })
+/// Write `text` to `path` (inside `root`) through a fresh temporary file and a rename:
+/// readers see the old file or the new one, never half of it, and no link is followed.
+pub(crate) fn write_whole(root: &Path, path: &Path, text: &str) -> Result<()> {
+    chainlift_model::confine::write_atomic(root, path, text.as_bytes()).map_err(ApiError::from)
 }

@@ -77,3 +77,14 @@ impl From<chainlift_secrets::SecretsError> for ApiError {
         ApiError::new(code, e.to_string())
     }
 }
+
+impl From<chainlift_model::confine::ConfineError> for ApiError {
+    fn from(e: chainlift_model::confine::ConfineError) -> Self {
+        use chainlift_model::confine::ConfineError as E;
+        let code = match e {
+            E::Escapes { .. } | E::Link { .. } => ErrorCode::BadInput,
+            E::Io { .. } => ErrorCode::Internal,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}

@@ -232,7 +232,7 @@ impl Chainlift {
                         .await?
                 }
                 "config" => self.config_gate(&project, &chain, &args.env).await?,
-                "infra" => self.infra_gate(&project, &chain, &args.env)?,
+                "infra" => self.infra_gate(&project, &chain, &args.env).await?,
                 "rollback" => self.rollback_gate(&project, &chain, &args.env).await?,
                 "quality" => self.quality_gate(&project, &chain, args).await?,
                 _ => continue,
@@ -538,7 +538,12 @@ impl Chainlift {
         Ok(chainlift_gates::config::evaluate(env, &lints))
     }
 
-    fn infra_gate(&self, project: &Project, chain: &ChainDef, env: &str) -> Result<GateReport> {
+    async fn infra_gate(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        env: &str,
+    ) -> Result<GateReport> {
         let resolved = match resolve_env_with_file(project, chain, env, &BTreeMap::new())?.1 {
             Ok(r) => r,
             Err(_) => {
@@ -608,7 +613,12 @@ impl Chainlift {
             log_dir: runs,
             workspaces,
         };
-        Ok(chainlift_gates::infra::evaluate(&targets, &SystemProbe))
+        // The probes block (DNS, connect, child processes): off the async runtime.
+        tokio::task::spawn_blocking(move || {
+            chainlift_gates::infra::evaluate(&targets, &SystemProbe)
+        })
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("infra gate: {e}")))
     }
 
     async fn rollback_gate(

@@ -24,11 +24,15 @@ use crate::dto::{
 use crate::project::{issue_text, resolve_with};
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 
-/// Crash tests: `CHAINLIFT_FAILPOINT=<name>` aborts the process at that point.
+/// Crash tests: `CHAINLIFT_FAILPOINT=<name>` aborts the process at that point. Debug builds
+/// only: a release binary has no variable that kills it mid-transaction.
 pub(crate) fn failpoint(name: &str) {
+    #[cfg(debug_assertions)]
     if std::env::var("CHAINLIFT_FAILPOINT").is_ok_and(|f| f == name) {
         std::process::abort();
     }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
 }
 
 /// Who acts: `user:` in chainlift.yaml, else `$USER`, else `$LOGNAME`.
@@ -104,7 +108,7 @@ fn unpack(blob: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
         .collect()
 }
 
-/// Write files under `dir`, refusing paths that would leave it.
+/// Write files under `dir`, refusing paths that would leave it or links inside it.
 fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     for (rel, bytes) in files {
         if rel.split('/').any(|part| part == ".." || part.is_empty()) || rel.starts_with('/') {
@@ -113,14 +117,7 @@ fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
                 format!("a stored version holds an unsafe path `{rel}`"),
             ));
         }
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                ApiError::new(ErrorCode::BadInput, format!("{}: {e}", parent.display()))
-            })?;
-        }
-        std::fs::write(&path, bytes)
-            .map_err(|e| ApiError::new(ErrorCode::BadInput, format!("{}: {e}", path.display())))?;
+        chainlift_model::confine::write_atomic(dir, &dir.join(rel), bytes)?;
     }
     Ok(())
 }
@@ -171,9 +168,11 @@ impl Chainlift {
         if self.read_head().is_some_and(|(seq, _)| seq >= row.seq) {
             return;
         }
-        let _ = std::fs::write(
-            head_path(&self.data_dir),
-            format!("{} {}\n", row.seq, row.hash),
+        // Whole or not at all: a torn head would read as a cut-off log.
+        let _ = chainlift_model::confine::write_atomic(
+            &self.data_dir,
+            &head_path(&self.data_dir),
+            format!("{} {}\n", row.seq, row.hash).as_bytes(),
         );
     }
 
@@ -512,13 +511,53 @@ impl Chainlift {
         if dir.is_dir() && definition_hash(&dir).is_ok_and(|h| h == v.hash) {
             return Ok(dir);
         }
-        let _ = std::fs::remove_dir_all(&dir);
-        let scratch = dir.with_extension("tmp");
-        let _ = std::fs::remove_dir_all(&scratch);
-        write_files(&scratch, &self.version_files(v).await?)?;
-        std::fs::rename(&scratch, &dir)
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("{}: {e}", dir.display())))?;
-        Ok(dir)
+        // Several processes may materialize the same version at once: each builds its own
+        // scratch folder, verifies it, and renames it into place. A verified copy is never
+        // removed under a reader; a damaged one is moved aside, not deleted in place.
+        let internal = |p: &Path, e: &dyn std::fmt::Display| {
+            ApiError::new(ErrorCode::Internal, format!("{}: {e}", p.display()))
+        };
+        let parent = dir.parent().unwrap_or(&self.data_dir).to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| internal(&parent, &e))?;
+        let scratch = tempfile::Builder::new()
+            .prefix(".materialize-")
+            .tempdir_in(&parent)
+            .map_err(|e| internal(&parent, &e))?;
+        write_files(scratch.path(), &self.version_files(v).await?)?;
+        let hash = definition_hash(scratch.path())?;
+        if hash != v.hash {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                format!(
+                    "version {} rebuilt from the store hashes to {}: the stored copy is damaged",
+                    label(v),
+                    short(&hash)
+                ),
+            ));
+        }
+        for _ in 0..3 {
+            if dir.is_dir() {
+                if definition_hash(&dir).is_ok_and(|h| h == v.hash) {
+                    return Ok(dir); // another process won the race with a good copy
+                }
+                let aside = parent.join(format!(".damaged-{}-{}", v.hash, uuid::Uuid::now_v7()));
+                let _ = std::fs::rename(&dir, &aside);
+                let _ = std::fs::remove_dir_all(&aside);
+            }
+            let path = scratch.path().to_path_buf();
+            if std::fs::rename(&path, &dir).is_ok() {
+                // The scratch folder is now the copy: do not let its guard remove it.
+                let _ = scratch.keep();
+                return Ok(dir);
+            }
+        }
+        if dir.is_dir() && definition_hash(&dir).is_ok_and(|h| h == v.hash) {
+            return Ok(dir);
+        }
+        Err(internal(
+            &dir,
+            &"could not put the version's verified copy in place",
+        ))
     }
 
     /// Point (chain, env) at a version with a fresh config snapshot (DESIGN.md §3, §6).

@@ -84,8 +84,10 @@ impl Chainlift {
             )
         })?;
         let pool = chainlift_store::open(&data_dir.join("chainlift.db")).await?;
+        // No redirects: a key must reach only the host it was configured for (DESIGN.md §2).
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
         Ok(Chainlift {
@@ -124,7 +126,7 @@ impl Chainlift {
         list.insert(0, root.to_string());
         list.truncate(10);
         let text = serde_json::to_string_pretty(&list).unwrap_or_default();
-        editor::write_whole(&self.data_dir.join(RECENT_FILE), &text)
+        editor::write_whole(&self.data_dir, &self.data_dir.join(RECENT_FILE), &text)
     }
 }
 

@@ -123,11 +123,42 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
     }
 }
 
-fn read_json_file(path: &Path, what: &str) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// The largest input, fixture or cassette file read whole (a hostile 10 GB file is refused).
+pub(crate) const MAX_INPUT_FILE: u64 = 64 * 1024 * 1024;
+
+/// Read a file of at most [`MAX_INPUT_FILE`] bytes.
+pub(crate) fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         ApiError::new(
             ErrorCode::BadInput,
             format!("{}: cannot read the {what}: {e}", path.display()),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUT_FILE {
+        return Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!(
+                "{}: the {what} is larger than {} MiB",
+                path.display(),
+                MAX_INPUT_FILE / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn read_json_file(path: &Path, what: &str) -> Result<serde_json::Value> {
+    let bytes = read_bounded(path, what)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        ApiError::new(
+            ErrorCode::BadInput,
+            format!("{}: the {what} is not UTF-8 text", path.display()),
         )
     })?;
     serde_json::from_str(&text).map_err(|e| {
@@ -202,8 +233,14 @@ impl Chainlift {
                         .ok_or_else(|| {
                             ApiError::new(ErrorCode::Internal, "the deployed version is missing")
                         })?;
-                    let config: BTreeMap<String, String> =
-                        serde_json::from_str(&d.config).unwrap_or_default();
+                    // A snapshot that does not parse is damage, never an empty config.
+                    let config: BTreeMap<String, String> = serde_json::from_str(&d.config)
+                        .map_err(|e| {
+                            ApiError::new(
+                                ErrorCode::Internal,
+                                format!("deployment {}'s config snapshot is damaged ({e}): deploy the version again to take a new one", d.id),
+                            )
+                        })?;
                     (v, Some(config), Some(d.id))
                 }
                 None => return on_disk().await,
@@ -212,18 +249,34 @@ impl Chainlift {
         let dir = self.materialize(project, &version).await?;
         let version_chain = chainlift_model::ChainDef::load(&dir)?;
         let env_file = match snapshot {
-            // The deployment's config snapshot, as an env file the resolver reads.
-            Some(config) => chainlift_model::EnvFile {
-                path: std::path::PathBuf::from(format!(
-                    "deployment {} config snapshot ({})",
-                    deployment_id.as_deref().unwrap_or(""),
-                    args.env
-                )),
-                entries: config
-                    .into_iter()
-                    .map(|(k, v)| (k, chainlift_model::envfile::EnvEntry { value: v, line: 0 }))
-                    .collect(),
-            },
+            // The deployment's config snapshot, as an env file the resolver reads. A URL's
+            // password is not in it (`****`): it comes from the env file when the rest of the
+            // value is the same, the way a secret comes from the keychain.
+            Some(mut config) => {
+                let env_path = chain.dir.join("config").join(format!("{}.env", args.env));
+                if config.values().any(|v| v.contains(":****@")) {
+                    if let Ok(current) = chainlift_model::EnvFile::load(&env_path) {
+                        for (k, v) in config.iter_mut() {
+                            if let Some(now) = current.get(k) {
+                                if chainlift_model::secret::mask_url_password(now) == *v {
+                                    *v = now.to_string();
+                                }
+                            }
+                        }
+                    }
+                }
+                chainlift_model::EnvFile {
+                    path: std::path::PathBuf::from(format!(
+                        "deployment {} config snapshot ({})",
+                        deployment_id.as_deref().unwrap_or(""),
+                        args.env
+                    )),
+                    entries: config
+                        .into_iter()
+                        .map(|(k, v)| (k, chainlift_model::envfile::EnvEntry { value: v, line: 0 }))
+                        .collect(),
+                }
+            }
             None => chainlift_model::EnvFile::load(
                 &chain.dir.join("config").join(format!("{}.env", args.env)),
             )?,
@@ -284,7 +337,7 @@ impl Chainlift {
             .and_then(|g| g.pointer("/smoke/input"))
             .and_then(|v| v.as_str())
             .unwrap_or("test-fixtures/sample-input.json");
-        let path = chain.dir.join(rel);
+        let path = chain.path(rel)?;
         if path.is_file() {
             Ok(path)
         } else {
@@ -307,7 +360,7 @@ impl Chainlift {
         let (project, chain) = args.at.chain()?;
         crate::check_env(&project, &args.env)?;
         let plan = self.plan_run(&project, &chain, args).await?;
-        let resolved = plan.resolution.map_err(|issues| {
+        let mut resolved = plan.resolution.map_err(|issues| {
             let lines: Vec<String> = issues.iter().map(issue_text).collect();
             ApiError::new(
                 ErrorCode::BadInput,
@@ -318,6 +371,21 @@ impl Chainlift {
                 ),
             )
         })?;
+        // A deployed version runs from its verified copy; command agents work in the
+        // project's chain folder, never inside that copy.
+        if resolved.dir != chain.dir {
+            for agent in &mut resolved.agents {
+                if let Some(chainlift_model::resolve::CommandSpec {
+                    workspace: chainlift_model::resolve::Workspace::Local { dir },
+                    ..
+                }) = &mut agent.command
+                {
+                    if let Ok(rel) = dir.strip_prefix(&resolved.dir) {
+                        *dir = chain.dir.join(rel);
+                    }
+                }
+            }
+        }
         let input_path = if args.input.is_absolute() {
             args.input.clone()
         } else {
@@ -343,11 +411,13 @@ impl Chainlift {
             }
         }
 
+        // A cassette is read and written only inside the chain folder.
         let cassette_path = resolved
             .config
             .get(CASSETTE_KEY)
             .filter(|p| !p.is_empty())
-            .map(|p| chain.dir.join(p));
+            .map(|p| chain.path(p))
+            .transpose()?;
         let (replay, record) = if args.record {
             let path = cassette_path.unwrap_or_else(|| {
                 chain
@@ -357,7 +427,10 @@ impl Chainlift {
             });
             (
                 None,
-                Some(Recorder::create(&path).map_err(|e| ApiError::new(ErrorCode::BadInput, e))?),
+                Some(
+                    Recorder::create(&chain.dir, &path)
+                        .map_err(|e| ApiError::new(ErrorCode::BadInput, e))?,
+                ),
             )
         } else {
             match cassette_path {

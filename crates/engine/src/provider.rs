@@ -157,17 +157,79 @@ async fn send(
     request: reqwest::RequestBuilder,
     url: &str,
 ) -> Result<(u16, Option<Duration>, String), ProviderError> {
-    let response = request.send().await.map_err(|e| transport_error(url, e))?;
+    let mut response = request.send().await.map_err(|e| transport_error(url, e))?;
     let status = response.status().as_u16();
+    if response.status().is_redirection() {
+        let to = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?")
+            .chars()
+            .take(200)
+            .collect::<String>();
+        return Err(ProviderError::fatal(format!(
+            "{url} answered HTTP {status}, a redirect to {to}: Chainlift follows no redirects (a key must not go where a redirect points); set the base URL to the final address"
+        )));
+    }
     let retry_after = response
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64);
-    let text = response.text().await.map_err(|e| transport_error(url, e))?;
+        .and_then(parse_retry_after);
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, e))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(ProviderError::fatal(format!(
+                "{url} answered more than {} MiB: refused (a model's answer is far smaller; check the base URL)",
+                MAX_ANSWER_BYTES / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body).map_err(|_| ProviderError {
+        message: format!("{url} answered with a body that is not UTF-8"),
+        retryable: true,
+        timed_out: false,
+        retry_after: None,
+    })?;
     Ok((status, retry_after, text))
+}
+
+/// The largest provider answer read (bodies are read in chunks, never unbounded).
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// `Retry-After` in seconds, held to an hour (the caller caps it again at the agent's
+/// `max_delay`); a value out of range (`1e300`) or not a number is ignored, never a panic.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let secs: f64 = v.trim().parse().ok()?;
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs.min(3600.0)).ok()
+}
+
+/// A key may be sent only over https, or over plain http to this machine (a local server).
+pub fn may_carry_key(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    match u.scheme() {
+        "https" => true,
+        "http" => {
+            let host = u.host_str().unwrap_or("");
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        _ => false,
+    }
 }
 
 fn parse_anthropic(text: &str) -> Result<Completion, ProviderError> {
@@ -318,6 +380,27 @@ mod tests {
         );
         assert!(parse_anthropic("{\"content\": [").is_err_and(|e| e.retryable));
         Ok(())
+    }
+
+    #[test]
+    fn retry_after_never_panics() {
+        assert_eq!(parse_retry_after("1e300"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn keys_go_over_https_or_to_loopback_only() {
+        assert!(may_carry_key("https://api.openai.com/v1"));
+        assert!(may_carry_key("http://127.0.0.1:8080/v1"));
+        assert!(may_carry_key("http://localhost:11434/v1"));
+        assert!(may_carry_key("http://[::1]:80/v1"));
+        assert!(!may_carry_key("http://example.com/v1"));
+        assert!(!may_carry_key("http://127.0.0.1.evil.com/v1"));
+        assert!(!may_carry_key("ftp://127.0.0.1/"));
+        assert!(!may_carry_key("not a url"));
     }
 
     #[test]

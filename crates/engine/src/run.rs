@@ -152,7 +152,13 @@ pub async fn run_chain(ctx: &RunContext<'_>) -> RunOutcome {
     let started = Instant::now();
     let runner = Runner {
         ctx,
-        redactor: Mutex::new(Redactor::default()),
+        redactor: Mutex::new({
+            let mut r = Redactor::default();
+            for pw in &ctx.chain.url_passwords {
+                r.add(pw);
+            }
+            r
+        }),
         keys: Mutex::new(BTreeMap::new()),
         event_seq: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
@@ -441,11 +447,14 @@ impl Runner<'_> {
         }
     }
 
+    /// Every file of a run is written inside the run folder, whole, never through a link.
     fn write_file(&self, path: &Path, text: &str) -> Result<(), String> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        }
-        std::fs::write(path, self.redact(text)).map_err(|e| format!("{}: {e}", path.display()))
+        chainlift_model::confine::write_atomic(
+            &self.ctx.run_dir,
+            path,
+            self.redact(text).as_bytes(),
+        )
+        .map_err(|e| e.to_string())
     }
 
     fn write_event(&self, event: &str, from: Option<&str>, payload: &Value) -> Result<(), String> {
@@ -465,7 +474,10 @@ impl Runner<'_> {
             .run_dir
             .join(".events")
             .join(format!("{seq:04}-{file}.json"));
-        let body = json!({ "event": event, "from": from, "at": (self.ctx.now)().to_rfc3339(), "payload": payload });
+        let mut body = json!({ "event": event, "from": from, "at": (self.ctx.now)().to_rfc3339(), "payload": payload });
+        if let Ok(r) = self.redactor.lock() {
+            r.redact_value(&mut body); // before serialization; write_file redacts the text again
+        }
         self.write_file(&path, &pretty(&body))
     }
 
@@ -478,7 +490,9 @@ impl Runner<'_> {
             Value::String(_) => "output.txt".into(),
             _ => "output.json".into(),
         });
-        let path = self.ctx.run_dir.join(&file);
+        let rel =
+            chainlift_model::confine::relative(&file).map_err(|e| format!("output.file: {e}"))?;
+        let path = self.ctx.run_dir.join(rel);
         let text = match (&chain.output_template, output) {
             (Some(template), _) => render_template(template, output)?,
             (None, Value::String(s)) => s.clone(),
@@ -638,6 +652,7 @@ impl Runner<'_> {
                         &request.messages[0].content,
                         &secrets,
                         agent.timeout,
+                        chain.output_bytes,
                     )
                     .await
                 }
@@ -714,13 +729,33 @@ impl Runner<'_> {
             .or_else(|| chain.config.get(base_key).cloned())
             .or_else(|| self.ctx.process_base_urls.get(base_key).cloned())
             .unwrap_or_else(|| default_base.to_string());
-        let key_name = agent.model_entry.key_secret();
-        let key = self.secret(&key_name).await?;
-        if key.is_none() && base_url == default_base {
-            return Err(ProviderError::fatal(format!(
-                "{key_name} is not set for env `{}`: run `chainlift secrets set --env {} {key_name}`",
-                chain.env, chain.env
-            )));
+        // A model with its own base_url gets a key only through its `api_key_secret:`: a
+        // chain from a stranger cannot point the vendor's key at its own server that way.
+        let key_name = match (
+            &agent.model_entry.base_url,
+            &agent.model_entry.api_key_secret,
+        ) {
+            (Some(_), None) => None,
+            _ => Some(agent.model_entry.key_secret()),
+        };
+        let key = match &key_name {
+            Some(name) => self.secret(name).await?,
+            None => None,
+        };
+        if let (None, Some(name)) = (&key, &key_name) {
+            if base_url == default_base {
+                return Err(ProviderError::fatal(format!(
+                    "{name} is not set for env `{}`: run `chainlift secrets set --env {} {name}`",
+                    chain.env, chain.env
+                )));
+            }
+        }
+        if let (Some(_), Some(name)) = (&key, &key_name) {
+            if !crate::provider::may_carry_key(&base_url) {
+                return Err(ProviderError::fatal(format!(
+                    "refusing to send {name} to {base_url}: a key goes only over https, or over http to this machine (127.0.0.1, localhost); fix the base URL"
+                )));
+            }
         }
         let http = self.ctx.http.clone();
         let completion = if req.provider == "anthropic" {
@@ -741,8 +776,13 @@ impl Runner<'_> {
             .await?
         };
         if let Some(recorder) = &self.ctx.record {
+            let redactor = self
+                .redactor
+                .lock()
+                .map_err(|_| ProviderError::fatal("the redactor failed earlier"))?
+                .clone();
             recorder
-                .record(req, &completion)
+                .record(req, &completion, &redactor)
                 .map_err(ProviderError::fatal)?;
         }
         Ok(completion)

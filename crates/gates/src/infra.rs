@@ -30,6 +30,8 @@ pub struct Targets {
 }
 
 pub const MIN_DISK: u64 = 1 << 30;
+/// How long one probe command may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MIN_MEMORY: u64 = 256 << 20;
 
 pub fn evaluate(targets: &Targets, probe: &dyn Probe) -> GateReport {
@@ -70,7 +72,11 @@ pub fn evaluate(targets: &Targets, probe: &dyn Probe) -> GateReport {
     for (kind, target) in &targets.workspaces {
         let r = match kind.as_str() {
             "docker" => {
-                probe.command_ok("docker", &["inspect", "-f", "{{.State.Running}}", target])
+                // `--` ends the options: a target like `-oProxyCommand=…` is only a name.
+                probe.command_ok(
+                    "docker",
+                    &["inspect", "-f", "{{.State.Running}}", "--", target],
+                )
             }
             "ssh" => probe.command_ok(
                 "ssh",
@@ -79,6 +85,7 @@ pub fn evaluate(targets: &Targets, probe: &dyn Probe) -> GateReport {
                     "BatchMode=yes",
                     "-o",
                     "ConnectTimeout=5",
+                    "--",
                     target,
                     "true",
                 ],
@@ -158,21 +165,44 @@ impl Probe for SystemProbe {
     }
 
     fn command_ok(&self, program: &str, args: &[&str]) -> Result<(), String> {
-        match std::process::Command::new(program)
+        let mut child = std::process::Command::new(program)
             .args(args)
             .stdin(std::process::Stdio::null())
-            .output()
-        {
-            Ok(o) if o.status.success() => Ok(()),
-            Ok(o) => Err(format!(
-                "`{program}` failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-            )),
-            Err(e) => Err(format!("`{program}` is not available: {e}")),
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("`{program}` is not available: {e}"))?;
+        // A hung daemon (`docker inspect`) must not hang the gate: wait at most PROBE_TIMEOUT.
+        let deadline = std::time::Instant::now() + PROBE_TIMEOUT;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "`{program}` did not answer within {}s",
+                        PROBE_TIMEOUT.as_secs()
+                    ));
+                }
+                Err(e) => return Err(format!("`{program}`: {e}")),
+            }
+        };
+        if status.success() {
+            return Ok(());
         }
+        let mut err = String::new();
+        if let Some(s) = child.stderr.take() {
+            use std::io::Read;
+            let _ = s.take(4096).read_to_string(&mut err);
+        }
+        Err(format!(
+            "`{program}` failed: {}",
+            err.lines().next().unwrap_or("")
+        ))
     }
 
     fn disk_free_bytes(&self, dir: &Path) -> Option<u64> {

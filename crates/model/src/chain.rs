@@ -138,6 +138,8 @@ pub struct Limits {
     pub cost_per_run: Option<Scalar>,
     pub cost_per_day: Option<Scalar>,
     pub max_rounds: Option<Scalar>,
+    /// The most a command agent may print (stdout), in bytes [10 MiB].
+    pub output_bytes: Option<Scalar>,
 }
 
 fn default_version() -> u32 {
@@ -272,7 +274,11 @@ impl ChainDef {
         let agents_dir = dir.join("agents");
         let mut agents = Vec::with_capacity(parsed.agents.len());
         for entry in parsed.agents {
-            let merged = match find_with_stem(&agents_dir, &entry.name) {
+            // A name like `../x` is reported by resolve (bad-name); its file is never looked for.
+            let file = crate::confine::is_plain_name(&entry.name)
+                .then(|| find_with_stem(&agents_dir, &entry.name))
+                .flatten();
+            let merged = match file {
                 Some(path) => {
                     let text = read(&path)?;
                     let mut from_file: AgentSpec = parse_file(&path, &text)?;
@@ -352,6 +358,11 @@ impl ChainDef {
             }
             None => self.locate(needle),
         }
+    }
+
+    /// A path the chain names (schema, template, fixture, cassette), inside the chain folder.
+    pub fn path(&self, rel: impl AsRef<Path>) -> Result<PathBuf, ModelError> {
+        crate::confine::inside(&self.dir, rel).map_err(|e| ModelError::Outside(e.to_string()))
     }
 
     pub fn agent(&self, name: &str) -> Option<&AgentSpec> {

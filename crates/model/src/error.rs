@@ -34,6 +34,9 @@ pub enum ModelError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// A path from project data that leaves its folder, or a write through a link.
+    #[error("{0}")]
+    Outside(String),
 }
 
 impl ModelError {

@@ -126,6 +126,7 @@ pub const CHAIN: Shape = Shape::Map(&[
             ("cost_per_run", Shape::Any),
             ("cost_per_day", Shape::Any),
             ("max_rounds", Shape::Any),
+            ("output_bytes", Shape::Any),
         ]),
     ),
     ("notify", Shape::MapOf(&ANY)),

@@ -87,6 +87,10 @@ pub struct ResolvedChain {
     pub cost_per_run: Option<f64>,
     pub cost_per_day: Option<f64>,
     pub max_rounds: u32,
+    /// `limits.output_bytes`: the cap on a command agent's stdout and stderr.
+    pub output_bytes: u64,
+    /// Passwords found in URL-valued config values: redacted from everything a run writes.
+    pub url_passwords: Vec<crate::secret::SecretValue>,
     pub data: BTreeMap<String, String>,
     pub notify: BTreeMap<String, String>,
     /// The merged env config without secret values: what a deployment snapshots.
@@ -99,6 +103,7 @@ pub struct ResolvedChain {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 const DEFAULT_MAX_TOKENS: u32 = 2000;
+const DEFAULT_OUTPUT_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Parse `60`, `60s`, `500ms`, `2m`, `1h`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -115,7 +120,21 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // Out of range (a hostile `99999999999999999999`) is a bad value, never a panic.
+    if !(secs.is_finite() && (0.0..=MAX_DURATION_SECS).contains(&secs)) {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// The longest duration a value may name (a year); timeouts are further held to a day.
+const MAX_DURATION_SECS: f64 = 366.0 * 86_400.0;
+/// A timeout longer than this is an error (DESIGN.md §2: "out of range such as over 24 h").
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+
+/// Quote `value` for `sh`: one single-quoted word, whatever it holds.
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 /// Names that are secrets for this chain whatever `secrets:` says: provider keys.
@@ -190,6 +209,105 @@ impl Resolver<'_> {
                     hint: "write ${NAME}, ${NAME:-default} or ${FLAG:then:else}".into(),
                 });
                 None
+            }
+        }
+    }
+
+    /// Like [`Self::text`], but every substituted value is shell-quoted (a command line).
+    fn shell_text(&mut self, text: &str) -> Option<String> {
+        let quoted = |n: &str| match self.lookup(n) {
+            Lookup::Value(v) => Lookup::Value(shell_quote(&v)),
+            other => other,
+        };
+        match subst::substitute(text, &quoted) {
+            Ok(v) => Some(v),
+            // Same errors as plain text; report them the same way.
+            Err(_) => self.text(text),
+        }
+    }
+
+    /// A path the chain names, inside the chain folder; else an issue and None.
+    fn path(&mut self, rel: &str, what: &str) -> Option<PathBuf> {
+        match self.input.chain.path(rel) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.outside(rel, what, &e.to_string());
+                None
+            }
+        }
+    }
+
+    fn outside(&mut self, rel: &str, what: &str, message: &str) {
+        let at = self.input.chain.locate(rel);
+        self.issues.push(ResolveIssue {
+            code: "path-outside-chain",
+            message: format!("{what}: {message}"),
+            at,
+            hint: format!("write {what} as a path inside the chain folder"),
+        });
+    }
+
+    /// A docker container or ssh host that cannot be taken for an option.
+    fn option_safe(&mut self, value: &str, what: &str, agent: &str) -> Option<String> {
+        let value = self.text(value)?;
+        if value.starts_with('-') || value.trim().is_empty() {
+            let at = self.input.chain.locate(&value);
+            self.issues.push(ResolveIssue {
+                code: "bad-workspace",
+                message: format!(
+                    "command agent `{agent}`: {what} `{value}` would be read as an option"
+                ),
+                at,
+                hint: format!("give a {what} name that does not start with `-`"),
+            });
+            return None;
+        }
+        Some(value)
+    }
+
+    /// Agent, event and env names become file names and keys: plain ones only.
+    fn check_names(&mut self) {
+        let chain = self.input.chain;
+        let env = self.input.env;
+        if !crate::confine::is_plain_name(env) {
+            self.issues.push(ResolveIssue {
+                code: "bad-name",
+                message: format!("env name `{env}` is not plain"),
+                at: SourceLocation {
+                    file: chain.dir.join("config"),
+                    line: 0,
+                },
+                hint:
+                    "name env files with letters, digits, `_`, `-` or `.` (not starting with `.`)"
+                        .into(),
+            });
+        }
+        let names: Vec<&str> = chain.agents.iter().map(|a| a.name.as_str()).collect();
+        for agent in &chain.agents {
+            if !crate::confine::is_plain_name(&agent.name) {
+                self.issues.push(ResolveIssue {
+                    code: "bad-name",
+                    message: format!("agent name `{}` is not plain", agent.name),
+                    at: chain.locate(&agent.name),
+                    hint: "use letters, digits, `_`, `-` or `.` (not starting with `.`, no `/`)"
+                        .into(),
+                });
+            }
+            let events = agent
+                .triggers()
+                .iter()
+                .cloned()
+                .chain(agent.emitted_events(&names));
+            for event in events {
+                if !crate::confine::is_event_name(&event) {
+                    self.issues.push(ResolveIssue {
+                        code: "bad-name",
+                        message: format!("event `{event}` of agent `{}` is not plain", agent.name),
+                        at: chain.locate(&event),
+                        hint: "use letters, digits, `_`, `-`, `.` and `:` (e.g. `research:done`)"
+                            .into(),
+                    });
+                }
             }
         }
     }
@@ -312,7 +430,12 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
             }
         };
         let timeout = match &spec.timeout {
-            Some(t) => r.typed(t, "timeout", "a duration (60, 60s, 2m)", parse_duration),
+            Some(t) => r.typed(
+                t,
+                "timeout",
+                "a duration of at most 24h (60, 60s, 2m)",
+                |v| parse_duration(v).filter(|d| *d <= MAX_TIMEOUT),
+            ),
             None => Some(DEFAULT_TIMEOUT),
         };
         let prompt = spec
@@ -374,7 +497,8 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
             })
             .unwrap_or_default();
         let command = if is_command {
-            let line = spec.command.as_ref().and_then(|c| r.text(&c.0));
+            // Values substituted into a shell line are quoted: a flag `x; curl …|sh` stays one word.
+            let line = spec.command.as_ref().and_then(|c| r.shell_text(&c.0));
             let ws = spec.workspace.as_ref();
             let field = |k: &str| {
                 ws.and_then(|w| w.get(k))
@@ -382,13 +506,15 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                     .map(String::from)
             };
             let workspace = match field("type").as_deref() {
-                Some("docker") => {
-                    field("container").map(|container| Workspace::Docker { container })
-                }
-                Some("ssh") => field("host").map(|host| Workspace::Ssh { host }),
-                _ => Some(Workspace::Local {
-                    dir: chain.dir.join(field("dir").unwrap_or_else(|| ".".into())),
-                }),
+                Some("docker") => field("container")
+                    .and_then(|c| r.option_safe(&c, "container", &spec.name))
+                    .map(|container| Workspace::Docker { container }),
+                Some("ssh") => field("host")
+                    .and_then(|h| r.option_safe(&h, "host", &spec.name))
+                    .map(|host| Workspace::Ssh { host }),
+                _ => r
+                    .path(&field("dir").unwrap_or_else(|| ".".into()), "workspace.dir")
+                    .map(|dir| Workspace::Local { dir }),
             };
             match (line, workspace) {
                 (Some(command), Some(workspace)) => Some(CommandSpec { command, workspace }),
@@ -420,7 +546,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                 triggers: spec.triggers().to_vec(),
                 emits: spec.emits.clone(),
                 output: spec.output.unwrap_or_default(),
-                schema: spec.schema.as_ref().map(|s| chain.dir.join(s)),
+                schema: spec.schema.as_ref().and_then(|s| r.path(s, "schema")),
                 max_tokens,
                 temperature,
                 max_attempts: max_attempts.unwrap_or(0),
@@ -452,6 +578,15 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
         .cost_per_day
         .as_ref()
         .map(|s| r.typed(s, "cost_per_day", "an amount in USD", parse_money));
+    let output_bytes = match &chain.limits.output_bytes {
+        Some(s) => r.typed(s, "output_bytes", "a number of bytes up to 1 GiB", |v| {
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1 << 30).contains(n))
+        }),
+        None => Some(DEFAULT_OUTPUT_BYTES),
+    };
     let max_rounds = match &chain.limits.max_rounds {
         Some(s) => r.typed(s, "max_rounds", "a whole number", parse_u32),
         None => Some(3),
@@ -468,8 +603,23 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
             notify.insert(k.clone(), v);
         }
     }
-    let output_template = chain.output.template.as_ref().map(|t| chain.dir.join(t));
-    let output_schema = chain.output.schema.as_ref().map(|t| chain.dir.join(t));
+    let output_template = chain
+        .output
+        .template
+        .as_ref()
+        .and_then(|t| r.path(t, "output.template"));
+    let output_schema = chain
+        .output
+        .schema
+        .as_ref()
+        .and_then(|t| r.path(t, "output.schema"));
+    if let Some(file) = &chain.output.file {
+        // The output is written inside the run folder: relative, without `..`.
+        if let Err(e) = crate::confine::relative(file) {
+            r.outside(file, "output.file", &e.to_string());
+        }
+    }
+    r.check_names();
 
     let mut config: BTreeMap<String, String> = input
         .env_file
@@ -483,10 +633,26 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
     config.extend(input.flags.iter().map(|(k, v)| (k.clone(), v.clone())));
     config.extend(input.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     config.retain(|k, _| !secrets.contains(k));
+    // A URL's password is a secret: out of the snapshot, diffs and audit (DESIGN.md §2), and
+    // in the run's redactor so no output or event file keeps it.
+    let mut url_passwords = Vec::new();
+    for value in config.values_mut() {
+        if let Some(pw) = crate::secret::url_password(value) {
+            url_passwords.push(crate::secret::SecretValue::new(pw));
+            *value = crate::secret::mask_url_password(value);
+        }
+    }
 
     let issues = r.issues;
-    match (retries, concurrency, cost_per_run, cost_per_day, max_rounds) {
-        (Some(retries), Some(concurrency), cpr, cpd, Some(max_rounds))
+    match (
+        retries,
+        concurrency,
+        cost_per_run,
+        cost_per_day,
+        max_rounds,
+        output_bytes,
+    ) {
+        (Some(retries), Some(concurrency), cpr, cpd, Some(max_rounds), Some(output_bytes))
             if issues.is_empty()
                 && cpr.is_none_or(|c| c.is_some())
                 && cpd.is_none_or(|c| c.is_some()) =>
@@ -505,6 +671,8 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                 cost_per_run: cpr.flatten(),
                 cost_per_day: cpd.flatten(),
                 max_rounds,
+                output_bytes,
+                url_passwords,
                 data,
                 notify,
                 config,

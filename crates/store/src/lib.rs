@@ -52,13 +52,14 @@ pub async fn open(path: &Path) -> Result<SqlitePool> {
         .map_err(|e| StoreError::Lock(e.to_string()))?
         .map_err(|e| StoreError::Lock(format!("{}: {e}", lock_path.display())))?;
 
-    let url = format!("sqlite://{}", path.display());
     let open_err = |source| StoreError::Open {
         path: path.display().to_string(),
         source,
     };
-    let options = SqliteConnectOptions::from_str(&url)
-        .map_err(open_err)?
+    // The path is given as a path, never pasted into a URL: a `?` or `#` in the data folder's
+    // name would otherwise open another file or set options.
+    let options = SqliteConnectOptions::new()
+        .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
