@@ -9,6 +9,7 @@ mod error;
 mod gates;
 mod history;
 mod import;
+mod owner;
 mod project;
 mod promotion;
 mod quality;
@@ -90,14 +91,17 @@ impl Chainlift {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
-        Ok(Chainlift {
+        let api = Chainlift {
             data_dir: data_dir.to_path_buf(),
             pool,
             secrets,
             clock,
             http,
             env_permits: Arc::default(),
-        })
+        };
+        // Runs left `queued` or `running` by a process that died end `interrupted` (§9).
+        api.interrupt_orphans().await?;
+        Ok(api)
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -469,6 +469,28 @@ impl Chainlift {
             error: None,
         };
         table::insert_started(&self.pool, &row).await?;
+        table::set_owner(
+            &self.pool,
+            &id,
+            &crate::owner::this_process(),
+            &row.started_at,
+        )
+        .await?;
+        // A heartbeat while the run lasts: another process that finds it stale (this one died
+        // without a trace, on another host) ends the run `interrupted` (DESIGN.md §9).
+        let beat = {
+            let pool = self.pool.clone();
+            let clock = self.clock.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(crate::owner::HEARTBEAT_EVERY);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    let _ = table::heartbeat(&pool, &id, &clock.now().to_rfc3339()).await;
+                }
+            })
+        };
 
         let lookup = KeychainLookup {
             source: self.secrets.clone(),
@@ -514,6 +536,7 @@ impl Chainlift {
             env_permits: Some(self.env_permits(&project.id, &args.env, resolved.concurrency)),
         };
         let outcome = chainlift_engine::run_chain(&ctx).await;
+        beat.abort();
 
         let end = RunEnd {
             status: outcome.status.as_str().into(),

@@ -194,6 +194,70 @@ pub async fn cost_since(pool: &SqlitePool, project: &str, env: &str, since: &str
     Ok(total.unwrap_or(0.0))
 }
 
+/// Who runs a live run: a process of a host, alive while its heartbeat is fresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub host: String,
+    pub pid: u32,
+}
+
+/// Record the process that runs `id` and its first heartbeat.
+pub async fn set_owner(pool: &SqlitePool, id: &str, owner: &Owner, at: &str) -> Result<()> {
+    sqlx::query("UPDATE runs SET owner_host = ?, owner_pid = ?, heartbeat_at = ? WHERE id = ?")
+        .bind(&owner.host)
+        .bind(i64::from(owner.pid))
+        .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn heartbeat(pool: &SqlitePool, id: &str, at: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+    )
+    .bind(at)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A live run and what is known of its owner.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveRun {
+    pub id: String,
+    pub owner_host: Option<String>,
+    pub owner_pid: Option<i64>,
+    pub heartbeat_at: Option<String>,
+    pub started_at: String,
+}
+
+pub async fn live(pool: &SqlitePool) -> Result<Vec<LiveRun>> {
+    Ok(sqlx::query_as(
+        "SELECT id, owner_host, owner_pid, heartbeat_at, started_at FROM runs
+         WHERE status IN ('queued', 'running')",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// End a run whose owner is gone as `interrupted` (only while it is still live: a run that
+/// finished meanwhile keeps its status).
+pub async fn interrupt(pool: &SqlitePool, id: &str, at: &str, why: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE runs SET status = 'interrupted', ended_at = ?, error = ?
+         WHERE id = ? AND status IN ('queued', 'running')",
+    )
+    .bind(at)
+    .bind(why)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
