@@ -254,7 +254,7 @@ async fn deployments(
 
 #[tauri::command]
 async fn audit(state: State<'_, AppState>, project: String) -> Result<Vec<AuditView>, ApiError> {
-    let p = project_args(&project, None).project()?;
+    let p = state.api.project_of(&project_args(&project, None)).await?;
     state.api.audit(Some(&p), 50).await
 }
 

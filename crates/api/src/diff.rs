@@ -22,7 +22,7 @@ fn shown(secret_names: &BTreeSet<String>, key: &str, value: &str) -> String {
 
 impl Chainlift {
     pub async fn diff(&self, args: &ProjectArgs, env_a: &str, env_b: &str) -> Result<EnvDiff> {
-        let (project, chain) = args.chain()?;
+        let (project, chain) = self.chain_of(args).await?;
         for e in [env_a, env_b] {
             crate::check_env(&project, e)?;
         }
@@ -140,7 +140,7 @@ impl Chainlift {
     /// Every env's config as one table: a row per key, a column per env; values that are
     /// secrets (or look like one) shown as ****.
     pub async fn env_config(&self, args: &ProjectArgs) -> Result<EnvConfigTable> {
-        let (project, chain) = args.chain()?;
+        let (project, chain) = self.chain_of(args).await?;
         let envs = project.environments();
         let none = BTreeMap::new();
         let mut secret_names: BTreeSet<String> = chain.secrets.iter().cloned().collect();

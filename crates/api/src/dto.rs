@@ -176,6 +176,8 @@ dto! {
 
     pub struct ProjectView {
         pub id: String,
+        /// Why the id is not the project's name (another folder holds that name), if so.
+        pub identity_note: Option<String>,
         pub root: String,
         pub environments: Vec<String>,
         pub chains: Vec<ChainView>,

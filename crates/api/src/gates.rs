@@ -88,7 +88,7 @@ impl Chainlift {
     /// The newest stored report of each of `env`'s required gates for the files on disk; when
     /// these files were never gated there, those of the version gated last, marked `stale`.
     pub async fn gate_latest(&self, at: &ProjectArgs, env: &str) -> Result<Option<GateRunView>> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
         let Some(shown) = self.shown_gates(&project, &chain, env, &hash).await? else {
             return Ok(None);
@@ -171,7 +171,7 @@ impl Chainlift {
         args: &GateArgs,
         on_progress: &(dyn Fn(GateProgress) + Send + Sync),
     ) -> Result<GateRunView> {
-        let (project, chain) = args.at.chain()?;
+        let (project, chain) = self.chain_of(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         let wanted = match &args.only {
             Some(list) => {

@@ -303,7 +303,7 @@ impl Chainlift {
         tag: Option<&str>,
         note: Option<&str>,
     ) -> Result<VersionView> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         let (row, existing) = self.snapshot(&project, &chain, tag, note).await?;
         self.version_view(&project, &row, existing).await
     }
@@ -315,7 +315,7 @@ impl Chainlift {
         version: &str,
         tag: &str,
     ) -> Result<VersionView> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         check_tag(tag)?;
         let v = self.find_version(&project, &chain.name, version).await?;
         match &v.tag {
@@ -406,7 +406,7 @@ impl Chainlift {
     }
 
     pub async fn versions(&self, at: &ProjectArgs) -> Result<Vec<VersionView>> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         let mut out = Vec::new();
         for v in versions::list(&self.pool, &project.id, &chain.name).await? {
             out.push(self.version_view(&project, &v, true).await?);
@@ -419,7 +419,7 @@ impl Chainlift {
     }
 
     pub async fn version_diff(&self, at: &ProjectArgs, a: &str, b: &str) -> Result<VersionDiff> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         let (va, vb) = (
             self.find_version(&project, &chain.name, a).await?,
             self.find_version(&project, &chain.name, b).await?,
@@ -474,7 +474,7 @@ impl Chainlift {
         reference: &str,
         to: &Path,
     ) -> Result<ExportReport> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         let v = self.find_version(&project, &chain.name, reference).await?;
         if to.exists()
             && std::fs::read_dir(to)
@@ -568,7 +568,7 @@ impl Chainlift {
         env: &str,
         reason: Option<&str>,
     ) -> Result<DeploymentView> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, env)?;
         let mut v = self.find_version(&project, &chain.name, reference).await?;
         let deployed_before =
@@ -691,7 +691,7 @@ impl Chainlift {
         env: &str,
         reason: Option<&str>,
     ) -> Result<DeploymentView> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, env)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let current = deployments::current(&mut *tx, &project.id, &chain.name, env)
@@ -778,7 +778,7 @@ impl Chainlift {
         at: &ProjectArgs,
         env: Option<&str>,
     ) -> Result<Vec<DeploymentView>> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         let mut out = Vec::new();
         for d in deployments::history(&self.pool, &project.id, &chain.name, env).await? {
             if let Some(v) = versions::get(&self.pool, d.version_id).await? {
@@ -795,7 +795,7 @@ impl Chainlift {
         name: &str,
         value: &str,
     ) -> Result<FlagView> {
-        let project = at.project()?;
+        let project = self.project_of(at).await?;
         crate::check_env(&project, env)?;
         if !chainlift_model::envfile::is_valid_key(name) {
             return Err(ApiError::new(
@@ -831,7 +831,7 @@ impl Chainlift {
     }
 
     pub async fn flags(&self, at: &ProjectArgs, env: &str) -> Result<Vec<FlagView>> {
-        let project = at.project()?;
+        let project = self.project_of(at).await?;
         crate::check_env(&project, env)?;
         Ok(flags::list(&self.pool, &project.id, env)
             .await?

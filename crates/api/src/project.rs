@@ -194,10 +194,47 @@ pub fn graph(chain: &ChainDef) -> ChainGraph {
 }
 
 impl Chainlift {
+    /// Bind the project's id to its canonical root (DESIGN.md §2): a second folder that names
+    /// itself like another project gets an id of its own, and a note that says so.
+    pub async fn bind(&self, mut project: Project) -> Result<Project> {
+        let root = project
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| project.root.clone());
+        let now = self.clock.now().to_rfc3339();
+        let (id, renamed) = chainlift_store::projects::bind(
+            &self.pool,
+            &project.id,
+            &root.display().to_string(),
+            &now,
+        )
+        .await?;
+        if renamed {
+            project.identity_note = Some(format!(
+                "another folder already uses the project name `{}` in this data folder, so this one ({}) is `{id}`: its secrets, deployments and flags are its own; give it its own `name:` in chainlift.yaml",
+                project.id,
+                root.display()
+            ));
+        }
+        project.id = id;
+        Ok(project)
+    }
+
+    /// The project `at` names, with its bound id.
+    pub async fn project_of(&self, at: &ProjectArgs) -> Result<Project> {
+        self.bind(at.project()?).await
+    }
+
+    /// The project and chain `at` names, with the project's bound id.
+    pub async fn chain_of(&self, at: &ProjectArgs) -> Result<(Project, ChainDef)> {
+        let (project, chain) = at.chain()?;
+        Ok((self.bind(project).await?, chain))
+    }
+
     /// The project overview: every chain's graph and, per environment, its resolved agents
     /// and last run. A chain that does not load is shown with its error, not dropped.
     pub async fn open_project(&self, args: &ProjectArgs) -> Result<ProjectView> {
-        let project = args.project()?;
+        let project = self.project_of(args).await?;
         let environments = project.environments();
         let mut chains = Vec::new();
         for dir in project.chain_dirs() {
@@ -239,6 +276,7 @@ impl Chainlift {
             });
         }
         Ok(ProjectView {
+            identity_note: project.identity_note.clone(),
             id: project.id.clone(),
             root: project.root.display().to_string(),
             environments,

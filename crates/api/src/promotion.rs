@@ -49,12 +49,17 @@ impl Chainlift {
         }
     }
 
-    fn project_for(&self, at: &ProjectArgs, p: &PromotionRow) -> Result<(Project, ChainDef)> {
-        let at = ProjectArgs {
+    /// The promotion's own project and chain: a promotion id names its project (DESIGN.md §8),
+    /// so this works from any folder once the project was bound to its root.
+    async fn project_for(&self, at: &ProjectArgs, p: &PromotionRow) -> Result<(Project, ChainDef)> {
+        let mut at = ProjectArgs {
             chain: Some(p.chain.clone()),
             ..at.clone()
         };
-        at.chain()
+        if let Some(root) = chainlift_store::projects::root_of(&self.pool, &p.project).await? {
+            at.project = Some(std::path::PathBuf::from(root));
+        }
+        self.chain_of(&at).await
     }
 
     async fn promotion_view(
@@ -236,7 +241,9 @@ impl Chainlift {
     ) -> Result<()> {
         let now = self.clock.now().to_rfc3339();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        table::set_state(&mut *tx, &p.id, state, &now).await?;
+        if !table::set_state(&mut *tx, &p.id, &p.state, state, &now).await? {
+            return Err(changed_meanwhile(&p.id));
+        }
         let entry = self.entry(
             project,
             action,
@@ -257,7 +264,7 @@ impl Chainlift {
         to_env: &str,
         version: Option<&str>,
     ) -> Result<PromotionView> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, to_env)?;
         let envs = project.environments();
         let index = envs.iter().position(|e| e == to_env).unwrap_or_default();
@@ -323,6 +330,10 @@ impl Chainlift {
         )
         .await?;
         crate::history::failpoint("promote:gates-running");
+        let p = PromotionRow {
+            state: "gates_running".into(),
+            ..p
+        };
 
         let result = self
             .gate(&GateArgs {
@@ -406,7 +417,7 @@ impl Chainlift {
 
     pub async fn promotion(&self, at: &ProjectArgs, id: &str) -> Result<PromotionView> {
         let p = self.find_promotion(id).await?;
-        let _ = self.project_for(at, &p)?;
+        let _ = self.project_for(at, &p).await?;
         self.promotion_view(&p, vec![]).await
     }
 
@@ -419,7 +430,7 @@ impl Chainlift {
         note: Option<&str>,
     ) -> Result<ChecklistView> {
         let p = self.find_promotion(id).await?;
-        let (project, _) = self.project_for(at, &p)?;
+        let (project, _) = self.project_for(at, &p).await?;
         let items = table::items(&self.pool, &p.id).await?;
         let Some(item) = items.iter().find(|i| i.key == key) else {
             let known: Vec<&str> = chainlift_gates::CHECKLIST.iter().map(|k| k.key).collect();
@@ -472,7 +483,7 @@ impl Chainlift {
             ));
         }
         let p = self.find_promotion(id).await?;
-        let (project, chain) = self.project_for(at, &p)?;
+        let (project, chain) = self.project_for(at, &p).await?;
         let g = table::gates(&self.pool, &p.id)
             .await?
             .into_iter()
@@ -526,7 +537,13 @@ impl Chainlift {
     /// Approve: no required item failed and every manual item ticked. Self-approval is allowed.
     pub async fn approve(&self, at: &ProjectArgs, id: &str, note: &str) -> Result<PromotionView> {
         let p = self.find_promotion(id).await?;
-        let (project, _) = self.project_for(at, &p)?;
+        let (project, _) = self.project_for(at, &p).await?;
+        // Checks and the change in one IMMEDIATE transaction: no writer can commit between
+        // reading the state and checklist and approving (reads see every commit before it).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let p = table::get(&mut *tx, &p.id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "the promotion is gone"))?;
         if !["awaiting_approval", "approved"].contains(&p.state.as_str()) {
             return Err(ApiError::new(
                 ErrorCode::Refused,
@@ -545,8 +562,9 @@ impl Chainlift {
         }
         let now = self.clock.now().to_rfc3339();
         let who = actor(&project);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        table::approve(&mut *tx, &p.id, &who, &now, note).await?;
+        if !table::approve(&mut *tx, &p.id, &who, &now, note).await? {
+            return Err(changed_meanwhile(&p.id));
+        }
         let entry = self.entry(
             &project,
             "approve",
@@ -673,4 +691,11 @@ impl Chainlift {
 
 fn report_from_json(v: &serde_json::Value) -> Option<GateReport> {
     serde_json::from_value(v.clone()).ok()
+}
+
+fn changed_meanwhile(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!("promotion {id} changed while this command ran (another process moved it): look at it again with `chainlift checklist {id}`"),
+    )
 }

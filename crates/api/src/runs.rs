@@ -357,7 +357,7 @@ impl Chainlift {
         args: &RunArgs,
         on_progress: &(dyn Fn(RunProgress) + Send + Sync),
     ) -> Result<RunView> {
-        let (project, chain) = args.at.chain()?;
+        let (project, chain) = self.chain_of(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         let plan = self.plan_run(&project, &chain, args).await?;
         let mut resolved = plan.resolution.map_err(|issues| {
@@ -618,7 +618,7 @@ impl Chainlift {
         Ok(out)
     }
 
-    fn filter(&self, query: &RunsQuery) -> Result<RunFilter> {
+    async fn filter(&self, query: &RunsQuery) -> Result<RunFilter> {
         if let Some(v) = query
             .version
             .as_deref()
@@ -629,13 +629,14 @@ impl Chainlift {
                 format!("version `{v}`: give a tag or at least 7 hex digits of the hash"),
             ));
         }
-        const STATUSES: [&str; 6] = [
+        const STATUSES: [&str; 7] = [
             "running",
             "completed",
             "failed",
             "timed_out",
             "budget_exceeded",
             "cancelled",
+            "interrupted",
         ];
         if let Some(s) = query.status.as_deref().filter(|s| !STATUSES.contains(s)) {
             return Err(ApiError::new(
@@ -651,11 +652,11 @@ impl Chainlift {
         };
         if let Some(at) = &query.at {
             if at.chain.is_some() {
-                let (project, chain) = at.chain()?;
+                let (project, chain) = self.chain_of(at).await?;
                 filter.project = Some(project.id);
                 filter.chain = Some(chain.name);
             } else if at.project.is_some() {
-                filter.project = Some(at.project()?.id);
+                filter.project = Some(self.project_of(at).await?.id);
             }
         }
         Ok(filter)
@@ -663,7 +664,7 @@ impl Chainlift {
 
     /// The newest run in the data folder, narrowed by chain and env when given.
     pub async fn runs_last(&self, query: &RunsQuery) -> Result<Option<RunView>> {
-        let filter = self.filter(query)?;
+        let filter = self.filter(query).await?;
         match table::last(&self.pool, &filter).await? {
             Some(row) => {
                 let steps = table::steps(&self.pool, &row.id).await?;
@@ -674,7 +675,7 @@ impl Chainlift {
     }
 
     pub async fn runs_list(&self, query: &RunsQuery) -> Result<Vec<RunView>> {
-        let filter = self.filter(query)?;
+        let filter = self.filter(query).await?;
         let rows = table::list(&self.pool, &filter, i64::from(query.limit.unwrap_or(50))).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {

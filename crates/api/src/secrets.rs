@@ -58,7 +58,7 @@ impl Chainlift {
         name: &str,
         value: &SecretValue,
     ) -> Result<SecretStatus> {
-        let project = args.at.project()?;
+        let project = self.project_of(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         check_name(name)?;
         if value.expose().is_empty() {
@@ -84,7 +84,7 @@ impl Chainlift {
     }
 
     pub async fn secret_remove(&self, args: &SecretArgs, name: &str) -> Result<bool> {
-        let project = args.at.project()?;
+        let project = self.project_of(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         check_name(name)?;
         let in_keychain = self
@@ -101,7 +101,7 @@ impl Chainlift {
 
     /// Every secret a chain of the project needs in this env, plus any recorded as set.
     pub async fn secret_list(&self, args: &SecretArgs) -> Result<Vec<SecretStatus>> {
-        let project = args.at.project()?;
+        let project = self.project_of(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         let mut required = std::collections::BTreeSet::new();
         for dir in project.chain_dirs() {

@@ -14,7 +14,7 @@ impl Chainlift {
         args: &ProjectArgs,
         env: Option<&str>,
     ) -> Result<ValidationReport> {
-        let (project, chain) = args.chain()?;
+        let (project, chain) = self.chain_of(args).await?;
         let all = project.environments();
         if let Some(e) = env {
             crate::check_env(&project, e)?;

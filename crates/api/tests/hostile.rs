@@ -513,3 +513,38 @@ async fn a_url_password_stays_out_of_snapshots_diffs_and_the_audit() -> TestResu
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_folder_that_names_itself_like_another_project_gets_its_own_id() -> TestResult {
+    let sb = Sandbox::new().await?;
+    let at = sb.at();
+    sb.api.flag_set(&at, "dev", "USE_NEW_WRITER", "on").await?;
+    let first = sb.api.open_project(&at).await?;
+    assert_eq!(first.id, "acme-content");
+    assert_eq!(first.identity_note, None);
+    // A stranger's repository that calls itself `acme-content` too, opened on the same machine.
+    let squatter = sb.tmp.path().join("squatter");
+    copy_dir(&sample(), &squatter)?;
+    let theirs = ProjectArgs {
+        project: Some(squatter.clone()),
+        chain: Some("content-pipeline".into()),
+        cwd: squatter,
+    };
+    let view = sb.api.open_project(&theirs).await?;
+    assert_ne!(view.id, "acme-content");
+    assert!(
+        view.identity_note
+            .as_deref()
+            .is_some_and(|n| n.contains("already uses the project name `acme-content`")),
+        "{:?}",
+        view.identity_note
+    );
+    assert!(
+        sb.api.flags(&theirs, "dev").await?.is_empty(),
+        "it reads the other project's flags"
+    );
+    // The first folder keeps its id and its flags.
+    assert_eq!(sb.api.open_project(&at).await?.id, "acme-content");
+    assert_eq!(sb.api.flags(&at, "dev").await?.len(), 1);
+    Ok(())
+}

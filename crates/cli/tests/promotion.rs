@@ -162,6 +162,24 @@ fn the_seeds_promotion_flow_end_to_end() -> TestResult {
         assert!(p.get(field).is_some(), "promote lacks `{field}`");
     }
     assert_eq!(p["state"], "approved", "staging needs no approval: {p}");
+    // A promotion id names its project: `checklist ID` works from outside the project folder.
+    let id = p["id"].as_str().unwrap_or_default();
+    let elsewhere = flow
+        .cli(&["checklist", id, "--format", "json"])
+        .map(|_| ())
+        .and_then(|()| {
+            flow.sb
+                .cli()
+                .current_dir(flow.sb.dir.path())
+                .args(["checklist", id, "--format", "json"])
+                .output()
+        })?;
+    assert_eq!(
+        elsewhere.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
     let staged = p["version"].as_str().unwrap_or("").to_string();
     assert_eq!(
         gate(&p, "quality")["status"],

@@ -210,14 +210,42 @@ pub fn parse_file<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Resu
             message: format!("invalid JSON: {}", strip_position(&e.to_string())),
         })
     } else {
-        serde_yaml_ng::from_str(text).map_err(|e| ModelError::Syntax {
-            at: SourceLocation {
-                file: path.to_path_buf(),
-                line: e.location().map(|l| l.line()).unwrap_or(0),
-            },
-            message: format!("invalid YAML: {}", strip_position(&e.to_string())),
+        serde_yaml_ng::from_str(text).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            let mut message = format!("invalid YAML: {}", strip_position(&e.to_string()));
+            if let Some(fixed) = quote_flow_references(text, line) {
+                message.push_str(&format!(
+                    " — a ${{…}} inside {{…}} or […] needs quotes; write the line as: {fixed}"
+                ));
+            }
+            ModelError::Syntax {
+                at: SourceLocation {
+                    file: path.to_path_buf(),
+                    line,
+                },
+                message,
+            }
         })
     }
+}
+
+/// `{retries: ${RETRIES}}` is not YAML (braces inside a flow mapping): the line the parser
+/// stopped at (or the one before), with every unquoted `${…}` inside a flow collection quoted.
+fn quote_flow_references(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    [line, line.saturating_sub(1)]
+        .into_iter()
+        .filter(|l| *l >= 1)
+        .filter_map(|l| lines.get(l - 1))
+        .find_map(|l| {
+            let (_, rest) = l.split_once(['{', '['])?;
+            if !rest.contains("${") {
+                return None;
+            }
+            let re = regex::Regex::new(r#"([:,\[{]\s*)(\$\{[^}"']*\})"#).ok()?;
+            let fixed = re.replace_all(l, "$1\"$2\"").to_string();
+            (fixed != *l).then(|| fixed.trim().to_string())
+        })
 }
 
 /// serde's messages end with "at line X column Y"; the location is already in front.
@@ -400,6 +428,19 @@ mod tests {
             std::fs::create_dir_all(parent).ok();
         }
         std::fs::write(path, text).ok();
+    }
+
+    #[test]
+    fn an_unquoted_reference_in_a_flow_mapping_says_how_to_quote_it() {
+        let text = "name: c\nexecution: {retries: ${RETRIES}, concurrency: 2}\n";
+        let e = parse_file::<serde_json::Value>(Path::new("chain.yaml"), text);
+        let message = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains(
+                r#"write the line as: execution: {retries: "${RETRIES}", concurrency: 2}"#
+            ),
+            "{message}"
+        );
     }
 
     #[test]

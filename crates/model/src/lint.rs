@@ -980,12 +980,22 @@ fn compare_with_production(
                 continue; // a secret: compared by hash only where both values are known (config gate)
             }
             let at = raw.get(key).map(|s| config_at(chain, env, &s.0));
+            // Name the variable and the env file line that gave the value, not only the key.
+            let source = raw
+                .get(key)
+                .and_then(|s| crate::subst::references(&s.0).ok())
+                .and_then(|refs| refs.first().map(|r| r.name.clone()))
+                .map(|var| match &at {
+                    Some(a) if a.line > 0 => format!(" (set by {var} in {a})"),
+                    _ => format!(" (set by {var})"),
+                })
+                .unwrap_or_default();
             if theirs.get(key) == Some(value) {
                 out.push(
                     "shares-production-data",
                     Some(name),
                     at,
-                    format!("{section}.{key} in `{name}` is the same as in `{prod_name}`"),
+                    format!("{section}.{key} in `{name}` is the same as in `{prod_name}`{source}"),
                     format!("point {section}.{key} at `{name}`'s own target in config/{name}.env"),
                 );
             } else if let Some(host) = host_of(value)

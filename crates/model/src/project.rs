@@ -90,6 +90,9 @@ pub struct Project {
     pub policy: Policy,
     /// Keys of `chainlift.yaml` the format does not know.
     pub unknown_fields: Vec<UnknownField>,
+    /// Set when another folder already holds this project's name in the data folder, so this
+    /// one got an id of its own (bound by the api, DESIGN.md §2).
+    pub identity_note: Option<String>,
 }
 
 /// Which chain a command is about.
@@ -151,6 +154,7 @@ impl Project {
             id,
             policy,
             unknown_fields,
+            identity_note: None,
         })
     }
 

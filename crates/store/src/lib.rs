@@ -15,6 +15,7 @@ pub mod audit;
 pub mod deployments;
 pub mod flags;
 pub mod gate_reports;
+pub mod projects;
 pub mod promotions;
 pub mod runs;
 pub mod secrets;

@@ -114,19 +114,24 @@ pub async fn list<'e>(
         .await?)
 }
 
+/// Move a promotion from `from` to `state`, compare-and-swap: `false` (nothing written) when
+/// it is no longer in `from` (another process moved it meanwhile).
 pub async fn set_state<'e>(
     db: impl SqliteExecutor<'e>,
     id: &str,
+    from: &str,
     state: &str,
     at: &str,
-) -> Result<()> {
-    sqlx::query("UPDATE promotions SET state = ?, updated_at = ? WHERE id = ?")
-        .bind(state)
-        .bind(at)
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(())
+) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE promotions SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
+            .bind(state)
+            .bind(at)
+            .bind(id)
+            .bind(from)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A rollback moved `env` off `version_id`: its deployed promotions end `rolled_back`. Returns
@@ -159,8 +164,9 @@ pub async fn approve<'e>(
     by: &str,
     at: &str,
     note: &str,
-) -> Result<()> {
-    sqlx::query("UPDATE promotions SET state = 'approved', approved_by = ?, approved_at = ?, approval_note = ?, updated_at = ? WHERE id = ?")
+) -> Result<bool> {
+    // Compare-and-swap: only a promotion waiting for approval (or approved) is approved.
+    let done = sqlx::query("UPDATE promotions SET state = 'approved', approved_by = ?, approved_at = ?, approval_note = ?, updated_at = ? WHERE id = ? AND state IN ('awaiting_approval', 'approved')")
         .bind(by)
         .bind(at)
         .bind(note)
@@ -168,7 +174,7 @@ pub async fn approve<'e>(
         .bind(id)
         .execute(db)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn put_gate<'e>(db: impl SqliteExecutor<'e>, g: &PromotionGateRow) -> Result<()> {
