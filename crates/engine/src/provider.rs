@@ -391,6 +391,28 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 5000, failure_persistence: None, ..Default::default() })]
+
+        /// Any header value: a delay of at most an hour, or none; never a panic.
+        #[test]
+        fn any_retry_after_is_a_bounded_delay(v in proptest::prelude::any::<String>(), f in proptest::prelude::any::<f64>()) {
+            for text in [v, f.to_string(), format!("{f:e}")] {
+                if let Some(d) = parse_retry_after(&text) {
+                    proptest::prop_assert!(d <= Duration::from_secs(3600));
+                }
+            }
+        }
+
+        /// Any answer body: a completion or an error, never a panic.
+        #[test]
+        fn any_answer_body_is_parsed_or_refused(body in "\\PC{0,300}") {
+            let _ = parse_openai(&body);
+            let _ = parse_anthropic(&body);
+            let _ = status_error(500, &body, None);
+        }
+    }
+
     #[test]
     fn keys_go_over_https_or_to_loopback_only() {
         assert!(may_carry_key("https://api.openai.com/v1"));

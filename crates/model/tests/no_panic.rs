@@ -258,3 +258,42 @@ proptest! {
         }
     }
 }
+
+/// Numbers of any size and shape (`99999999999999999999`, `1e300`, `-0`, `NaN`, `5e-400ms`).
+fn number_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<f64>().prop_map(|f| f.to_string()),
+        any::<u128>().prop_map(|n| n.to_string()),
+        "-?[0-9]{1,40}(\\.[0-9]{0,12})?(e[+-]?[0-9]{1,4})?(ms|s|m|h)?",
+        Just("NaN".to_string()),
+        Just("inf".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// Every typed value a chain takes from an env file or writes itself: an error, never a
+    /// panic (a huge AGENT_TIMEOUT once panicked in Duration::from_secs_f64).
+    #[test]
+    fn typed_values_of_any_size_never_panic(v in number_like(), w in number_like()) {
+        let tmp = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let dir = tmp.path().join("chains/c");
+        std::fs::create_dir_all(dir.join("config")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let env_text = format!("V={v}\nW={w}\n");
+        let chain_text = format!(
+            "name: c\nagents:\n  - name: a\n    model: m\n    timeout: ${{V}}\n    max_tokens: ${{W}}\n    temperature: ${{V}}\n    retry: {{max_attempts: \"{w}\", initial_delay: \"{v}\", max_delay: \"{w}\"}}\n    triggers: [chain:start]\n    emits: chain:complete\nexecution: {{retries: \"${{V}}\", concurrency: \"${{W}}\"}}\nlimits: {{cost_per_run: \"${{V}}\", cost_per_day: \"${{W}}\", max_rounds: \"${{V}}\", output_bytes: \"${{W}}\"}}\n"
+        );
+        let Ok(project) = Project::open(tmp.path()) else { return Ok(()) };
+        let chain = ChainDef::from_source(&dir, dir.join("chain.yaml"), chain_text)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let file = EnvFile::parse(&dir.join("config/dev.env"), &env_text).ok();
+        let none = BTreeMap::new();
+        let input = ResolveInput { project: &project, chain: &chain, env: "dev", env_file: file.as_ref(), vars: &none, flags: &none };
+        if let Ok(r) = resolve(&input) {
+            for a in &r.agents {
+                prop_assert!(a.timeout <= chainlift_model::resolve::MAX_TIMEOUT);
+            }
+        }
+    }
+}
