@@ -294,6 +294,21 @@ async fn every_hostile_project_is_refused_or_harmless() -> TestResult {
     Ok(())
 }
 
+/// Give the sample's model the entry `entry` in chainlift.yaml and stop replaying dev from
+/// the cassette, so its calls go to a live provider.
+fn point_model(sb: &Sandbox, entry: &str) -> TestResult {
+    let policy = std::fs::read_to_string(sb.project.join("chainlift.yaml"))?.replace(
+        "  gpt-5.4-mini:  {provider: openai, input_per_mtok: 0.25, output_per_mtok: 2.0, dev_only: true}",
+        &format!("  gpt-5.4-mini:  {entry}"),
+    );
+    std::fs::write(sb.project.join("chainlift.yaml"), policy)?;
+    let env = sb.chain_dir().join("config/dev.env");
+    let text =
+        std::fs::read_to_string(&env)?.replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl\n", "");
+    std::fs::write(env, text)?;
+    Ok(())
+}
+
 /// A project whose chain sends its model calls to `server`, with the key in `key_var`.
 async fn live(
     server: &TestServer,
@@ -302,16 +317,10 @@ async fn live(
 ) -> Result<Sandbox, Box<dyn std::error::Error>> {
     std::env::set_var(key_var, key);
     let sb = Sandbox::new().await?;
-    let policy = std::fs::read_to_string(sb.project.join("chainlift.yaml"))?;
-    let policy = policy.replace(
-        "  gpt-5.4-mini:  {provider: openai, input_per_mtok: 0.25, output_per_mtok: 2.0, dev_only: true}",
-        &format!("  gpt-5.4-mini:  {{provider: openai, base_url: \"{}\", api_key_secret: {key_var}, input_per_mtok: 0.25, output_per_mtok: 2.0}}", server.base_url),
-    );
-    std::fs::write(sb.project.join("chainlift.yaml"), policy)?;
-    let env = sb.chain_dir().join("config/dev.env");
-    let text =
-        std::fs::read_to_string(&env)?.replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl\n", "");
-    std::fs::write(env, text)?;
+    point_model(
+        &sb,
+        &format!("{{provider: openai, base_url: \"{}\", api_key_secret: {key_var}, input_per_mtok: 0.25, output_per_mtok: 2.0}}", server.base_url),
+    )?;
     Ok(sb)
 }
 
@@ -395,16 +404,11 @@ async fn a_key_never_goes_over_plain_http_to_another_host() -> TestResult {
     let key = "sk-hostile-plain-0123456789abcdef";
     std::env::set_var("HOSTILE_PLAIN_KEY", key);
     let sb = Sandbox::new().await?;
-    let policy = std::fs::read_to_string(sb.project.join("chainlift.yaml"))?.replace(
-        "  gpt-5.4-mini:  {provider: openai, input_per_mtok: 0.25, output_per_mtok: 2.0, dev_only: true}",
-        // `.invalid` never resolves: the refusal must come before any connection.
-        "  gpt-5.4-mini:  {provider: openai, base_url: \"http://models.invalid/v1\", api_key_secret: HOSTILE_PLAIN_KEY}",
-    );
-    std::fs::write(sb.project.join("chainlift.yaml"), policy)?;
-    let env = sb.chain_dir().join("config/dev.env");
-    let text =
-        std::fs::read_to_string(&env)?.replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl\n", "");
-    std::fs::write(env, text)?;
+    // `.invalid` never resolves: the refusal must come before any connection.
+    point_model(
+        &sb,
+        "{provider: openai, base_url: \"http://models.invalid/v1\", api_key_secret: HOSTILE_PLAIN_KEY}",
+    )?;
     let run = sb.api.run(&sb.run_args(false), &|_| {}).await?;
     let error = run.error.unwrap_or_default();
     assert!(
@@ -429,15 +433,10 @@ async fn a_custom_base_url_gets_no_vendor_key() -> TestResult {
     }))?;
     let sb = Sandbox::new().await?;
     // The project points a model at its own server and names no key: none may be sent.
-    let policy = std::fs::read_to_string(sb.project.join("chainlift.yaml"))?.replace(
-        "  gpt-5.4-mini:  {provider: openai, input_per_mtok: 0.25, output_per_mtok: 2.0, dev_only: true}",
-        &format!("  gpt-5.4-mini:  {{provider: openai, base_url: \"{}\"}}", server.base_url),
-    );
-    std::fs::write(sb.project.join("chainlift.yaml"), policy)?;
-    let env = sb.chain_dir().join("config/dev.env");
-    let text =
-        std::fs::read_to_string(&env)?.replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl\n", "");
-    std::fs::write(env, text)?;
+    point_model(
+        &sb,
+        &format!("{{provider: openai, base_url: \"{}\"}}", server.base_url),
+    )?;
     let run = sb.api.run(&sb.run_args(false), &|_| {}).await?;
     assert_eq!(run.status, "completed", "{:?}", run.error);
     for seen in server.requests() {
