@@ -505,6 +505,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
                     .and_then(|v| v.as_str())
                     .map(String::from)
             };
+            let issues_before = r.issues.len();
             let workspace = match field("type").as_deref() {
                 Some("docker") => field("container")
                     .and_then(|c| r.option_safe(&c, "container", &spec.name))
@@ -518,6 +519,8 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<ResolvedChain, Vec<ResolveIss
             };
             match (line, workspace) {
                 (Some(command), Some(workspace)) => Some(CommandSpec { command, workspace }),
+                // The workspace was already reported (bad-workspace, path-outside-chain).
+                (_, None) if r.issues.len() > issues_before => None,
                 _ => {
                     r.issues.push(ResolveIssue {
                         code: "bad-command-agent",

@@ -12,12 +12,9 @@ pub async fn bind(pool: &SqlitePool, name: &str, root: &str, at: &str) -> Result
     if let Some(id) = id_of_root(pool, root).await? {
         return Ok((id.clone(), id != name));
     }
+    // Bound meanwhile by another process? Look again under the write lock.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM projects WHERE root = ?")
-        .bind(root)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(id) = existing {
+    if let Some(id) = id_of_root(&mut *tx, root).await? {
         return Ok((id.clone(), id != name));
     }
     let taken: Option<String> = sqlx::query_scalar("SELECT root FROM projects WHERE id = ?")
@@ -42,10 +39,10 @@ pub async fn bind(pool: &SqlitePool, name: &str, root: &str, at: &str) -> Result
     Ok((id.clone(), id != name))
 }
 
-async fn id_of_root(pool: &SqlitePool, root: &str) -> Result<Option<String>> {
+async fn id_of_root<'e>(db: impl sqlx::SqliteExecutor<'e>, root: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT id FROM projects WHERE root = ?")
         .bind(root)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?)
 }
 
