@@ -517,25 +517,30 @@ impl Chainlift {
         env: &str,
     ) -> Result<GateReport> {
         let mut envs = Vec::new();
-        let mut set: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-        for name in project.environments() {
-            let (file, resolved) = resolve_env_with_file(project, chain, &name, &BTreeMap::new())?;
-            set.insert(name.clone(), self.secrets_set_in(&project.id, &name).await?);
+        let records = self.secret_records(project).await?;
+        let all = project.environments();
+        for name in &all {
+            let (file, resolved) = resolve_env_with_file(project, chain, name, &BTreeMap::new())?;
             envs.push(EnvLint {
                 report: name == env,
-                name,
+                name: name.clone(),
                 file,
                 resolved,
             });
         }
-        let secret_is_set = |e: &str, n: &str| set.get(e).is_some_and(|s| s.contains(n));
-        let lints = lint::lint(&LintInput {
+        let input = LintInput {
             project,
             chain,
             envs: &envs,
-            secret_is_set: &secret_is_set,
-        });
-        Ok(chainlift_gates::config::evaluate(env, &lints))
+            secret_is_set: &|e, n| records.is_set(e, n),
+            secret_hash: &|e, n| records.hash(e, n),
+        };
+        let lints = lint::lint(&input);
+        let uncompared = match all.last() {
+            Some(production) => lint::uncompared_secret_targets(&input, env, production),
+            None => vec![],
+        };
+        Ok(chainlift_gates::config::evaluate(env, &lints, &uncompared))
     }
 
     async fn infra_gate(

@@ -176,22 +176,36 @@ impl Chainlift {
         );
     }
 
-    /// Append one audit entry in its own IMMEDIATE transaction.
-    pub(crate) async fn audit_append(&self, entry: AuditEntry) -> Result<()> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        self.commit_audited(tx, &entry, None).await
-    }
-
     /// Append the audit row to the change's transaction, commit both, then record the head:
     /// a change and its audit row land together or not at all. `crash_point` names the
     /// failpoints around the commit (`<name>:before-commit`, `<name>:after-commit`).
     pub(crate) async fn commit_audited(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
         entry: &AuditEntry,
         crash_point: Option<&str>,
     ) -> Result<()> {
-        let row = audit::append(&mut tx, entry).await?;
+        self.commit_audited_all(tx, std::slice::from_ref(entry), crash_point)
+            .await
+    }
+
+    /// [`Self::commit_audited`] for a change that writes several audit rows, in order.
+    pub(crate) async fn commit_audited_all(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        entries: &[AuditEntry],
+        crash_point: Option<&str>,
+    ) -> Result<()> {
+        let mut last = None;
+        for entry in entries {
+            last = Some(audit::append(&mut tx, entry).await?);
+        }
+        let Some(row) = last else {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "a change was committed with no audit entry",
+            ));
+        };
         if let Some(name) = crash_point {
             failpoint(&format!("{name}:before-commit"));
         }
@@ -571,13 +585,14 @@ impl Chainlift {
         let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, env)?;
         let mut v = self.find_version(&project, &chain.name, reference).await?;
-        let deployed_before =
-            deployments::was_deployed(&self.pool, &project.id, &chain.name, env, v.id).await?;
         // DESIGN.md §6: the first env takes anything; later ones an approved promotion (or
         // passed gates where no approval is required); a version deployed there before always.
-        let promotion = self
-            .deploy_allowed(&project, &chain.name, env, v.id, &label(&v))
-            .await?;
+        // Asked here for a quick refusal, and again inside the transaction that moves the
+        // pointer, where no other writer can change the answer.
+        {
+            let mut conn = self.pool.acquire().await?;
+            Self::deploy_allowed(&mut conn, &project, &chain.name, env, v.id, &label(&v)).await?;
+        }
         // The snapshot: this env's config as the version resolves it, without secret values.
         let dir = self.materialize(&project, &v).await?;
         let version_chain = ChainDef::load(&dir)?;
@@ -600,6 +615,10 @@ impl Chainlift {
         let hash = config_hash(&config);
 
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let deployed_before =
+            deployments::was_deployed(&mut *tx, &project.id, &chain.name, env, v.id).await?;
+        let promotion =
+            Self::deploy_allowed(&mut tx, &project, &chain.name, env, v.id, &label(&v)).await?;
         let previous = deployments::current(&mut *tx, &project.id, &chain.name, env).await?;
         let before: BTreeMap<String, String> = previous
             .as_ref()
@@ -652,10 +671,12 @@ impl Chainlift {
             Some(label(&v)),
             Some(detail),
         );
-        self.commit_audited(tx, &entry, Some("deploy")).await?;
+        let mut entries = vec![entry];
         if let Some(p) = &promotion {
-            self.mark_deployed(&project, p).await?;
+            entries.push(self.mark_deployed(&mut tx, &project, p).await?);
         }
+        self.commit_audited_all(tx, &entries, Some("deploy"))
+            .await?;
         let text = format!(
             "Chainlift: {} {} deployed to {env} by {}",
             chain.name,

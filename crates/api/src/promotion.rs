@@ -152,6 +152,7 @@ impl Chainlift {
             chain,
             envs: &envs,
             secret_is_set: &set,
+            secret_hash: &|_, _| None,
         })
         .into_iter()
         .filter(|l| EVENT_CODES.contains(&l.code))
@@ -581,8 +582,10 @@ impl Chainlift {
     }
 
     /// §6: may this version be deployed to this env? Returns the promotion it deploys, if any.
+    /// Run inside the deploy's IMMEDIATE transaction, so no writer changes the answer before
+    /// the pointer moves.
     pub(crate) async fn deploy_allowed(
-        &self,
+        db: &mut sqlx::SqliteConnection,
         project: &Project,
         chain: &str,
         env: &str,
@@ -591,11 +594,11 @@ impl Chainlift {
     ) -> Result<Option<PromotionRow>> {
         let envs = project.environments();
         if envs.first().is_some_and(|e| e == env)
-            || deployments::was_deployed(&self.pool, &project.id, chain, env, version_id).await?
+            || deployments::was_deployed(&mut *db, &project.id, chain, env, version_id).await?
         {
             return Ok(None);
         }
-        let promotion = table::latest_for(&self.pool, &project.id, chain, env, version_id).await?;
+        let promotion = table::latest_for(&mut *db, &project.id, chain, env, version_id).await?;
         match promotion {
             Some(p) if p.state == "approved" => Ok(Some(p)),
             Some(p) if Self::needs_approval(project, env) => Err(ApiError::new(
@@ -613,15 +616,27 @@ impl Chainlift {
         }
     }
 
-    pub(crate) async fn mark_deployed(&self, project: &Project, p: &PromotionRow) -> Result<()> {
-        self.transition(
-            p,
+    /// The promotion a deploy carries out moves `approved` → `deployed` in the deploy's own
+    /// transaction (compare-and-swap: a promotion changed meanwhile aborts the deploy), with
+    /// its audit entry (returned) committed with it.
+    pub(crate) async fn mark_deployed(
+        &self,
+        db: &mut sqlx::SqliteConnection,
+        project: &Project,
+        p: &PromotionRow,
+    ) -> Result<chainlift_store::audit::AuditEntry> {
+        let now = self.clock.now().to_rfc3339();
+        if !table::set_state(&mut *db, &p.id, &p.state, "deployed", &now).await? {
+            return Err(changed_meanwhile(&p.id));
+        }
+        Ok(self.entry(
             project,
-            "deployed",
             "promotion-deployed",
-            serde_json::json!({"promotion": p.id}),
-        )
-        .await
+            Some(&p.chain),
+            Some(&p.to_env),
+            Some(p.id.clone()),
+            Some(serde_json::json!({"promotion": p.id}).to_string()),
+        ))
     }
 
     /// Post a message to the env's `notify` targets (Slack-compatible webhooks). Failures come

@@ -6,14 +6,31 @@ use std::collections::BTreeMap;
 
 use chainlift_model::envfile::is_valid_key;
 use chainlift_model::secret::SecretValue;
-use chainlift_model::ChainDef;
+use chainlift_model::{ChainDef, Project};
 use chainlift_secrets::account;
 use chainlift_store::secrets as table;
+use sha2::Digest as _;
 
 use crate::dto::SecretStatus;
 use crate::project::resolve_env;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 use chainlift_model::lint::needed_secrets;
+
+/// The keychain entry (per project, beside its secrets) holding the key of the value hashes.
+const HASH_KEY: &str = "CHAINLIFT_HASH_KEY";
+
+/// Per env, the secrets set and the keyed hash of each value: what the linter compares.
+pub(crate) struct SecretRecords(BTreeMap<String, BTreeMap<String, Option<String>>>);
+
+impl SecretRecords {
+    pub(crate) fn is_set(&self, env: &str, name: &str) -> bool {
+        self.0.get(env).is_some_and(|s| s.contains_key(name))
+    }
+
+    pub(crate) fn hash(&self, env: &str, name: &str) -> Option<String> {
+        self.0.get(env)?.get(name)?.clone()
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct SecretArgs {
@@ -40,16 +57,74 @@ impl Chainlift {
         project: &str,
         env: &str,
     ) -> Result<std::collections::BTreeSet<String>> {
+        Ok(self
+            .secret_records_in(project, env)
+            .await?
+            .into_keys()
+            .collect())
+    }
+
+    /// Each secret set in an env with the keyed hash recorded of its value (`None` in env mode,
+    /// where values are process variables nobody hashed, or for a secret set before hashes).
+    async fn secret_records_in(
+        &self,
+        project: &str,
+        env: &str,
+    ) -> Result<BTreeMap<String, Option<String>>> {
         if self.secrets.is_env() {
             return Ok(std::env::vars_os()
                 .filter_map(|(k, _)| k.into_string().ok())
+                .map(|k| (k, None))
                 .collect());
         }
         Ok(table::list(&self.pool, project, env)
             .await?
             .into_iter()
-            .map(|r| r.name)
+            .map(|r| (r.name, r.value_hash))
             .collect())
+    }
+
+    /// What the database recorded of every env's secrets, for the linter.
+    pub(crate) async fn secret_records(&self, project: &Project) -> Result<SecretRecords> {
+        let mut by_env = BTreeMap::new();
+        for env in project.environments() {
+            let records = self.secret_records_in(&project.id, &env).await?;
+            by_env.insert(env, records);
+        }
+        Ok(SecretRecords(by_env))
+    }
+
+    /// The keyed hash of a secret value: HMAC-SHA256 under the project's hash key, which lives
+    /// in the keychain beside the secrets (created on first use). The hash goes to SQLite; the
+    /// key never does, so a copied database cannot be used to guess values.
+    async fn value_hash(&self, project: &Project, value: &SecretValue) -> Result<String> {
+        use hmac::Mac as _;
+        let account = account(&project.id, "*", HASH_KEY);
+        let key = match self.secrets.get(&account, HASH_KEY).await? {
+            Some(k) => k,
+            None => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::Internal,
+                        format!("could not draw a random hash key: {e}"),
+                    )
+                })?;
+                let k = SecretValue::new(hex::encode(bytes));
+                self.secrets.set(&account, HASH_KEY, &k).await?;
+                k
+            }
+        };
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes())
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("hash key: {e}")))?;
+        mac.update(value.expose().as_bytes());
+        // The key's own id, so hashes made under different keys never compare equal by chance
+        // and are seen as "not comparable".
+        let key_id = hex::encode(&sha2::Sha256::digest(key.expose().as_bytes())[..4]);
+        Ok(format!(
+            "hmac-sha256:{key_id}:{}",
+            hex::encode(mac.finalize().into_bytes())
+        ))
     }
 
     pub async fn secret_set(
@@ -70,10 +145,13 @@ impl Chainlift {
         self.secrets
             .set(&account(&project.id, &args.env, name), name, value)
             .await?;
+        let hash = self.value_hash(&project, value).await?;
         let at = self.clock.now().to_rfc3339();
-        table::mark_set(&self.pool, &project.id, &args.env, name, &at).await?;
+        // The record and its audit row land together or not at all.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        table::mark_set(&mut *tx, &project.id, &args.env, name, &at, &hash).await?;
         let entry = self.audit_entry(&project, "secret-set", &args.env, name);
-        self.audit_append(entry).await?;
+        self.commit_audited(tx, &entry, None).await?;
         Ok(SecretStatus {
             name: name.into(),
             env: args.env.clone(),
@@ -91,10 +169,11 @@ impl Chainlift {
             .secrets
             .delete(&account(&project.id, &args.env, name), name)
             .await?;
-        let in_db = table::remove(&self.pool, &project.id, &args.env, name).await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let in_db = table::remove(&mut *tx, &project.id, &args.env, name).await?;
         if in_keychain || in_db {
             let entry = self.audit_entry(&project, "secret-removed", &args.env, name);
-            self.audit_append(entry).await?;
+            self.commit_audited(tx, &entry, None).await?;
         }
         Ok(in_keychain || in_db)
     }

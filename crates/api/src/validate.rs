@@ -1,6 +1,6 @@
 //! `validate`: lint a chain against every environment (or one), without opening the keychain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chainlift_model::lint::{self, EnvLint, LintInput};
 
@@ -22,10 +22,9 @@ impl Chainlift {
         // Every env is resolved (comparisons need the previous env and production); only the
         // asked-for ones are reported.
         let mut envs = Vec::with_capacity(all.len());
-        let mut set: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let records = self.secret_records(&project).await?;
         for name in &all {
             let (file, resolved) = resolve_env_with_file(&project, &chain, name, &BTreeMap::new())?;
-            set.insert(name.clone(), self.secrets_set_in(&project.id, name).await?);
             envs.push(EnvLint {
                 name: name.clone(),
                 file,
@@ -33,12 +32,12 @@ impl Chainlift {
                 report: env.is_none_or(|e| e == name),
             });
         }
-        let secret_is_set = |env: &str, name: &str| set.get(env).is_some_and(|s| s.contains(name));
         let lints = lint::lint(&LintInput {
             project: &project,
             chain: &chain,
             envs: &envs,
-            secret_is_set: &secret_is_set,
+            secret_is_set: &|e, n| records.is_set(e, n),
+            secret_hash: &|e, n| records.hash(e, n),
         });
         let findings: Vec<Finding> = lints
             .into_iter()

@@ -14,7 +14,12 @@ const ANTHROPIC: &str = "anthropic-test-promo-9f8e7d6c5b4a";
 /// One server for both wire formats: the researcher, the writer (whose summary says TERSE when
 /// asked to write tersely) and the reviewer (who scores TERSE reports low).
 fn providers() -> std::io::Result<OpenAiServer> {
-    OpenAiServer::start(Arc::new(|req: &Seen, _| {
+    providers_answering_after(std::time::Duration::ZERO)
+}
+
+/// [`providers`], each answer held back by `delay` (a kill then lands mid-gates).
+fn providers_answering_after(delay: std::time::Duration) -> std::io::Result<OpenAiServer> {
+    OpenAiServer::start(Arc::new(move |req: &Seen, _| {
         let anthropic = req.path.ends_with("/messages");
         let prompt = req.body["messages"][0]["content"]
             .as_str()
@@ -51,12 +56,13 @@ fn providers() -> std::io::Result<OpenAiServer> {
                 200,
                 &chainlift_testkit::anthropic_message(&model, text, tool, 300, 200),
             )
+            .delayed(delay)
         } else {
             let text = match &answer {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            Reply::json(200, &completion(&text, 300, 200))
+            Reply::json(200, &completion(&text, 300, 200)).delayed(delay)
         }
     }))
 }
@@ -515,5 +521,165 @@ fn an_interrupted_promotion_is_resumed() -> TestResult {
             .count()
     });
     assert_eq!(promotes, Some(2), "the same promotion ran its gates again");
+    Ok(())
+}
+
+/// Issue 12 findings 8 and 15: four processes deploying, rolling back, flipping flags and
+/// running on one data folder at once all succeed and leave an audit log that verifies; then
+/// promotions killed with SIGKILL mid-gates leave no run `running`, and the next promote resumes.
+#[test]
+fn four_writers_at_once_then_promotions_killed_mid_gates() -> TestResult {
+    let flow = Flow {
+        sb: Sandbox::new()?,
+        server: providers_answering_after(std::time::Duration::from_millis(200))?,
+        slack: OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?,
+    };
+    let input = flow.sb.input().display().to_string();
+    flow.json(&["version", "create", "content-pipeline", "--tag", "v1"], 0)?;
+    flow.edit("config/dev.env", "CONCURRENCY=1", "CONCURRENCY=2")?;
+    flow.edit("chain.yaml", "\n", "\n# v2\n")?;
+    flow.json(&["version", "create", "content-pipeline", "--tag", "v2"], 0)?;
+    // Rollback is an undo stack: enough history that six rollbacks in a row never run out.
+    let rounds = 6;
+    for i in 0..=rounds {
+        let v = if i % 2 == 0 { "v1" } else { "v2" };
+        flow.json(
+            &["deploy", "content-pipeline", "--env", "dev", "--version", v],
+            0,
+        )?;
+    }
+
+    let failures = std::sync::Mutex::new(Vec::<String>::new());
+    let check = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        match flow.cli(&refs) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => failures.lock().map_or((), |mut f| {
+                f.push(format!(
+                    "{args:?} exited {:?}: {}",
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            }),
+            Err(e) => failures
+                .lock()
+                .map_or((), |mut f| f.push(format!("{args:?}: {e}"))),
+        }
+    };
+    let owned = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..rounds {
+                let v = if i % 2 == 0 { "v1" } else { "v2" };
+                check(owned(&[
+                    "deploy",
+                    "content-pipeline",
+                    "--env",
+                    "dev",
+                    "--version",
+                    v,
+                ]));
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..rounds {
+                check(owned(&["rollback", "content-pipeline", "--env", "dev"]));
+            }
+        });
+        s.spawn(|| {
+            for i in 0..rounds {
+                check(owned(&["flag", "set", "dev", "stress", &i.to_string()]));
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..rounds {
+                check(owned(&[
+                    "run",
+                    "content-pipeline",
+                    "--env",
+                    "dev",
+                    "--input",
+                    &input,
+                ]));
+            }
+        });
+    });
+    let failed = failures.into_inner().map_err(|e| e.to_string())?;
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let verified = flow.cli(&["audit", "--verify"])?;
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+
+    // Promotions killed mid-gates, each once one of its runs is under way.
+    let running = |flow: &Flow| -> Result<usize, Box<dyn std::error::Error>> {
+        let list = flow.json(&["runs", "--status", "running"], 0)?;
+        Ok(list.as_array().map_or(0, Vec::len))
+    };
+    for _ in 0..3 {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("chainlift"))
+            .env("CHAINLIFT_HOME", &flow.sb.home)
+            .env("CHAINLIFT_SECRETS", "env")
+            .env("OPENAI_API_KEY", OPENAI)
+            .env("ANTHROPIC_API_KEY", ANTHROPIC)
+            .env("OPENAI_BASE_URL", &flow.server.base_url)
+            .env("ANTHROPIC_BASE_URL", &flow.server.base_url)
+            .current_dir(&flow.sb.project)
+            .args([
+                "promote",
+                "content-pipeline",
+                "--to",
+                "staging",
+                "--version",
+                "v2",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while running(&flow)? == 0 {
+            assert!(std::time::Instant::now() < deadline, "no gate run started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.kill()?; // SIGKILL: nothing gets recorded on the way out
+        child.wait()?;
+    }
+    assert_eq!(
+        running(&flow)?,
+        0,
+        "a killed promotion's run stayed running"
+    );
+    let interrupted = flow.json(&["runs", "--status", "interrupted"], 0)?;
+    assert!(
+        interrupted.as_array().is_some_and(|a| a.len() >= 3),
+        "{interrupted}"
+    );
+    let resumed = flow.json(
+        &[
+            "promote",
+            "content-pipeline",
+            "--to",
+            "staging",
+            "--version",
+            "v2",
+        ],
+        0,
+    )?;
+    let promotions = flow.json(&["audit"], 0)?;
+    let opened: Vec<&Value> = promotions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["action"] == "promote")
+        .collect();
+    assert!(
+        opened.iter().all(|r| r["subject"] == resumed["id"]),
+        "every try resumed the one promotion: {opened:?}"
+    );
+    assert_eq!(running(&flow)?, 0);
+    let verified = flow.cli(&["audit", "--verify"])?;
+    assert!(verified.status.success());
     Ok(())
 }

@@ -47,6 +47,33 @@ pub struct LintInput<'a> {
     pub envs: &'a [EnvLint],
     /// Whether a secret is set in an env (from the database or the process env, never the keychain).
     pub secret_is_set: &'a dyn Fn(&str, &str) -> bool,
+    /// The keyed hash `secrets set` recorded of a secret's value in an env (never the value;
+    /// `None` when unset, recorded before hashes, or read from process variables).
+    pub secret_hash: &'a dyn Fn(&str, &str) -> Option<String>,
+}
+
+/// A secret-valued config value with each `${SECRET}` replaced by the keyed hash of that
+/// env's value, so two envs' values compare equal exactly when the secrets hold the same
+/// value. `None` when any referenced secret has no recorded hash in `env`: not comparable.
+pub fn secret_fingerprint(
+    value: &str,
+    env: &str,
+    secret_hash: &dyn Fn(&str, &str) -> Option<String>,
+) -> Option<String> {
+    let refs = crate::subst::references(value).ok()?;
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    for r in refs {
+        let start = rest.find("${")?;
+        let end = start + rest[start..].find('}')?;
+        out.push_str(&rest[..start]);
+        out.push_str("${#");
+        out.push_str(&secret_hash(env, &r.name)?);
+        out.push('}');
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Every code the linter can report, with its severity, for the README table and tests.
@@ -862,7 +889,9 @@ fn lint_envs(input: &LintInput<'_>, out: &mut Out) {
                 }
                 if i < last {
                     if let Some(prod) = resolved[last] {
-                        compare_with_production(chain, env, r, &envs[last].name, prod, out);
+                        let prod_name = &envs[last].name;
+                        compare_with_production(chain, env, r, prod_name, prod, out);
+                        compare_secret_targets(input, env, r, prod_name, prod, out);
                     }
                 }
             }
@@ -1015,6 +1044,96 @@ fn compare_with_production(
     }
 }
 
+/// DESIGN.md §2: a secret-valued data source or notification target (`${SLACK_WEBHOOK}`)
+/// compared with production's by the keyed hashes `secrets set` recorded, never the values:
+/// staging's webhook holding production's is the seed's own wrong notification target.
+fn compare_secret_targets(
+    input: &LintInput<'_>,
+    env: &EnvLint,
+    r: &ResolvedChain,
+    prod_name: &str,
+    prod: &ResolvedChain,
+    out: &mut Out,
+) {
+    let chain = input.chain;
+    let name = env.name.as_str();
+    let sections = [
+        ("data", &chain.data, &r.data, &prod.data),
+        ("notify", &chain.notify, &r.notify, &prod.notify),
+    ];
+    for (section, raw, mine, theirs) in sections {
+        for (key, value) in mine.iter().filter(|(_, v)| v.contains("${")) {
+            let Some(their) = theirs.get(key) else {
+                continue;
+            };
+            let ours = secret_fingerprint(value, name, input.secret_hash);
+            let prods = secret_fingerprint(their, prod_name, input.secret_hash);
+            if ours.is_none() || ours != prods {
+                continue;
+            }
+            let Ok(refs) = crate::subst::references(value) else {
+                continue; // a fingerprint was made, so the references parse
+            };
+            let names: Vec<String> = refs.into_iter().map(|r| r.name).collect();
+            let at = raw.get(key).map(|s| config_at(chain, env, &s.0));
+            out.push(
+                "shares-production-data",
+                Some(name),
+                at,
+                format!(
+                    "{section}.{key} in `{name}` is the same as in `{prod_name}` (secret {} holds the same value in both; compared by keyed hash)",
+                    names.join(", ")
+                ),
+                format!(
+                    "give `{name}` its own target: chainlift secrets set --env {name} {}",
+                    names.first().map(String::as_str).unwrap_or("NAME")
+                ),
+            );
+        }
+    }
+}
+
+/// The secret-valued data sources and notification targets of `env` that cannot be compared
+/// with production's (a hash missing on either side), with the reason: the config gate says
+/// so rather than report them checked.
+pub fn uncompared_secret_targets(
+    input: &LintInput<'_>,
+    env: &str,
+    production: &str,
+) -> Vec<(&'static str, String)> {
+    let find = |n: &str| {
+        input
+            .envs
+            .iter()
+            .find(|e| e.name == n)
+            .and_then(|e| e.resolved.as_ref().ok())
+    };
+    let (Some(r), Some(prod)) = (find(env), find(production)) else {
+        return vec![];
+    };
+    if env == production {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    for (section, mine, theirs) in [
+        ("data", &r.data, &prod.data),
+        ("notify", &r.notify, &prod.notify),
+    ] {
+        for (key, value) in mine.iter().filter(|(_, v)| v.contains("${")) {
+            let Some(their) = theirs.get(key) else {
+                continue;
+            };
+            for (e, v) in [(env, value), (production, their)] {
+                if secret_fingerprint(v, e, input.secret_hash).is_none() {
+                    out.push((section, format!("{section}.{key} (a secret) was not compared with `{production}`: no keyed hash recorded for it in `{e}` (set it again with `chainlift secrets set --env {e}`, or values come from process variables)")));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The secrets an env needs: the chain's `secrets:` and its models' provider keys.
 pub fn needed_secrets(chain: &ChainDef, resolved: &ResolvedChain) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = chain.secrets.iter().cloned().collect();
@@ -1057,6 +1176,7 @@ mod tests {
             chain: &chain,
             envs: &[],
             secret_is_set: &set,
+            secret_hash: &|_, _| None,
         });
         assert!(lints.is_empty(), "{lints:?}");
     }

@@ -198,7 +198,7 @@ proptest! {
         let resolved = resolve(&input);
         let envs = [EnvLint { name: "dev".into(), file, resolved, report: true }];
         let set = |_: &str, _: &str| false;
-        let _ = lint(&LintInput { project: &project, chain: &chain, envs: &envs, secret_is_set: &set });
+        let _ = lint(&LintInput { project: &project, chain: &chain, envs: &envs, secret_is_set: &set, secret_hash: &|_, _| None });
     }
 }
 

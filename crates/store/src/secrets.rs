@@ -1,7 +1,7 @@
 //! `secrets`: which secret names are set per (project, env), and when. Never values.
 
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::SqliteExecutor;
 
 use crate::Result;
 
@@ -9,45 +9,59 @@ use crate::Result;
 pub struct SecretRow {
     pub name: String,
     pub set_at: String,
+    /// The keyed hash of the value (never the value); `None` for a secret set before hashes.
+    pub value_hash: Option<String>,
 }
 
-pub async fn mark_set(
-    pool: &SqlitePool,
+pub async fn mark_set<'e>(
+    db: impl SqliteExecutor<'e>,
     project: &str,
     env: &str,
     name: &str,
     at: &str,
+    value_hash: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO secrets (project, env, name, set_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (project, env, name) DO UPDATE SET set_at = excluded.set_at",
+        "INSERT INTO secrets (project, env, name, set_at, value_hash) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (project, env, name) DO UPDATE
+         SET set_at = excluded.set_at, value_hash = excluded.value_hash",
     )
     .bind(project)
     .bind(env)
     .bind(name)
     .bind(at)
-    .execute(pool)
+    .bind(value_hash)
+    .execute(db)
     .await?;
     Ok(())
 }
 
-pub async fn remove(pool: &SqlitePool, project: &str, env: &str, name: &str) -> Result<bool> {
+pub async fn remove<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    env: &str,
+    name: &str,
+) -> Result<bool> {
     let done = sqlx::query("DELETE FROM secrets WHERE project = ? AND env = ? AND name = ?")
         .bind(project)
         .bind(env)
         .bind(name)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(done.rows_affected() > 0)
 }
 
-pub async fn list(pool: &SqlitePool, project: &str, env: &str) -> Result<Vec<SecretRow>> {
+pub async fn list<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    env: &str,
+) -> Result<Vec<SecretRow>> {
     Ok(sqlx::query_as(
-        "SELECT name, set_at FROM secrets WHERE project = ? AND env = ? ORDER BY name",
+        "SELECT name, set_at, value_hash FROM secrets WHERE project = ? AND env = ? ORDER BY name",
     )
     .bind(project)
     .bind(env)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?)
 }
 
@@ -58,16 +72,17 @@ mod tests {
     #[tokio::test]
     async fn set_list_remove() -> Result<()> {
         let pool = crate::open_in_memory().await?;
-        mark_set(&pool, "p", "dev", "B", "t1").await?;
-        mark_set(&pool, "p", "dev", "A", "t1").await?;
-        mark_set(&pool, "p", "dev", "A", "t2").await?;
-        mark_set(&pool, "p", "prod", "C", "t1").await?;
+        mark_set(&pool, "p", "dev", "B", "t1", "h1").await?;
+        mark_set(&pool, "p", "dev", "A", "t1", "h1").await?;
+        mark_set(&pool, "p", "dev", "A", "t2", "h2").await?;
+        mark_set(&pool, "p", "prod", "C", "t1", "h3").await?;
         let rows = list(&pool, "p", "dev").await?;
         assert_eq!(
             rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
             ["A", "B"]
         );
         assert_eq!(rows[0].set_at, "t2");
+        assert_eq!(rows[0].value_hash.as_deref(), Some("h2"));
         assert!(remove(&pool, "p", "dev", "A").await?);
         assert!(!remove(&pool, "p", "dev", "A").await?);
         Ok(())
