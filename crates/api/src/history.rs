@@ -59,7 +59,7 @@ fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
 }
 
-fn label(v: &VersionRow) -> String {
+pub(crate) fn label(v: &VersionRow) -> String {
     v.tag.clone().unwrap_or_else(|| short(&v.hash))
 }
 
@@ -109,6 +109,28 @@ fn unpack(blob: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// Write files under `dir`, refusing paths that would leave it or links inside it.
+/// What a rollback moved: from the current deployment to the one before it, as a new row.
+pub(crate) struct PointerMove {
+    pub from: DeploymentRow,
+    pub to: DeploymentRow,
+    pub row: DeploymentRow,
+    pub version: VersionRow,
+}
+
+/// A deployment's config snapshot; a stored snapshot that does not parse is an error naming the
+/// deployment, never an empty config.
+pub(crate) fn snapshot(d: &DeploymentRow) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(&d.config).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "deployment {} has a damaged config snapshot ({e}): redeploy the version to record a new one",
+                d.id
+            ),
+        )
+    })
+}
+
 fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     for (rel, bytes) in files {
         if rel.split('/').any(|part| part == ".." || part.is_empty()) || rel.starts_with('/') {
@@ -122,9 +144,19 @@ fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
+/// A config snapshot as stored: a JSON object in key order (a map of strings always serializes).
+pub(crate) fn config_json(config: &BTreeMap<String, String>) -> String {
+    serde_json::Value::Object(
+        config
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+    .to_string()
+}
+
 fn config_hash(config: &BTreeMap<String, String>) -> String {
-    let json = serde_json::to_string(config).unwrap_or_default();
-    hex::encode(Sha256::digest(json.as_bytes()))
+    hex::encode(Sha256::digest(config_json(config).as_bytes()))
 }
 
 fn config_diff(
@@ -453,9 +485,10 @@ impl Chainlift {
                 (Some(_), None) => "removed",
                 _ => "added",
             };
-            let text = |b: Option<&Vec<u8>>| {
-                b.map(|b| String::from_utf8_lossy(b).to_string())
-                    .unwrap_or_default()
+            // A file on one side only diffs against nothing.
+            let text = |b: Option<&Vec<u8>>| match b {
+                Some(b) => String::from_utf8_lossy(b).to_string(),
+                None => String::new(),
             };
             let (old, new) = (text(x), text(y));
             let diff = similar::TextDiff::from_lines(&old, &new)
@@ -515,6 +548,34 @@ impl Chainlift {
     }
 
     /// The version's files as a chain folder (cached under the data folder, hash verified).
+    /// Rebuild a version from the store's bytes into a scratch folder (not the cache) and check
+    /// it hashes to itself; the number of files on success.
+    pub(crate) async fn verify_from_store(&self, v: &VersionRow) -> Result<usize> {
+        let files = self.version_files(v).await?;
+        let scratch = tempfile::Builder::new()
+            .prefix(".verify-")
+            .tempdir_in(&self.data_dir)
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("{}: {e}", self.data_dir.display()),
+                )
+            })?;
+        write_files(scratch.path(), &files)?;
+        let hash = definition_hash(scratch.path())?;
+        if hash != v.hash {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                format!(
+                    "version {} rebuilt from the store hashes to {}: the stored copy is damaged",
+                    label(v),
+                    short(&hash)
+                ),
+            ));
+        }
+        Ok(files.len())
+    }
+
     pub(crate) async fn materialize(&self, project: &Project, v: &VersionRow) -> Result<PathBuf> {
         let dir = self
             .data_dir
@@ -620,10 +681,10 @@ impl Chainlift {
         let promotion =
             Self::deploy_allowed(&mut tx, &project, &chain.name, env, v.id, &label(&v)).await?;
         let previous = deployments::current(&mut *tx, &project.id, &chain.name, env).await?;
-        let before: BTreeMap<String, String> = previous
-            .as_ref()
-            .and_then(|p| serde_json::from_str(&p.config).ok())
-            .unwrap_or_default();
+        let before = match &previous {
+            Some(p) => snapshot(p)?,
+            None => BTreeMap::new(),
+        };
         let production = project.environments().last().is_some_and(|e| e == env);
         if production && v.tag.is_none() {
             let mut tag = format!("v{}", v.seq);
@@ -642,7 +703,7 @@ impl Chainlift {
             chain: chain.name.clone(),
             env: env.into(),
             version_id: v.id,
-            config: serde_json::to_string(&config).unwrap_or_default(),
+            config: config_json(&config),
             config_hash: hash,
             previous_id: previous.as_ref().map(|p| p.id.clone()),
             action: if deployed_before {
@@ -715,24 +776,54 @@ impl Chainlift {
         let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, env)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current = deployments::current(&mut *tx, &project.id, &chain.name, env)
+        let moved = self
+            .move_pointer_back(&mut tx, &project, &chain.name, env, reason)
+            .await?;
+        let rolled_back = chainlift_store::promotions::mark_rolled_back(
+            &mut *tx,
+            &project.id,
+            &chain.name,
+            env,
+            moved.from.version_id,
+            &moved.row.created_at,
+        )
+        .await?;
+        let detail = serde_json::json!({ "to_version": label(&moved.version), "from_deployment": moved.from.id, "to_deployment": moved.to.id, "reason": reason, "promotions_rolled_back": rolled_back }).to_string();
+        let entry = self.entry(
+            &project,
+            "rollback",
+            Some(&chain.name),
+            Some(env),
+            Some(label(&moved.version)),
+            Some(detail),
+        );
+        self.commit_audited(tx, &entry, Some("rollback")).await?;
+        Ok(self.deployment_view(&moved.row, &moved.version))
+    }
+
+    /// The pointer move of a rollback, inside the caller's transaction: (chain, env) points at
+    /// the deployment before the current one again. The rollback drill runs this same code on
+    /// a scratch env.
+    pub(crate) async fn move_pointer_back(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        project: &Project,
+        chain: &str,
+        env: &str,
+        reason: Option<&str>,
+    ) -> Result<PointerMove> {
+        let current = deployments::current(&mut *tx, &project.id, chain, env)
             .await?
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::Refused,
-                    format!(
-                        "{} has never been deployed to `{env}`: nothing to roll back",
-                        chain.name
-                    ),
+                    format!("{chain} has never been deployed to `{env}`: nothing to roll back"),
                 )
             })?;
         let target_id = current.previous_id.clone().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::Refused,
-                format!(
-                    "{} in `{env}` has no earlier deployment to roll back to",
-                    chain.name
-                ),
+                format!("{chain} in `{env}` has no earlier deployment to roll back to"),
             )
         })?;
         let target = deployments::get(&mut *tx, &target_id)
@@ -743,7 +834,7 @@ impl Chainlift {
                     format!("deployment {target_id} is missing from the history"),
                 )
             })?;
-        let v = versions::get(&mut *tx, target.version_id)
+        let version = versions::get(&mut *tx, target.version_id)
             .await?
             .ok_or_else(|| {
                 ApiError::new(
@@ -759,38 +850,21 @@ impl Chainlift {
             // Rolling back again walks further back, like an undo stack.
             previous_id: target.previous_id.clone(),
             action: "rollback".into(),
-            config_diff: config_diff(
-                &serde_json::from_str(&current.config).unwrap_or_default(),
-                &serde_json::from_str(&target.config).unwrap_or_default(),
-            ),
-            actor: actor(&project),
+            config_diff: config_diff(&snapshot(&current)?, &snapshot(&target)?),
+            actor: actor(project),
             reason: reason.map(String::from),
             created_at: self.clock.now().to_rfc3339(),
             seq: 0,
             ..current.clone()
         };
         failpoint("rollback:before-insert");
-        deployments::insert(&mut tx, &row).await?;
-        let rolled_back = chainlift_store::promotions::mark_rolled_back(
-            &mut *tx,
-            &project.id,
-            &chain.name,
-            env,
-            current.version_id,
-            &row.created_at,
-        )
-        .await?;
-        let detail = serde_json::json!({ "to_version": label(&v), "from_deployment": current.id, "to_deployment": target.id, "reason": reason, "promotions_rolled_back": rolled_back }).to_string();
-        let entry = self.entry(
-            &project,
-            "rollback",
-            Some(&chain.name),
-            Some(env),
-            Some(label(&v)),
-            Some(detail),
-        );
-        self.commit_audited(tx, &entry, Some("rollback")).await?;
-        Ok(self.deployment_view(&row, &v))
+        deployments::insert(&mut *tx, &row).await?;
+        Ok(PointerMove {
+            from: current,
+            to: target,
+            row,
+            version,
+        })
     }
 
     /// Every pointer move of a chain, newest first.

@@ -27,6 +27,29 @@ struct RunPlan {
 /// The config key naming a cassette (relative to the chain folder) that answers every call.
 pub const CASSETTE_KEY: &str = "CHAINLIFT_CASSETTE";
 
+/// A chain's smoke input (`gates.smoke.input`, by default test-fixtures/sample-input.json),
+/// confined to its folder.
+pub(crate) fn smoke_input_of(chain: &chainlift_model::ChainDef) -> Result<PathBuf> {
+    let rel = chain
+        .gates
+        .as_ref()
+        .and_then(|g| g.pointer("/smoke/input"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("test-fixtures/sample-input.json");
+    let path = chain.path(rel)?;
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "{}: the smoke input is missing (gates.smoke.input in chain.yaml)",
+                path.display()
+            ),
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RunArgs {
     pub at: ProjectArgs,
@@ -331,24 +354,7 @@ impl Chainlift {
     /// The chain's smoke input (`gates.smoke.input`), else `test-fixtures/sample-input.json`.
     pub fn smoke_input(&self, at: &ProjectArgs) -> Result<PathBuf> {
         let (_, chain) = at.chain()?;
-        let rel = chain
-            .gates
-            .as_ref()
-            .and_then(|g| g.pointer("/smoke/input"))
-            .and_then(|v| v.as_str())
-            .unwrap_or("test-fixtures/sample-input.json");
-        let path = chain.path(rel)?;
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!(
-                    "{}: the smoke input is missing (gates.smoke.input in chain.yaml)",
-                    path.display()
-                ),
-            ))
-        }
+        smoke_input_of(&chain)
     }
 
     /// Run a chain in an env with one input, recording everything; progress goes to `on_progress`.

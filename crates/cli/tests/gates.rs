@@ -274,9 +274,34 @@ fn junit_and_rollback_readiness() -> TestResult {
     let (code, result) = gate(&sb, &server, &["--env", "dev", "--only", "rollback"])?;
     assert_eq!(code, 0);
     let evidence = report(&result, "rollback")["evidence"].to_string();
+    // Issue 12 finding 10: the drill takes the real path, and says what it checked.
     assert!(
-        evidence.contains("v1 restores from the history, hash verified")
-            && evidence.contains("rolled back in"),
+        evidence.contains("file(s) rebuilt from the history, hash verified")
+            && evidence.contains("the rollback code moved a scratch pointer back to v1")
+            && evidence.contains(
+                "v1 completed its smoke input from cassettes/dev.jsonl with today's config/dev.env"
+            ),
+        "{evidence}"
+    );
+    // The drill leaves no scratch pointer behind.
+    let scratch = std::process::Command::new("sqlite3")
+        .arg(sb.home.join("chainlift.db"))
+        .arg("SELECT COUNT(*) FROM deployments WHERE env LIKE '__rollback_drill__%';")
+        .output()?;
+    assert_eq!(String::from_utf8_lossy(&scratch.stdout).trim(), "0");
+    // Without a cassette the replay is reported as not run (never a provider call), and why.
+    let dev_env = sb.chain_dir().join("config/dev.env");
+    let text = std::fs::read_to_string(&dev_env)?;
+    std::fs::write(
+        &dev_env,
+        text.replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl", ""),
+    )?;
+    std::fs::remove_file(sb.chain_dir().join("cassettes/dev.jsonl"))?;
+    let (code, result) = gate(&sb, &server, &["--env", "dev", "--only", "rollback"])?;
+    let evidence = report(&result, "rollback")["evidence"].to_string();
+    assert_eq!(code, 0, "{evidence}");
+    assert!(
+        evidence.contains("not run: v1 has no cassette for `dev`"),
         "{evidence}"
     );
     // A damaged history fails the gate: the deployed version can no longer be restored.
