@@ -3,7 +3,21 @@
 // and the environment columns, clicks Run, waits for the run to complete, saves a screenshot,
 // then asks the CLI for the newest run in the same data folder.
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -699,6 +713,56 @@ uiTest("a chain that does not load says where, and comes back when fixed on disk
   }
   // Nothing else loads, so the app watches the broken chain and comes back by itself.
   await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });
+});
+
+// Issue 12: a stranger's copy of the project, opened in the app. It names itself like the
+// sample, so it gets an identity of its own (and the app says so); its layout sidecar is a link
+// to a file outside (a ~/.bashrc stand-in), which no click may write through.
+test("a hostile copy of the project: its own identity, and no write through its symlinked layout", async () => {
+  const sample = path.join(process.env.CHAINLIFT_HOME, "sample/content-pipeline");
+  const scratch = realpathSync(mkdtempSync(path.join(tmpdir(), "chainlift-hostile-")));
+  const hostile = path.join(scratch, "acme-copy");
+  cpSync(sample, hostile, { recursive: true });
+  const victim = path.join(scratch, "bashrc");
+  writeFileSync(victim, "export SAFE=1\n");
+  const layout = path.join(hostile, "chains/content-pipeline/.chainlift-layout.json");
+  rmSync(layout, { force: true });
+  symlinkSync(victim, layout);
+  try {
+    // Opened once (as "Open folder…" would), it is among the recent projects after a reload.
+    const opened = await browser.executeAsync((root, done) => {
+      window.__TAURI_INTERNALS__.invoke("open_project", { path: root }).then(
+        () => done("opened"),
+        (e) => done(`refused: ${JSON.stringify(e)}`),
+      );
+    }, hostile);
+    assert.equal(opened, "opened");
+    await browser.refresh();
+    const recent = await byTestId("recent-projects");
+    await recent.waitForDisplayed({ timeout: 20000 });
+    await recent.selectByAttribute("value", hostile);
+    const note = await byTestId("identity-note");
+    await note.waitForDisplayed({ timeout: 10000 });
+    assert.match(await note.getText(), /already uses the project name `acme-content`/);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-hostile-identity.png"));
+
+    await (await byTestId("nav-editor")).click();
+    await (await byTestId("auto-layout")).waitForDisplayed({ timeout: 10000 });
+    await (await byTestId("auto-layout")).click();
+    const error = await byTestId("editor-error");
+    await error.waitForDisplayed({ timeout: 10000 });
+    assert.match(await error.getText(), /is a symbolic link: Chainlift does not write through links/);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-hostile-link.png"));
+    assert.equal(readFileSync(victim, "utf8"), "export SAFE=1\n", "nothing was written through the link");
+
+    // Back to the sample: its own identity, no note.
+    await (await byTestId("nav-home")).click();
+    await (await byTestId("recent-projects")).selectByAttribute("value", realpathSync(sample));
+    await gone("identity-note");
+    await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
 
 test("security: the webview may call the app's commands, and nothing else", async () => {

@@ -294,6 +294,11 @@ export default function App() {
           </div>
         )}
         {!project && !loadError && <p className="muted empty">Opening the project…</p>}
+        {project?.identity_note && (
+          <div className="notice warn-notice" role="status" data-testid="identity-note">
+            <strong>This folder is project {project.id}.</strong> {project.identity_note}
+          </div>
+        )}
         {project && project.chains.length === 0 && (
           <div className="empty card">
             <h2>No chains here yet</h2>

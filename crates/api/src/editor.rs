@@ -301,7 +301,9 @@ impl Pending {
             if let Some(map) = value.get_mut("positions").and_then(Value::as_object_mut) {
                 if let Some(p) = map.remove(from) {
                     map.insert(to.to_string(), p);
-                    let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+                    let text = serde_json::to_string_pretty(&value)
+                        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+                        + "\n";
                     self.files.insert(layout, Some(text));
                 }
             }
@@ -431,10 +433,33 @@ fn fingerprint(dir: &Path) -> Result<String> {
     Ok(chainlift_model::hash::definition_hash(dir)?)
 }
 
-fn read_layout(dir: &Path) -> Vec<NodePosition> {
-    let text = std::fs::read_to_string(dir.join(LAYOUT_FILE)).unwrap_or_default();
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    value
+/// The dragged node positions. No sidecar: none (the editor lays nodes out). A sidecar that
+/// cannot be read or parsed is reported as a warning naming it; its positions are laid out
+/// afresh and the next drag rewrites it whole.
+fn read_layout(dir: &Path) -> (Vec<NodePosition>, Option<crate::dto::Finding>) {
+    let path = dir.join(LAYOUT_FILE);
+    let damaged = |why: String, line: Option<usize>| crate::dto::Finding {
+        code: "layout-damaged".into(),
+        severity: crate::dto::Severity::Warning,
+        message: format!(
+            "{}: {why}; node positions were laid out afresh",
+            path.display()
+        ),
+        env: None,
+        file: Some(path.display().to_string()),
+        line,
+        hint: Some("drag a node to rewrite it, or delete the file".into()),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (vec![], None),
+        Err(e) => return (vec![], Some(damaged(e.to_string(), None))),
+    };
+    let value: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return (vec![], Some(damaged(e.to_string(), Some(e.line())))),
+    };
+    let positions = value
         .get("positions")
         .and_then(Value::as_object)
         .map(|m| {
@@ -448,7 +473,8 @@ fn read_layout(dir: &Path) -> Vec<NodePosition> {
                 })
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default(); // no `positions` object: nothing was dragged yet
+    (positions, None)
 }
 
 /// The routes as rows, if every one is a plain `{when, emit}` or `{else}` of text.
@@ -511,7 +537,7 @@ impl Chainlift {
         let (_, chain) = at.chain()?;
         let report = self.validate(at, None).await?;
         let names: Vec<String> = chain.agents.iter().map(|a| a.name.clone()).collect();
-        let findings = report
+        let findings: Vec<AgentFinding> = report
             .findings
             .into_iter()
             .map(|f| {
@@ -529,6 +555,12 @@ impl Chainlift {
                 AgentFinding { agents, finding: f }
             })
             .collect();
+        let (layout, damaged) = read_layout(&chain.dir);
+        let mut findings = findings;
+        findings.extend(damaged.map(|finding| AgentFinding {
+            agents: vec![],
+            finding,
+        }));
         Ok(EditorView {
             chain: chain.name.clone(),
             dir: chain.dir.display().to_string(),
@@ -536,7 +568,7 @@ impl Chainlift {
             fingerprint: fingerprint(&chain.dir)?,
             agents: chain.agents.iter().map(|a| draft(&chain, a)).collect(),
             findings,
-            layout: read_layout(&chain.dir),
+            layout,
         })
     }
 

@@ -244,12 +244,10 @@ impl Chainlift {
                 env: args.env.clone(),
                 version_hash: version_hash.clone(),
                 gate: report.gate.clone(),
-                status: serde_json::to_value(report.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
+                status: report.status.as_str().to_string(),
                 summary: report.summary.clone(),
-                report: serde_json::to_string(&report).unwrap_or_default(),
+                report: serde_json::to_string(&report)
+                    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("gate report: {e}")))?,
                 created_at: self.clock.now().to_rfc3339(),
             };
             gate_reports::insert(&self.pool, &row).await?;

@@ -118,10 +118,20 @@ impl Chainlift {
 const RECENT_FILE: &str = "recent-projects.json";
 
 impl Chainlift {
+    /// The projects opened lately. None yet: an empty list. A list that does not parse is
+    /// moved aside (`recent.json.damaged`, kept for a look) and the list starts afresh.
     pub fn recent_projects(&self) -> Vec<String> {
-        let text = std::fs::read_to_string(self.data_dir.join(RECENT_FILE)).unwrap_or_default();
-        let list: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
-        list.into_iter().filter(|p| Path::new(p).is_dir()).collect()
+        let path = self.data_dir.join(RECENT_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return vec![];
+        };
+        match serde_json::from_str::<Vec<String>>(&text) {
+            Ok(list) => list.into_iter().filter(|p| Path::new(p).is_dir()).collect(),
+            Err(_) => {
+                let _ = std::fs::rename(&path, path.with_extension("json.damaged"));
+                vec![]
+            }
+        }
     }
 
     pub fn remember_project(&self, root: &str) -> Result<()> {
@@ -129,7 +139,8 @@ impl Chainlift {
         list.retain(|p| p != root);
         list.insert(0, root.to_string());
         list.truncate(10);
-        let text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        let text = serde_json::to_string_pretty(&list)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
         editor::write_whole(&self.data_dir, &self.data_dir.join(RECENT_FILE), &text)
     }
 }

@@ -345,10 +345,7 @@ impl Chainlift {
             })
             .await?;
         for r in &result.gates {
-            let status = serde_json::to_value(r.status)
-                .ok()
-                .and_then(|s| s.as_str().map(String::from))
-                .unwrap_or_default();
+            let status = r.status.as_str().to_string();
             table::put_gate(
                 &self.pool,
                 &PromotionGateRow {
@@ -356,7 +353,9 @@ impl Chainlift {
                     gate: r.gate.clone(),
                     status,
                     summary: r.summary.clone(),
-                    report: serde_json::to_string(r).unwrap_or_default(),
+                    report: serde_json::to_string(r).map_err(|e| {
+                        ApiError::new(ErrorCode::Internal, format!("gate report: {e}"))
+                    })?,
                     waived_by: None,
                     waived_at: None,
                     waiver_note: None,
@@ -656,7 +655,20 @@ impl Chainlift {
         for (name, target) in &resolved.notify {
             let mut url = target.clone();
             let mut redactor = chainlift_model::secret::Redactor::default();
-            for r in chainlift_model::subst::references(target).unwrap_or_default() {
+            let refs = match chainlift_model::subst::references(target) {
+                Ok(refs) => refs,
+                Err(e) => {
+                    let what = match e {
+                        chainlift_model::subst::SubstError::Malformed(r)
+                        | chainlift_model::subst::SubstError::Unresolved(r) => r,
+                    };
+                    warnings.push(format!(
+                        "notify.{name}: malformed reference {what}; nothing was sent"
+                    ));
+                    continue;
+                }
+            };
+            for r in refs {
                 match self
                     .secrets
                     .get(

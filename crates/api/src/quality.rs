@@ -46,7 +46,7 @@ fn reviewer_schema(criteria: &[String]) -> Value {
 }
 
 fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
+    serde_json::Value::from(s).to_string()
 }
 
 struct Scored {

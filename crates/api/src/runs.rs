@@ -603,20 +603,34 @@ impl Chainlift {
         const PREVIEW: usize = 600;
         let mut out = Vec::with_capacity(files.len());
         for f in files {
-            let Ok(text) = std::fs::read_to_string(&f) else {
-                continue;
+            // An event file that cannot be read shows as such, never silently missing.
+            let parsed = read_bounded(&f, "event file")
+                .map_err(|e| e.message)
+                .and_then(|bytes| {
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .map_err(|e| format!("{}: {e}", f.display()))
+                });
+            let v = match parsed {
+                Ok(v) => v,
+                Err(why) => {
+                    out.push(EventView {
+                        at: String::new(),
+                        event: "(unreadable event file)".into(),
+                        from: None,
+                        payload: why,
+                    });
+                    continue;
+                }
             };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-                continue;
-            };
-            let payload = serde_json::to_string_pretty(&v["payload"]).unwrap_or_default();
+            let payload = serde_json::to_string_pretty(&v["payload"])
+                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
             let payload = match payload.char_indices().nth(PREVIEW) {
                 Some((i, _)) => format!("{}…", &payload[..i]),
                 None => payload,
             };
             out.push(EventView {
-                at: v["at"].as_str().unwrap_or_default().to_string(),
-                event: v["event"].as_str().unwrap_or_default().to_string(),
+                at: v["at"].as_str().unwrap_or("(no time recorded)").to_string(),
+                event: v["event"].as_str().unwrap_or("(no event name)").to_string(),
                 from: v["from"].as_str().map(String::from),
                 payload,
             });

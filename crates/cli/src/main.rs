@@ -286,17 +286,17 @@ fn main() -> ExitCode {
 
 fn fail(format: Format, e: &ApiError) -> ExitCode {
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(e).unwrap_or_default());
+        print_json(e);
     }
     eprintln!("error: {}", e.message);
     ExitCode::from(e.exit_code() as u8)
 }
 
 fn print_json<T: Serialize>(value: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: the answer could not be written as JSON: {e}"),
+    }
 }
 
 fn at(cli_project: &Option<PathBuf>, chain: Option<String>) -> chainlift_api::Result<ProjectArgs> {

@@ -15,6 +15,18 @@ pub enum GateStatus {
     Waived,
 }
 
+impl GateStatus {
+    /// The name stored in SQLite and shown (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateStatus::Passed => "passed",
+            GateStatus::Failed => "failed",
+            GateStatus::Skipped => "skipped",
+            GateStatus::Waived => "waived",
+        }
+    }
+}
+
 /// One checked fact. `item` names the checklist key it decides, when it decides one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export_to = "../../../ui/src/bindings/")]

@@ -234,10 +234,12 @@ pub fn convert(v: &Value, source: &Path) -> Result<Imported, String> {
             match root.get("variables") {
                 Some(Value::Object(vars)) => {
                     for (k, v) in vars {
-                        let value = scalar_text(v)
-                            .or_else(|| v.get("default").and_then(scalar_text))
-                            .unwrap_or_default();
-                        variables.insert(k.clone(), value);
+                        let value =
+                            scalar_text(v).or_else(|| v.get("default").and_then(scalar_text));
+                        if value.is_none() {
+                            notes.push(format!("variable {k} has no value or default Chainlift can read: it is empty in config/<env>.env; give it each env's value"));
+                        }
+                        variables.insert(k.clone(), value.unwrap_or_default());
                     }
                 }
                 Some(Value::Array(vars)) => {
@@ -248,8 +250,12 @@ pub fn convert(v: &Value, source: &Path) -> Result<Imported, String> {
                                 .or_else(|| v.get("value"))
                                 .and_then(scalar_text),
                         ) else {
+                            notes.push(format!("a variable without a `name` was skipped: {v}"));
                             continue;
                         };
+                        if value.is_none() {
+                            notes.push(format!("variable {k} has no value or default Chainlift can read: it is empty in config/<env>.env; give it each env's value"));
+                        }
                         variables.insert(k.to_string(), value.unwrap_or_default());
                     }
                 }
@@ -599,6 +605,12 @@ pub fn convert(v: &Value, source: &Path) -> Result<Imported, String> {
         variables.remove(k);
         secrets.insert(k.clone());
         notes.push(format!("variable {k} looks like a secret: its value was not copied; store it with `chainlift secrets set --env ENV {k}`"));
+    }
+    for a in agents.iter().filter(|a| a.prompt.trim().is_empty()) {
+        notes.push(format!(
+            "agent `{}` has no prompt (no `prompt`, `task` or readable `spec`): write one in agents/{}.yaml before running it",
+            a.name, a.name
+        ));
     }
     let needs_model = agents.iter().any(|a| a.model.is_none());
 

@@ -151,7 +151,8 @@ fn scalar(s: &str, flow: bool) -> String {
     if plain_ok(s, flow) {
         s.to_string()
     } else {
-        serde_json::to_string(s).unwrap_or_default()
+        // A JSON string is a YAML double-quoted scalar; quoting a str cannot fail.
+        serde_json::Value::from(s).to_string()
     }
 }
 
@@ -192,9 +193,7 @@ fn render(value: &NewValue, indent: usize) -> Vec<String> {
                 .chain(items.iter().map(|pairs| {
                     let pairs: Vec<String> = pairs
                         .iter()
-                        .map(|(k, v)| {
-                            format!("{k}: {}", serde_json::to_string(v).unwrap_or_default())
-                        })
+                        .map(|(k, v)| format!("{k}: {}", serde_json::Value::from(v.as_str())))
                         .collect();
                     format!("{pad}- {{{}}}", pairs.join(", "))
                 }))

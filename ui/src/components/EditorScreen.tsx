@@ -417,6 +417,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
           Add agent
         </button>
         <button
+          data-testid="auto-layout"
           onClick={() => {
             setPositions({});
             persistLayout({});
