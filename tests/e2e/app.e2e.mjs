@@ -757,6 +757,8 @@ test("a hostile copy of the project: its own identity, and no write through its 
 
     // Back to the sample: its own identity, no note.
     await (await byTestId("nav-home")).click();
+    // The same position in the list as the first pick: WebKit sends no change event for a
+    // select whose value was reset by script unless it is a fresh element (the app remounts it).
     await (await byTestId("recent-projects")).selectByAttribute("value", realpathSync(sample));
     await gone("identity-note");
     await (await byTestId("env-column-production")).waitForDisplayed({ timeout: 10000 });

@@ -35,9 +35,21 @@ export default function App() {
   const [recent, setRecent] = useState<string[]>([]);
   const [editorDirty, setEditorDirty] = useState(false);
 
+  // The project the user asked for last: a refresh of another one that answers late (a reload
+  // started before switching projects) must not bring that one back.
+  const wanted = useRef<string | null>(null);
+  const adopt = useCallback((view: ProjectView) => {
+    if (wanted.current !== null && view.root !== wanted.current) return;
+    setProject(view);
+  }, []);
+
   const load = useCallback(async (path?: string) => {
+    const asked = path ?? null;
+    wanted.current = asked;
     try {
       const view = await openProject(path);
+      if (wanted.current !== asked) return; // another project was asked for meanwhile
+      wanted.current = view.root;
       setProject(view);
       setLoadError(null);
       setRecent(await backend.recentProjects());
@@ -98,7 +110,7 @@ export default function App() {
         ticket.current,
       );
       setRunState({ ...idle, run: result });
-      setProject(await openProject(project.root));
+      adopt(await openProject(project.root));
     } catch (e) {
       setRunState({ ...idle, error: toApiError(e) });
     } finally {
@@ -132,7 +144,7 @@ export default function App() {
     setActionError(null);
     try {
       await work();
-      setProject(await openProject(project.root));
+      adopt(await openProject(project.root));
     } catch (e) {
       setActionError(toApiError(e));
     } finally {
@@ -161,12 +173,12 @@ export default function App() {
     if (!root) return;
     openProject(root).then(
       (view) => {
-        setProject(view);
+        adopt(view);
         setLoadError(null);
       },
       (e) => setLoadError(toApiError(e)),
     );
-  }, [root]);
+  }, [root, adopt]);
   // When no chain loads, nothing else watches the files: watch the first broken one, so fixing
   // it in an editor brings the app back without a click.
   const brokenName = project?.chains.find((c) => c.error)?.name ?? null;
@@ -242,6 +254,9 @@ export default function App() {
         )}
         {recent.length > 1 && (
           <select
+            // A fresh element per project: WebKit sends no change event when the pick is at the
+            // index of the last pick, even after the value was reset to the placeholder.
+            key={project?.root ?? "none"}
             aria-label="recent projects"
             data-testid="recent-projects"
             value=""
@@ -377,7 +392,7 @@ export default function App() {
             root={project.root}
             chain={chain.name}
             environments={project.environments}
-            onRan={() => void openProject(project.root).then(setProject, (e) => setActionError(toApiError(e)))}
+            onRan={() => void openProject(project.root).then(adopt, (e) => setActionError(toApiError(e)))}
             promotionOf={(env) => {
               const col = chain.envs.find((e) => e.env === env);
               return (col && pending(col)?.id) ?? null;

@@ -211,7 +211,7 @@ impl Chainlift {
         .await?;
         if renamed {
             project.identity_note = Some(format!(
-                "another folder already uses the project name `{}` in this data folder, so this one ({}) is `{id}`: its secrets, deployments and flags are its own; give it its own `name:` in chainlift.yaml",
+                "Another folder already uses the project name `{}` in this data folder, so this one ({}) is `{id}`: its secrets, deployments and flags are its own; give it its own `name:` in chainlift.yaml",
                 project.id,
                 root.display()
             ));
