@@ -1,0 +1,256 @@
+//! The command line's arguments: every command, its flags and their help text (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "chainlift",
+    version,
+    about = "Take LLM agent chains from dev to staging to production"
+)]
+pub(crate) struct Cli {
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// The project folder (else found from CHAIN or the working folder)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) project: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Check a chain against every environment (or one); never opens the keychain
+    Validate {
+        chain: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// What differs between two environments: config keys, secrets (set / not set) and each
+    /// agent's resolved model, timeout and retries. Exits 0 whether or not they differ
+    Diff {
+        chain: String,
+        env_a: String,
+        env_b: String,
+    },
+    /// Import a Mentiko chain (either dialect) as a chain folder under DIR/chains/
+    Import {
+        file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+    },
+    /// Run a chain in an environment with one input
+    Run {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// Override a config value for this run (not a secret)
+        #[arg(long = "var", value_name = "K=V")]
+        vars: Vec<String>,
+        /// Run this version (a tag or 7+ hex of its hash) instead of the deployed one
+        #[arg(long, conflicts_with = "working")]
+        version: Option<String>,
+        /// Run the files on disk even when a version is deployed to the env
+        #[arg(long)]
+        working: bool,
+        /// Call the real providers and write the calls to the env's cassette
+        #[arg(long)]
+        record: bool,
+    },
+    /// List runs, or show one: `runs last`, `runs show ID`
+    #[command(args_conflicts_with_subcommands = true)]
+    Runs {
+        #[command(subcommand)]
+        which: Option<RunsCommand>,
+        chain: Option<String>,
+        #[command(flatten)]
+        filter: RunsFilter,
+    },
+    /// Check a JSON output file against a JSON Schema (exit 1 when it does not match)
+    ValidateOutput {
+        file: PathBuf,
+        #[arg(long)]
+        schema: PathBuf,
+    },
+    /// Run an env's gates (or --only some) on the files on disk or a version; exit 1 when one fails
+    Gate {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        /// Comma-separated: smoke,quality,cost,config,infra,rollback
+        #[arg(long, value_delimiter = ',')]
+        only: Option<Vec<String>>,
+        #[arg(long)]
+        version: Option<String>,
+        /// Also write a JUnit XML report here
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Promote a version (the files on disk by default) to the next env: runs its gates and
+    /// opens a promotion with the checklist
+    Promote {
+        chain: Option<String>,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// A promotion's checklist; `--tick KEY` ticks a manual item
+    Checklist {
+        promotion: String,
+        #[arg(long)]
+        tick: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Accept a failed gate of a promotion, with a reason (audited, shown as waived)
+    Waive {
+        promotion: String,
+        gate: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Approve a promotion (when nothing required failed and every manual item is ticked)
+    Approve {
+        promotion: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Versions of a chain: create (snapshot the files), diff, export
+    Version {
+        #[command(subcommand)]
+        action: VersionCommand,
+    },
+    /// List a chain's versions, newest first
+    Versions { chain: Option<String> },
+    /// Point an environment at a version, with a snapshot of its config
+    Deploy {
+        chain: Option<String>,
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        env: String,
+        /// Why (kept in the history and the audit log)
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Move an environment back to its previous deployment (no gates, audited)
+    Rollback {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Set a per-environment flag: `flag set ENV NAME VALUE`
+    Flag {
+        #[command(subcommand)]
+        action: FlagCommand,
+    },
+    /// List an environment's flags
+    Flags { env: String },
+    /// The audit log, newest first; `--verify` checks its hash chain
+    Audit {
+        #[arg(long)]
+        verify: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Secrets per environment, kept in the OS keychain
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsCommand,
+    },
+}
+
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct RunsFilter {
+    #[arg(long)]
+    pub(crate) env: Option<String>,
+    /// A tag or a hash prefix (7+ hex): what that version produced
+    #[arg(long)]
+    pub(crate) version: Option<String>,
+    /// completed, failed, timed_out, budget_exceeded, cancelled or running
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RunsCommand {
+    /// The newest run (narrowed by CHAIN, --env, --version, --status)
+    Last {
+        chain: Option<String>,
+        #[command(flatten)]
+        filter: RunsFilter,
+    },
+    /// One run by id
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum VersionCommand {
+    /// Snapshot the chain's files as an immutable version (unchanged files: the existing one)
+    Create {
+        chain: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// A unified diff of two versions' files
+    Diff { chain: String, a: String, b: String },
+    /// Tag an untagged version (by its hash prefix)
+    Tag {
+        chain: String,
+        version: String,
+        tag: String,
+    },
+    /// Write a version's files to a new folder (hash verified)
+    Export {
+        chain: String,
+        version: String,
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum FlagCommand {
+    Set {
+        env: String,
+        name: String,
+        value: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Store a secret: the value comes from stdin or a hidden prompt, never from argv
+    Set {
+        #[arg(long)]
+        env: String,
+        name: String,
+    },
+    /// Which secrets each env needs, set or not (never values)
+    List {
+        #[arg(long)]
+        env: String,
+    },
+    /// Remove a secret from the keychain
+    Rm {
+        #[arg(long)]
+        env: String,
+        name: String,
+    },
+}
