@@ -559,12 +559,14 @@ async fn runs(
     env: Option<String>,
     status: Option<String>,
     version: Option<String>,
+    trigger: Option<chainlift_api::dto::Trigger>,
 ) -> Result<Vec<RunView>, ApiError> {
     let query = RunsQuery {
         at: Some(project_args(&project, Some(chain))),
         env,
         status,
         version,
+        trigger,
         limit: Some(100),
     };
     state.api.runs_list(&query).await

@@ -33,6 +33,21 @@ dto! {
         Warning,
     }
 
+    /// What started a run (DESIGN.md §9).
+    #[derive(Copy, Eq, Default, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Trigger {
+        /// `chainlift run`, or Run in the app.
+        #[default]
+        Manual,
+        /// A request to `chainlift serve`.
+        Api,
+        /// A tick of a chain's `schedule:`.
+        Schedule,
+        /// A gate's run (smoke, quality, the rollback drill).
+        Gate,
+    }
+
     pub struct ValidationReport {
         pub chain: String,
         pub envs: Vec<String>,
@@ -86,6 +101,7 @@ dto! {
         pub output_preview: Option<String>,
         pub error: Option<String>,
         pub run_dir: String,
+        pub trigger: Trigger,
         pub steps: Vec<StepView>,
     }
 
@@ -505,5 +521,28 @@ dto! {
         /// The agent that emitted it (none for chain:start).
         pub from: Option<String>,
         pub payload: String,
+    }
+}
+
+impl Trigger {
+    /// The name stored in SQLite and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Api => "api",
+            Trigger::Schedule => "schedule",
+            Trigger::Gate => "gate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Trigger> {
+        [
+            Trigger::Manual,
+            Trigger::Api,
+            Trigger::Schedule,
+            Trigger::Gate,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 }

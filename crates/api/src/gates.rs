@@ -278,6 +278,7 @@ impl Chainlift {
             input,
             version: args.version.clone(),
             working: args.version.is_none(),
+            trigger: crate::dto::Trigger::Gate,
             ..RunArgs::default()
         }
     }
@@ -487,6 +488,7 @@ impl Chainlift {
                 env: Some(e),
                 version: Some(hash),
                 status: Some("completed".into()),
+                trigger: None,
             };
             for row in run_table::list(&self.pool, &filter, 5).await? {
                 if row.id == exclude {
@@ -846,6 +848,7 @@ impl Chainlift {
                     input,
                     vars,
                     version: Some(v.hash.clone()),
+                    trigger: crate::dto::Trigger::Gate,
                     ..RunArgs::default()
                 },
                 &|_| {},

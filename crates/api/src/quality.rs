@@ -479,6 +479,7 @@ async fn score_input(
         env: args.env.clone(),
         input: review_input.clone(),
         working: true,
+        trigger: crate::dto::Trigger::Gate,
         ..RunArgs::default()
     };
     let quiet = |_| {};

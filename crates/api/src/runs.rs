@@ -12,7 +12,7 @@ use chainlift_model::secret::SecretValue;
 use chainlift_secrets::{account, SecretSource};
 use chainlift_store::runs::{self as table, RunEnd, RunFilter, RunRow, StepRow};
 
-use crate::dto::{EventView, RunProgress, RunView, StepView};
+use crate::dto::{EventView, RunProgress, RunView, StepView, Trigger};
 use crate::project::issue_text;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 
@@ -64,6 +64,43 @@ pub struct RunArgs {
     pub working: bool,
     /// Send `true` to cancel the run (Ctrl-C in the CLI, Cancel in the app).
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// What started it (recorded, filterable).
+    pub trigger: Trigger,
+    /// The input itself (a request body) instead of the file `input`.
+    pub input_value: Option<serde_json::Value>,
+    /// The id to record the run under (serve picks it before the run exists, for
+    /// idempotency keys); else a new one.
+    pub run_id: Option<String>,
+}
+
+/// A run recorded as `queued` with everything it needs resolved: [`Chainlift::execute`] runs
+/// it. While it exists its heartbeat goes on; dropped unexecuted, the heartbeat stops and the
+/// run is left to the orphan rule (or ended by [`Chainlift::abandon`]).
+pub struct PreparedRun {
+    pub id: String,
+    pub env: String,
+    pub chain: String,
+    /// The version label (tag, else 12 hex of the hash).
+    pub version: String,
+    /// The chain's `execution.concurrency` in this env.
+    pub concurrency: u32,
+    project: String,
+    resolved: chainlift_model::ResolvedChain,
+    input: serde_json::Value,
+    run_dir: PathBuf,
+    replay: Option<Cassette>,
+    record: Option<Recorder>,
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    beat: HeartbeatGuard,
+}
+
+/// Aborts the run's heartbeat task when the run is done (or dropped).
+struct HeartbeatGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for HeartbeatGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -73,6 +110,7 @@ pub struct RunsQuery {
     /// A tag or a hash prefix (7+ hex).
     pub version: Option<String>,
     pub status: Option<String>,
+    pub trigger: Option<Trigger>,
     pub limit: Option<u32>,
 }
 
@@ -128,6 +166,8 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
         output: row.output,
         error: row.error,
         run_dir: row.run_dir,
+        // Written only by this code; rows from before triggers were kept have the default.
+        trigger: Trigger::parse(&row.triggered_by).unwrap_or(Trigger::Manual),
         steps: steps
             .into_iter()
             .map(|s| StepView {
@@ -363,6 +403,12 @@ impl Chainlift {
         args: &RunArgs,
         on_progress: &(dyn Fn(RunProgress) + Send + Sync),
     ) -> Result<RunView> {
+        let prepared = self.prepare_run(args).await?;
+        self.execute(prepared, on_progress).await
+    }
+
+    /// Resolve, check and record a run as `queued` (its id readable at once); nothing runs yet.
+    pub async fn prepare_run(&self, args: &RunArgs) -> Result<PreparedRun> {
         let (project, chain) = self.chain_of(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         let plan = self.plan_run(&project, &chain, args).await?;
@@ -392,12 +438,20 @@ impl Chainlift {
                 }
             }
         }
-        let input_path = if args.input.is_absolute() {
-            args.input.clone()
-        } else {
-            args.at.cwd.join(&args.input)
+        let (input, input_file) = match &args.input_value {
+            Some(v) => (v.clone(), None),
+            None => {
+                let input_path = if args.input.is_absolute() {
+                    args.input.clone()
+                } else {
+                    args.at.cwd.join(&args.input)
+                };
+                (
+                    read_json_file(&input_path, "input")?,
+                    Some(input_path.display().to_string()),
+                )
+            }
         };
-        let input = read_json_file(&input_path, "input")?;
         let version_hash = plan.version_hash;
 
         if let Some(cap) = resolved.cost_per_day {
@@ -449,7 +503,10 @@ impl Chainlift {
         };
 
         let started = self.clock.now();
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = match &args.run_id {
+            Some(id) => id.clone(),
+            None => uuid::Uuid::now_v7().to_string(),
+        };
         let run_dir = self.data_dir.join("runs").join(&id);
         std::fs::create_dir_all(&run_dir).map_err(|e| {
             ApiError::new(ErrorCode::Internal, format!("{}: {e}", run_dir.display()))
@@ -462,8 +519,8 @@ impl Chainlift {
             version_hash,
             version_tag: plan.version_tag,
             deployment_id: plan.deployment_id,
-            status: "running".into(),
-            input_file: Some(input_path.display().to_string()),
+            status: "queued".into(),
+            input_file,
             run_dir: run_dir.display().to_string(),
             started_at: started.to_rfc3339(),
             ended_at: None,
@@ -473,7 +530,12 @@ impl Chainlift {
             tokens_out: 0,
             output: None,
             error: None,
+            triggered_by: args.trigger.as_str().into(),
         };
+        let version = row
+            .version_tag
+            .clone()
+            .unwrap_or_else(|| row.version_hash.chars().take(12).collect());
         table::insert_started(&self.pool, &row).await?;
         table::set_owner(
             &self.pool,
@@ -497,11 +559,66 @@ impl Chainlift {
                 }
             })
         };
+        Ok(PreparedRun {
+            id,
+            env: args.env.clone(),
+            chain: chain.name.clone(),
+            version,
+            concurrency: resolved.concurrency,
+            project: project.id.clone(),
+            resolved,
+            input,
+            run_dir,
+            replay,
+            record,
+            cancel: args.cancel.clone(),
+            beat: HeartbeatGuard(beat),
+        })
+    }
 
+    /// End a prepared run that will not execute (a full queue, a drain): `cancelled`, why.
+    pub async fn abandon(&self, run: PreparedRun, why: &str) -> Result<()> {
+        let end = RunEnd {
+            status: "cancelled".into(),
+            ended_at: self.clock.now().to_rfc3339(),
+            duration_ms: 0,
+            cost: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            output: None,
+            error: Some(why.to_string()),
+        };
+        table::finish(&self.pool, &run.id, &end, &[]).await?;
+        Ok(())
+    }
+
+    /// Run a prepared run to its end and record how it ended.
+    pub async fn execute(
+        &self,
+        run: PreparedRun,
+        on_progress: &(dyn Fn(RunProgress) + Send + Sync),
+    ) -> Result<RunView> {
+        let PreparedRun {
+            id,
+            env,
+            project,
+            resolved,
+            input,
+            run_dir,
+            replay,
+            record,
+            cancel,
+            beat,
+            ..
+        } = run;
+        if !table::set_running(&self.pool, &id, &self.clock.now().to_rfc3339()).await? {
+            // Ended while queued (interrupted, abandoned): nothing to run.
+            return self.run_show(&id).await;
+        }
         let lookup = KeychainLookup {
             source: self.secrets.clone(),
-            project: project.id.clone(),
-            env: args.env.clone(),
+            project: project.clone(),
+            env: env.clone(),
         };
         let progress = |p: Progress| {
             on_progress(RunProgress {
@@ -538,11 +655,11 @@ impl Chainlift {
             process_base_urls,
             progress: &progress,
             now: &now,
-            cancel: args.cancel.clone(),
-            env_permits: Some(self.env_permits(&project.id, &args.env, resolved.concurrency)),
+            cancel,
+            env_permits: Some(self.env_permits(&project, &env, resolved.concurrency)),
         };
         let outcome = chainlift_engine::run_chain(&ctx).await;
-        beat.abort();
+        drop(beat);
 
         let end = RunEnd {
             status: outcome.status.as_str().into(),
@@ -649,7 +766,8 @@ impl Chainlift {
                 format!("version `{v}`: give a tag or at least 7 hex digits of the hash"),
             ));
         }
-        const STATUSES: [&str; 7] = [
+        const STATUSES: [&str; 8] = [
+            "queued",
             "running",
             "completed",
             "failed",
@@ -668,6 +786,7 @@ impl Chainlift {
             env: query.env.clone(),
             version: query.version.clone(),
             status: query.status.clone(),
+            trigger: query.trigger.map(|t| t.as_str().to_string()),
             ..RunFilter::default()
         };
         if let Some(at) = &query.at {

@@ -103,16 +103,28 @@ impl Chainlift {
         let key = match self.secrets.get(&account, HASH_KEY).await? {
             Some(k) => k,
             None => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(|e| {
+                // The first key of a project: created under the database's write lock, so two
+                // processes of this data folder never make two keys (the keychain has no
+                // compare-and-swap), then read back so the stored key is the one used.
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                if self.secrets.get(&account, HASH_KEY).await?.is_none() {
+                    let mut bytes = [0u8; 32];
+                    getrandom::fill(&mut bytes).map_err(|e| {
+                        ApiError::new(
+                            ErrorCode::Internal,
+                            format!("could not draw a random hash key: {e}"),
+                        )
+                    })?;
+                    let k = SecretValue::new(hex::encode(bytes));
+                    self.secrets.set(&account, HASH_KEY, &k).await?;
+                }
+                tx.commit().await?;
+                self.secrets.get(&account, HASH_KEY).await?.ok_or_else(|| {
                     ApiError::new(
                         ErrorCode::Internal,
-                        format!("could not draw a random hash key: {e}"),
+                        "the keychain did not keep the hash key it was given",
                     )
-                })?;
-                let k = SecretValue::new(hex::encode(bytes));
-                self.secrets.set(&account, HASH_KEY, &k).await?;
-                k
+                })?
             }
         };
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes())

@@ -53,6 +53,7 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<ValidationReport>(&mut stale)?;
     check::<StepView>(&mut stale)?;
     check::<RunView>(&mut stale)?;
+    check::<Trigger>(&mut stale)?;
     check::<RunProgress>(&mut stale)?;
     check::<GraphNode>(&mut stale)?;
     check::<GraphEdge>(&mut stale)?;

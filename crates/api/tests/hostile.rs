@@ -131,6 +131,7 @@ impl Sandbox {
             version: None,
             working: true,
             cancel: None,
+            ..RunArgs::default()
         }
     }
 }

@@ -181,9 +181,34 @@ pub(crate) struct RunsFilter {
     /// A tag or a hash prefix (7+ hex): what that version produced
     #[arg(long)]
     pub(crate) version: Option<String>,
-    /// completed, failed, timed_out, budget_exceeded, cancelled or running
+    /// queued, running, completed, failed, timed_out, budget_exceeded, cancelled or interrupted
     #[arg(long)]
     pub(crate) status: Option<String>,
+    /// What started the run
+    #[arg(long, value_enum)]
+    pub(crate) trigger: Option<TriggerArg>,
+    /// How many runs to list, newest first
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub(crate) limit: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TriggerArg {
+    Manual,
+    Api,
+    Schedule,
+    Gate,
+}
+
+impl From<TriggerArg> for chainlift_api::dto::Trigger {
+    fn from(t: TriggerArg) -> Self {
+        match t {
+            TriggerArg::Manual => chainlift_api::dto::Trigger::Manual,
+            TriggerArg::Api => chainlift_api::dto::Trigger::Api,
+            TriggerArg::Schedule => chainlift_api::dto::Trigger::Schedule,
+            TriggerArg::Gate => chainlift_api::dto::Trigger::Gate,
+        }
+    }
 }
 
 #[derive(Subcommand)]

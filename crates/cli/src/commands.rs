@@ -115,6 +115,7 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 version,
                 working,
                 cancel: Some(cancel_rx),
+                ..RunArgs::default()
             };
             let display = ProgressDisplay::new(!json);
             let progress = |p: RunProgress| display.update(&p);
@@ -148,18 +149,19 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             filter,
         } => {
             let query_of =
-                |chain: Option<String>, f: RunsFilter, limit| -> chainlift_api::Result<RunsQuery> {
+                |chain: Option<String>, f: RunsFilter| -> chainlift_api::Result<RunsQuery> {
                     Ok(RunsQuery {
                         at: Some(at(&cli.project, chain)?),
                         env: f.env,
                         version: f.version,
                         status: f.status,
-                        limit,
+                        trigger: f.trigger.map(Into::into),
+                        limit: Some(f.limit),
                     })
                 };
             match which {
                 Some(RunsCommand::Last { chain, filter }) => {
-                    let query = query_of(chain, filter, None)?;
+                    let query = query_of(chain, filter)?;
                     match app.runs_last(&query).await? {
                     Some(run) if json => print_json(&run),
                     Some(run) => print_run(&run),
@@ -177,7 +179,7 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                     Ok(0)
                 }
                 None => {
-                    let query = query_of(chain, filter, Some(50))?;
+                    let query = query_of(chain, filter)?;
                     let runs = app.runs_list(&query).await?;
                     if json {
                         print_json(&runs);
@@ -185,17 +187,18 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                         println!("no runs yet");
                     } else {
                         println!(
-                            "{:<36}  {:<18} {:<11} {:<12} {:<16} {:>9}",
-                            "ID", "CHAIN", "ENV", "VERSION", "STATUS", "COST"
+                            "{:<36}  {:<18} {:<11} {:<12} {:<16} {:<9} {:>9}",
+                            "ID", "CHAIN", "ENV", "VERSION", "STATUS", "TRIGGER", "COST"
                         );
                         for r in runs {
                             println!(
-                                "{:<36}  {:<18} {:<11} {:<12} {:<16} {:>9}",
+                                "{:<36}  {:<18} {:<11} {:<12} {:<16} {:<9} {:>9}",
                                 r.id,
                                 r.chain,
                                 r.env,
                                 r.version,
                                 r.status,
+                                r.trigger.as_str(),
                                 money(r.cost)
                             );
                         }

@@ -119,6 +119,14 @@ fn staging_findings(sb: &Sandbox) -> Result<Vec<serde_json::Value>, Box<dyn std:
 #[test]
 fn a_secret_target_shared_with_production_is_found_by_keyed_hash() -> TestResult {
     let sb = Sandbox::new()?;
+    // A project of its own: keychain entries are per project id, and the other test here uses
+    // the sample's at the same time.
+    let policy = sb.project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    std::fs::write(
+        &policy,
+        text.replace("name: acme-content", "name: acme-hashes"),
+    )?;
     let prod = format!("https://hooks.slack.example/T0/PROD/{}", std::process::id());
     set_secret(&sb, "production", "SLACK_WEBHOOK", &prod)?;
     set_secret(&sb, "staging", "SLACK_WEBHOOK", &prod)?;

@@ -79,6 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokens_out: 0,
             output: None,
             error: None,
+            triggered_by: "manual".into(),
         };
         runs::insert_started(&pool, &row).await?;
         let step = StepRow {
@@ -103,6 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokens_out: 1,
             output: None,
             error: None,
+            triggered_by: "manual".into(),
         };
         runs::finish(&pool, "run-zz", &end, &[step]).await
     })?;

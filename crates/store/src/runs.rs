@@ -25,6 +25,8 @@ pub struct RunRow {
     pub tokens_out: i64,
     pub output: Option<String>,
     pub error: Option<String>,
+    /// manual | api | schedule | gate
+    pub triggered_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -58,8 +60,8 @@ pub struct RunEnd {
 pub async fn insert_started(pool: &SqlitePool, run: &RunRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO runs (id, project, chain, env, version_hash, version_tag, deployment_id,
-                           status, input_file, run_dir, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           status, input_file, run_dir, started_at, triggered_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&run.id)
     .bind(&run.project)
@@ -72,9 +74,23 @@ pub async fn insert_started(pool: &SqlitePool, run: &RunRow) -> Result<()> {
     .bind(&run.input_file)
     .bind(&run.run_dir)
     .bind(&run.started_at)
+    .bind(&run.triggered_by)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// A queued run starts: `running` from `at`. False when it is no longer queued (ended meanwhile,
+/// e.g. interrupted by another process that found its owner gone).
+pub async fn set_running(pool: &SqlitePool, id: &str, at: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
+    )
+    .bind(at)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]) -> Result<()> {
@@ -129,6 +145,7 @@ pub struct RunFilter {
     /// A tag, or a prefix of the version hash.
     pub version: Option<String>,
     pub status: Option<String>,
+    pub trigger: Option<String>,
 }
 
 /// Runs matching `filter`, newest first. Only the conditions that are set go into the SQL, so
@@ -140,6 +157,7 @@ pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<V
         ("chain", &filter.chain),
         ("env", &filter.env),
         ("status", &filter.status),
+        ("triggered_by", &filter.trigger),
     ] {
         if let Some(v) = value {
             q.push(format!(" AND {column} = ")).push_bind(v.clone());
@@ -282,6 +300,7 @@ mod tests {
             tokens_out: 0,
             output: None,
             error: None,
+            triggered_by: "manual".into(),
         }
     }
 
