@@ -16,6 +16,7 @@ mod quality;
 mod runs;
 pub mod sample;
 mod secrets;
+mod serving;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -25,8 +26,9 @@ pub use clock::{Clock, SystemClock};
 pub use error::{ApiError, ErrorCode};
 pub use gates::{required_gates, GateArgs};
 pub use project::ProjectArgs;
-pub use runs::{RunArgs, RunsQuery};
+pub use runs::{PreparedRun, RunArgs, RunsQuery};
 pub use secrets::SecretArgs;
+pub use serving::{Claim, Deployed, SERVE_TOKEN};
 
 use chainlift_secrets::SecretSource;
 use sqlx::SqlitePool;

@@ -172,6 +172,61 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: SecretsCommand,
     },
+    /// Run the deployed chains of some envs on requests over HTTP (`serve token set` makes a
+    /// token)
+    #[command(args_conflicts_with_subcommands = true)]
+    Serve {
+        #[command(subcommand)]
+        action: Option<ServeCommand>,
+        #[command(flatten)]
+        opts: ServeOpts,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub(crate) struct ServeOpts {
+    /// An env to serve (repeat for several; default: the last env)
+    #[arg(long = "env", value_name = "ENV")]
+    pub(crate) envs: Vec<String>,
+    /// Where to listen (a non-loopback address needs a token for every served env)
+    #[arg(long, default_value = chainlift_serve::DEFAULT_LISTEN)]
+    pub(crate) listen: std::net::SocketAddr,
+    /// How long in-flight runs get after SIGTERM or Ctrl-C before they are cancelled
+    #[arg(long, default_value = "30s")]
+    pub(crate) drain: String,
+    /// The largest request body, in bytes
+    #[arg(long, default_value_t = chainlift_serve::DEFAULT_MAX_BODY)]
+    pub(crate) max_body: usize,
+    /// Runs waiting per env before requests get 429
+    #[arg(long, default_value_t = chainlift_serve::DEFAULT_QUEUE)]
+    pub(crate) queue: usize,
+    /// Log lines as text or JSON (filter with CHAINLIFT_LOG, RUST_LOG syntax)
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ServeCommand {
+    /// The serve token of an env
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Generate a token, print it once, store it as the env's CHAINLIFT_SERVE_TOKEN secret
+    Set {
+        #[arg(long)]
+        env: String,
+    },
 }
 
 #[derive(clap::Args, Clone, Default)]

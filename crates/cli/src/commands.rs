@@ -208,6 +208,29 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             }
         }
         Command::Secrets { action } => secrets(&app, &cli.project, json, action).await,
+        Command::Serve {
+            action:
+                Some(ServeCommand::Token {
+                    action: TokenCommand::Set { env },
+                }),
+            ..
+        } => {
+            let args = SecretArgs {
+                at: at(&cli.project, None)?,
+                env: env.clone(),
+            };
+            let token = app.serve_token_set(&args).await?;
+            if json {
+                print_json(&serde_json::json!({"env": env, "token": token.expose()}));
+            } else {
+                println!("{}", token.expose());
+                eprintln!("stored as {} for `{env}`; it is shown only this once: send it as `Authorization: Bearer <token>`", chainlift_api::SERVE_TOKEN);
+            }
+            Ok(0)
+        }
+        Command::Serve { action: None, opts } => {
+            crate::serving::serve(app, &cli.project, opts).await
+        }
         Command::Version { action } => match action {
             VersionCommand::Create { chain, tag, note } => {
                 let v = app

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod render;
+mod serving;
 
 use std::process::ExitCode;
 

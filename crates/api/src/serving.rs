@@ -1,0 +1,168 @@
+//! What `chainlift serve` needs from the api beyond running chains (DESIGN.md §9): its token,
+//! the deployment a request runs, idempotency keys, a readiness probe.
+
+use chainlift_model::secret::SecretValue;
+use chainlift_model::Project;
+use chainlift_secrets::account;
+
+use crate::{ApiError, Chainlift, ErrorCode, Result};
+
+/// The secret holding an env's serve token.
+pub const SERVE_TOKEN: &str = "CHAINLIFT_SERVE_TOKEN";
+
+/// How long an idempotency key names its first run.
+const IDEMPOTENCY_HOURS: i64 = 24;
+
+/// The version a request to (chain, env) runs.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// Its tag, else 12 hex of its hash.
+    pub label: String,
+    /// The chain's `input.schema` in that version, parsed.
+    pub input_schema: Option<serde_json::Value>,
+}
+
+/// Who holds an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This request: it records the run under the id it offered.
+    Mine,
+    /// An earlier request: its run id.
+    Theirs(String),
+}
+
+impl Chainlift {
+    /// The env's serve token (keychain, or the process variable with `CHAINLIFT_SECRETS=env`).
+    pub async fn serve_token(&self, project: &Project, env: &str) -> Result<Option<SecretValue>> {
+        Ok(self
+            .secrets
+            .get(&account(&project.id, env, SERVE_TOKEN), SERVE_TOKEN)
+            .await?
+            .filter(|t| !t.expose().is_empty()))
+    }
+
+    /// Generate a serve token for an env, store it as its `CHAINLIFT_SERVE_TOKEN` secret and
+    /// return it (the only time it is shown).
+    pub async fn serve_token_set(&self, args: &crate::SecretArgs) -> Result<SecretValue> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("could not draw a random token: {e}"),
+            )
+        })?;
+        let token = SecretValue::new(format!("clt_{}", hex::encode(bytes)));
+        self.secret_set(args, SERVE_TOKEN, &token).await?;
+        Ok(token)
+    }
+
+    /// The database answers (serve's `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The version deployed to (chain, env), if any: its label and its input schema (from the
+    /// version's own verified copy), so a request is checked against what will run.
+    pub async fn deployed(
+        &self,
+        project: &Project,
+        chain: &str,
+        env: &str,
+    ) -> Result<Option<Deployed>> {
+        let Some(d) =
+            chainlift_store::deployments::current(&self.pool, &project.id, chain, env).await?
+        else {
+            return Ok(None);
+        };
+        let v = chainlift_store::versions::get(&self.pool, d.version_id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the deployed version is missing"))?;
+        let dir = self.materialize(project, &v).await?;
+        let def = chainlift_model::ChainDef::load(&dir)?;
+        let input_schema = match &def.input_schema {
+            Some(rel) => {
+                let path = def.path(rel)?;
+                let bytes = crate::runs::read_bounded(&path, "input schema")?;
+                Some(serde_json::from_slice(&bytes).map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::BadInput,
+                        format!("{}: the input schema is not JSON: {e}", path.display()),
+                    )
+                })?)
+            }
+            None => None,
+        };
+        Ok(Some(Deployed {
+            label: crate::history::label(&v),
+            input_schema,
+        }))
+    }
+
+    /// Claim an idempotency key for `run_id`, or learn which run holds it. Keys older than a
+    /// day are forgotten first. One statement under the key's primary key: of any number of
+    /// concurrent claims, one wins.
+    pub async fn claim_idempotency(
+        &self,
+        project: &Project,
+        key: &str,
+        run_id: &str,
+    ) -> Result<Claim> {
+        let now = self.clock.now();
+        let expired = (now - chrono::Duration::hours(IDEMPOTENCY_HOURS)).to_rfc3339();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE project = ? AND key = ? AND created_at < ?",
+        )
+        .bind(&project.id)
+        .bind(key)
+        .bind(&expired)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (project, key, run_id, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (project, key) DO NOTHING",
+        )
+        .bind(&project.id)
+        .bind(key)
+        .bind(run_id)
+        .bind(now.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let claim = if inserted.rows_affected() == 1 {
+            Claim::Mine
+        } else {
+            let holder: String = sqlx::query_scalar(
+                "SELECT run_id FROM idempotency_keys WHERE project = ? AND key = ?",
+            )
+            .bind(&project.id)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+            Claim::Theirs(holder)
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Give a key back when its request was refused before a run was recorded.
+    pub async fn release_idempotency(
+        &self,
+        project: &Project,
+        key: &str,
+        run_id: &str,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE project = ? AND key = ? AND run_id = ?")
+            .bind(&project.id)
+            .bind(key)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a run with this id is recorded yet.
+    pub async fn run_exists(&self, id: &str) -> Result<bool> {
+        Ok(chainlift_store::runs::get(&self.pool, id).await?.is_some())
+    }
+}

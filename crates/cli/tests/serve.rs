@@ -1,0 +1,355 @@
+//! `chainlift serve` as a process on 127.0.0.1, driven by a real HTTP client (DESIGN.md §9):
+//! every status code, idempotency under concurrent duplicates, the queue, drain on SIGTERM, and
+//! no token or provider key in anything serve answered or logged.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::Mac as _;
+use serde_json::{json, Value};
+use support::{OpenAiServer, Sandbox, TestResult};
+
+const TOKEN: &str = "clt_serve_test_token_4f1d9a";
+const KEY: &str = "sk-serve-test-provider-key-77aa";
+
+/// The sample with an input schema, v1 deployed to dev. `live`: dev calls `server` (no cassette).
+fn deployed(server: Option<&OpenAiServer>) -> Result<Sandbox, Box<dyn std::error::Error>> {
+    let sb = Sandbox::new()?;
+    let chain = sb.chain_dir();
+    std::fs::write(
+        chain.join("schemas/input.schema.json"),
+        json!({"type": "object", "required": ["topic"], "properties": {"topic": {"type": "string"}}}).to_string(),
+    )?;
+    let yaml = std::fs::read_to_string(chain.join("chain.yaml"))?;
+    std::fs::write(
+        chain.join("chain.yaml"),
+        yaml.replace(
+            "agents:\n",
+            "input: {schema: schemas/input.schema.json}\nagents:\n",
+        ),
+    )?;
+    if server.is_some() {
+        let env = std::fs::read_to_string(chain.join("config/dev.env"))?;
+        std::fs::write(
+            chain.join("config/dev.env"),
+            env.replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl", ""),
+        )?;
+    }
+    for args in [
+        vec!["version", "create", "content-pipeline", "--tag", "v1"],
+        vec![
+            "deploy",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--version",
+            "v1",
+        ],
+    ] {
+        let out = sb.cli().args(&args).output()?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(sb)
+}
+
+struct Serve {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    fn start(
+        sb: &Sandbox,
+        server: Option<&OpenAiServer>,
+        extra: &[&str],
+        token: bool,
+    ) -> Result<Serve, Box<dyn std::error::Error>> {
+        let log = sb
+            .dir
+            .path()
+            .join(format!("serve-{}.log", extra.join("").len()));
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("chainlift"));
+        cmd.env("CHAINLIFT_HOME", &sb.home)
+            .env("CHAINLIFT_SECRETS", "env")
+            .env("OPENAI_API_KEY", KEY)
+            .env("CHAINLIFT_LOG", "debug")
+            .current_dir(&sb.project)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?);
+        if token {
+            cmd.env("CHAINLIFT_SERVE_TOKEN", TOKEN);
+        } else {
+            cmd.env_remove("CHAINLIFT_SERVE_TOKEN");
+        }
+        if let Some(s) = server {
+            cmd.env("OPENAI_BASE_URL", &s.base_url);
+        }
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let base = line
+            .split_whitespace()
+            .nth(2)
+            .ok_or_else(|| {
+                format!(
+                    "serve printed {line:?}; log: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })?
+            .to_string();
+        Ok(Serve { child, base, log })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn term(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        // SIGTERM, as a service manager sends it.
+        let pid = self.child.id() as i32;
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        self.child.wait()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(TOKEN.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn error_of(r: reqwest::Response) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+    let status = r.status().as_u16();
+    Ok((status, r.json().await?))
+}
+
+#[test]
+fn every_status_code_of_serve_from_a_real_client() -> TestResult {
+    let sb = deployed(None)?;
+    let serve = Serve::start(&sb, None, &["--env", "dev", "--max-body", "4096"], true)?;
+    let input = std::fs::read(sb.input())?;
+    let mut seen = String::new();
+    runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let runs = serve.url("/v1/chains/content-pipeline/runs");
+        let post = |url: &str| http.post(url).header("content-type", "application/json");
+
+        let r = http.get(serve.url("/healthz")).send().await?;
+        assert_eq!(r.status(), 200);
+        let r = http.get(serve.url("/readyz")).send().await?;
+        assert_eq!(r.status(), 200);
+
+        // 401 without the token, and with a wrong one.
+        let (s, e) = error_of(post(&runs).body(input.clone()).send().await?).await?;
+        assert_eq!(s, 401, "{e}");
+        assert_eq!(e["error"]["code"], "refused");
+        let r = post(&runs).bearer_auth("clt_wrong").body(input.clone()).send().await?;
+        assert_eq!(r.status(), 401);
+
+        // 200 with ?wait: the whole run object, its trigger api.
+        let r = post(&format!("{runs}?wait=60")).bearer_auth(TOKEN).body(input.clone()).send().await?;
+        assert_eq!(r.status(), 200);
+        let run: Value = r.json().await?;
+        assert_eq!(run["status"], "completed", "{run}");
+        assert_eq!(run["trigger"], "api");
+        assert_eq!(run["version"], "v1");
+        seen.push_str(&run.to_string());
+
+        // 202 with a signature instead of the bearer; the id reads at once.
+        let r = post(&runs).header("x-chainlift-signature-256", sign(&input)).body(input.clone()).send().await?;
+        assert_eq!(r.status(), 202);
+        let accepted: Value = r.json().await?;
+        assert_eq!(accepted["location"], format!("/v1/runs/{}", accepted["id"].as_str().unwrap_or("")));
+        seen.push_str(&accepted.to_string());
+        let r = http.get(serve.url(accepted["location"].as_str().unwrap_or(""))).bearer_auth(TOKEN).send().await?;
+        assert_eq!(r.status(), 200);
+        let one: Value = r.json().await?;
+        assert_eq!(one["trigger"], "api");
+        // A signature of another body is refused.
+        let r = post(&runs).header("x-chainlift-signature-256", sign(b"{}")).body(input.clone()).send().await?;
+        assert_eq!(r.status(), 401);
+
+        // 400 bad JSON with line and column, 415, 413, 422, 404s.
+        let (s, e) = error_of(post(&runs).bearer_auth(TOKEN).body("{\n \"topic\": ").send().await?).await?;
+        assert_eq!(s, 400);
+        assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("line 2 column")), "{e}");
+        let (s, _) = error_of(http.post(&runs).bearer_auth(TOKEN).body(input.clone()).send().await?).await?;
+        assert_eq!(s, 415);
+        let big = json!({"topic": "x".repeat(5000)}).to_string();
+        let (s, e) = error_of(post(&runs).bearer_auth(TOKEN).body(big).send().await?).await?;
+        assert_eq!(s, 413, "{e}");
+        let (s, e) = error_of(post(&runs).bearer_auth(TOKEN).body("{\"topic\": 7}").send().await?).await?;
+        assert_eq!(s, 422);
+        assert!(e["error"]["errors"][0].as_str().is_some_and(|m| m.contains("/topic")), "{e}");
+        let (s, _) = error_of(post(&serve.url("/v1/chains/nope/runs")).bearer_auth(TOKEN).body(input.clone()).send().await?).await?;
+        assert_eq!(s, 404);
+        let (s, _) = error_of(post(&format!("{runs}?env=production")).bearer_auth(TOKEN).body(input.clone()).send().await?).await?;
+        assert_eq!(s, 404);
+        let (s, _) = error_of(http.get(serve.url("/v1/runs/01a2-nope")).bearer_auth(TOKEN).send().await?).await?;
+        assert_eq!(s, 404);
+        let (s, _) = error_of(http.get(serve.url("/v2/anything")).send().await?).await?;
+        assert_eq!(s, 404);
+
+        // Idempotency: 50 concurrent duplicates, one run, every answer names it.
+        let mut all = Vec::new();
+        for _ in 0..50 {
+            let req = post(&runs).bearer_auth(TOKEN).header("idempotency-key", "order-42").body(input.clone());
+            all.push(tokio::spawn(async move { req.send().await }));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for h in all {
+            let r = h.await??;
+            assert!(r.status() == 202 || r.status() == 200, "{}", r.status());
+            let v: Value = r.json().await?;
+            ids.insert(v["id"].as_str().unwrap_or("").to_string());
+        }
+        assert_eq!(ids.len(), 1, "{ids:?}");
+
+        let chains: Value = http.get(serve.url("/v1/chains")).bearer_auth(TOKEN).send().await?.json().await?;
+        assert_eq!(chains["chains"][0]["envs"]["dev"]["stable"], "v1", "{chains}");
+        let metrics = http.get(serve.url("/metrics")).send().await?.text().await?;
+        assert!(metrics.contains("chainlift_runs_total{chain=\"content-pipeline\",env=\"dev\",version=\"v1\",status=\"completed\",trigger=\"api\"}"), "{metrics}");
+        assert!(metrics.contains("chainlift_queue_depth"));
+        seen.push_str(&metrics);
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    // One run for the 50 duplicates: the CLI lists api runs by trigger.
+    let out = sb
+        .cli()
+        .args(["runs", "--trigger", "api", "--format", "json"])
+        .output()?;
+    let listed: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+    // Neither the token nor the provider key is in any answer, log line or file.
+    seen.push_str(&serve.log());
+    for secret in [TOKEN, KEY] {
+        assert!(!seen.contains(secret), "{secret} leaked");
+        assert!(
+            sb.files_containing(secret).is_empty(),
+            "{secret} in {:?}",
+            sb.files_containing(secret)
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn without_a_token_serve_stays_on_loopback() -> TestResult {
+    let sb = deployed(None)?;
+    let out = sb
+        .cli()
+        .env("CHAINLIFT_SECRETS", "env")
+        .env_remove("CHAINLIFT_SERVE_TOKEN")
+        .args(["serve", "--env", "dev", "--listen", "0.0.0.0:0"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("serve token set --env dev"));
+    Ok(())
+}
+
+/// A provider answering after `delay`: runs stay in flight long enough to queue and drain.
+fn slow(delay: Duration) -> std::io::Result<OpenAiServer> {
+    let inner = support::sample_responder();
+    OpenAiServer::start(Arc::new(move |req, n| inner(req, n).delayed(delay)))
+}
+
+#[test]
+fn a_full_queue_is_429_and_sigterm_drains_then_cancels() -> TestResult {
+    let provider = slow(Duration::from_millis(1500))?;
+    let sb = deployed(Some(&provider))?;
+    // dev: CONCURRENCY=1. One runs, one waits, the third is refused.
+    let mut serve = Serve::start(
+        &sb,
+        Some(&provider),
+        &["--env", "dev", "--queue", "1", "--drain", "1s"],
+        false,
+    )?;
+    let input = std::fs::read(sb.input())?;
+    let (codes, ids) = runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let runs = serve.url("/v1/chains/content-pipeline/runs");
+        let mut codes = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let r = http
+                .post(&runs)
+                .header("content-type", "application/json")
+                .body(input.clone())
+                .send()
+                .await?;
+            codes.push(r.status().as_u16());
+            if r.status() == 429 {
+                assert!(r.headers().get("retry-after").is_some());
+            } else {
+                let v: Value = r.json().await?;
+                ids.push(v["id"].as_str().unwrap_or("").to_string());
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error>>((codes, ids))
+    })?;
+    assert_eq!(codes, [202, 202, 429]);
+    // SIGTERM: no new work (503), the running one gets 1 s, then what is left is cancelled.
+    let pid = serve.child.id() as i32;
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(200));
+    let during = runtime()?.block_on(async {
+        let r = reqwest::Client::new()
+            .post(serve.url("/v1/chains/content-pipeline/runs"))
+            .header("content-type", "application/json")
+            .body(input.clone())
+            .send()
+            .await?;
+        Ok::<_, Box<dyn std::error::Error>>(r.status().as_u16())
+    })?;
+    assert_eq!(during, 503);
+    let status = serve.term()?;
+    assert!(status.success(), "{status:?}: {}", serve.log());
+    // None lost: each accepted run ended, the queued one cancelled before it started.
+    let mut ended = Vec::new();
+    for id in &ids {
+        let out = sb
+            .cli()
+            .args(["runs", "show", id, "--format", "json"])
+            .output()?;
+        let run: Value = serde_json::from_slice(&out.stdout)?;
+        ended.push(run["status"].as_str().unwrap_or("").to_string());
+    }
+    assert!(
+        ended.iter().all(|s| s == "completed" || s == "cancelled"),
+        "{ended:?}"
+    );
+    assert!(ended.contains(&"cancelled".to_string()), "{ended:?}");
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! `chainlift serve` (DESIGN.md §9): the deployed chains of some envs, run on requests over
+//! HTTP. Each request reads the env's deployment pointer, so a deploy, rollback or flag flip by
+//! any process applies to the next request. Runs are recorded `queued` when accepted; per env,
+//! `execution.concurrency` run at once and up to `queue` wait, beyond that 429.
+
+mod auth;
+mod http;
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chainlift_api::{ApiError, Chainlift, ErrorCode, ProjectArgs};
+use chainlift_model::secret::SecretValue;
+use chainlift_model::Project;
+use tokio::sync::{watch, Notify, Semaphore};
+
+pub use metrics::Metrics;
+
+/// How serve is started.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub at: ProjectArgs,
+    /// The envs served (default: the last, production).
+    pub envs: Vec<String>,
+    pub listen: SocketAddr,
+    /// How long in-flight runs get after SIGTERM before they are cancelled.
+    pub drain: Duration,
+    /// The largest request body.
+    pub max_body: usize,
+    /// Runs waiting for a slot per env before requests get 429.
+    pub queue: usize,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+pub const DEFAULT_QUEUE: usize = 100;
+
+/// One env's slots: `running` permits (its concurrency, set by its first run) and the count of
+/// runs accepted and waiting for one.
+pub(crate) struct EnvSlots {
+    running: std::sync::OnceLock<Arc<Semaphore>>,
+    pub waiting: AtomicUsize,
+}
+
+impl EnvSlots {
+    /// The permits, once the env's first run set them.
+    pub fn running_now(&self) -> Option<&Arc<Semaphore>> {
+        self.running.get()
+    }
+
+    pub fn running(&self, concurrency: u32) -> Arc<Semaphore> {
+        self.running
+            .get_or_init(|| Arc::new(Semaphore::new(concurrency.max(1) as usize)))
+            .clone()
+    }
+}
+
+pub(crate) struct State {
+    pub api: Arc<Chainlift>,
+    pub at: ProjectArgs,
+    pub project: Project,
+    pub envs: Vec<String>,
+    pub tokens: BTreeMap<String, SecretValue>,
+    pub max_body: usize,
+    pub queue: usize,
+    pub draining: AtomicBool,
+    pub metrics: Metrics,
+    slots: Mutex<BTreeMap<String, Arc<EnvSlots>>>,
+    /// Runs accepted and not yet ended (queued or running), and a wake-up when one ends.
+    live: AtomicUsize,
+    ended: Notify,
+    /// Set on drain timeout: every live run cancels (queued ones never start).
+    cancel: watch::Sender<bool>,
+}
+
+impl State {
+    pub fn slots(&self, env: &str) -> Arc<EnvSlots> {
+        let fresh = || {
+            Arc::new(EnvSlots {
+                running: std::sync::OnceLock::new(),
+                waiting: AtomicUsize::new(0),
+            })
+        };
+        match self.slots.lock() {
+            Ok(mut map) => map.entry(env.to_string()).or_insert_with(fresh).clone(),
+            // A poisoned lock only means a panic elsewhere: refuse to share broken state.
+            Err(_) => fresh(),
+        }
+    }
+
+    /// One more run accepted and not ended.
+    pub fn begin(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A run ended (or was never started): wake the drain.
+    pub fn end(&self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.ended.notify_waiters();
+    }
+
+    /// Wait until no run is live (true), or the deadline passes (false).
+    async fn wait_idle(&self, deadline: Option<tokio::time::Instant>) -> bool {
+        loop {
+            let wake = self.ended.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable(); // registered before the check: no end is missed
+            if self.live.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d, wake).await.is_err() {
+                        return false;
+                    }
+                }
+                None => wake.await,
+            }
+        }
+    }
+
+    pub fn cancelled(&self) -> watch::Receiver<bool> {
+        self.cancel.subscribe()
+    }
+}
+
+/// Check the config, read the tokens, bind: what `serve` refuses (exit 2) happens here, before
+/// anything listens.
+pub async fn prepare(api: Arc<Chainlift>, cfg: ServeConfig) -> Result<Server, ApiError> {
+    let project = api.project_of(&cfg.at).await?;
+    let all = project.environments();
+    let envs = if cfg.envs.is_empty() {
+        all.last().cloned().into_iter().collect()
+    } else {
+        cfg.envs.clone()
+    };
+    for env in &envs {
+        if !all.contains(env) {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!("--env {env}: the project's envs are {}", all.join(", ")),
+            ));
+        }
+    }
+    let mut tokens = BTreeMap::new();
+    let mut open = Vec::new();
+    for env in &envs {
+        match api.serve_token(&project, env).await? {
+            Some(t) => {
+                tokens.insert(env.clone(), t);
+            }
+            None => open.push(env.clone()),
+        }
+    }
+    if !open.is_empty() && !cfg.listen.ip().is_loopback() {
+        // A usage error (exit 2, DESIGN.md §9), not a policy refusal.
+        return Err(ApiError::new(
+            ErrorCode::BadInput,
+            format!(
+                "--listen {} is reachable from other machines, and {} has no serve token: run `chainlift serve token set --env {}` (or listen on 127.0.0.1)",
+                cfg.listen,
+                open.join(", "),
+                open[0]
+            ),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::BadInput,
+                format!("cannot listen on {}: {e}", cfg.listen),
+            )
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the listening address: {e}")))?;
+    let (cancel, _) = watch::channel(false);
+    let state = Arc::new(State {
+        api,
+        at: cfg.at.clone(),
+        project,
+        envs,
+        tokens,
+        max_body: cfg.max_body,
+        queue: cfg.queue,
+        draining: AtomicBool::new(false),
+        metrics: Metrics::new(),
+        slots: Mutex::new(BTreeMap::new()),
+        live: AtomicUsize::new(0),
+        ended: Notify::new(),
+        cancel,
+    });
+    Ok(Server {
+        state,
+        listener,
+        local,
+        drain: cfg.drain,
+        open,
+    })
+}
+
+/// A bound server, not yet serving.
+pub struct Server {
+    state: Arc<State>,
+    listener: tokio::net::TcpListener,
+    pub local: SocketAddr,
+    drain: Duration,
+    /// The envs served without a token (loopback only).
+    pub open: Vec<String>,
+}
+
+impl Server {
+    pub fn envs(&self) -> &[String] {
+        &self.state.envs
+    }
+
+    /// Serve until `shutdown` resolves, then drain: `/readyz` and new requests answer 503,
+    /// in-flight runs get the drain time, the rest are cancelled.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ApiError> {
+        let state = self.state.clone();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let draining = state.clone();
+        let drain = self.drain;
+        tokio::spawn(async move {
+            shutdown.await;
+            draining.draining.store(true, Ordering::SeqCst);
+            tracing::info!(drain_s = drain.as_secs_f64(), "draining");
+            let deadline = tokio::time::Instant::now() + drain;
+            if !draining.wait_idle(Some(deadline)).await {
+                let left = draining.live.load(Ordering::SeqCst);
+                tracing::warn!(runs = left, "drain time is up: cancelling the runs left");
+                let _ = draining.cancel.send(true);
+                draining.wait_idle(None).await;
+            }
+            let _ = stop_tx.send(true);
+        });
+        // DESIGN.md §9: runs of a gone owner (another process, or one on another host whose
+        // heartbeat stopped) end `interrupted`, at start (Chainlift::open) and while serving.
+        let sweeper = state.clone();
+        let sweep = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                match sweeper.api.interrupt_orphans().await {
+                    Ok(ids) if !ids.is_empty() => {
+                        tracing::warn!(runs = ?ids, "ended the runs of a gone owner as interrupted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e.message, "the orphan sweep failed"),
+                }
+            }
+        });
+        let app = http::router(state);
+        let mut stop = stop_rx;
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("serve: {e}")));
+        sweep.abort();
+        served
+    }
+}
