@@ -20,6 +20,10 @@ pub struct Deployed {
     pub label: String,
     /// The chain's `input.schema` in that version, parsed.
     pub input_schema: Option<serde_json::Value>,
+    /// The version's `schedule:` as written.
+    pub schedule: Option<serde_json::Value>,
+    /// The version's verified copy (its schedule's input file is read from there).
+    pub dir: std::path::PathBuf,
 }
 
 /// Who holds an idempotency key.
@@ -96,6 +100,8 @@ impl Chainlift {
         Ok(Some(Deployed {
             label: crate::history::label(&v),
             input_schema,
+            schedule: def.schedule.clone(),
+            dir,
         }))
     }
 
@@ -164,5 +170,134 @@ impl Chainlift {
     /// Whether a run with this id is recorded yet.
     pub async fn run_exists(&self, id: &str) -> Result<bool> {
         Ok(chainlift_store::runs::get(&self.pool, id).await?.is_some())
+    }
+
+    /// Take or renew the scheduler lease of an env for `holder` (compare-and-swap inside one
+    /// IMMEDIATE transaction): true while this holder has it.
+    pub async fn lease(
+        &self,
+        project: &Project,
+        env: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        let now = self.clock.now();
+        let expires = now
+            + chrono::Duration::from_std(ttl).map_err(|e| {
+                ApiError::new(ErrorCode::BadInput, format!("lease time {ttl:?}: {e}"))
+            })?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current: Option<(String, String)> = sqlx::query_as(
+            "SELECT holder, expires_at FROM serve_leases WHERE project = ? AND env = ?",
+        )
+        .bind(&project.id)
+        .bind(env)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let free = match &current {
+            None => true,
+            Some((h, _)) if h == holder => true,
+            Some((_, until)) => chrono::DateTime::parse_from_rfc3339(until)
+                .map(|t| t < now)
+                .unwrap_or(true), // an unreadable expiry is no claim on the lease
+        };
+        if free {
+            let renewing = current.as_ref().is_some_and(|(h, _)| h == holder);
+            sqlx::query(
+                "INSERT INTO serve_leases (project, env, holder, acquired_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (project, env) DO UPDATE SET holder = excluded.holder,
+                   expires_at = excluded.expires_at,
+                   acquired_at = CASE WHEN ? THEN serve_leases.acquired_at ELSE excluded.acquired_at END",
+            )
+            .bind(&project.id)
+            .bind(env)
+            .bind(holder)
+            .bind(now.to_rfc3339())
+            .bind(expires.to_rfc3339())
+            .bind(renewing)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(free)
+    }
+
+    /// Give the lease up (a draining serve), so another process schedules at once.
+    pub async fn release_lease(&self, project: &Project, env: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM serve_leases WHERE project = ? AND env = ? AND holder = ?")
+            .bind(&project.id)
+            .bind(env)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The last tick handled for (chain, env), if any.
+    pub async fn last_tick(
+        &self,
+        project: &Project,
+        chain: &str,
+        env: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let t: Option<String> = sqlx::query_scalar(
+            "SELECT last_tick FROM schedule_ticks WHERE project = ? AND chain = ? AND env = ?",
+        )
+        .bind(&project.id)
+        .bind(chain)
+        .bind(env)
+        .fetch_optional(&self.pool)
+        .await?;
+        t.map(|t| {
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::Internal,
+                        format!("schedule_ticks holds an unreadable time `{t}`: {e}"),
+                    )
+                })
+        })
+        .transpose()
+    }
+
+    pub async fn set_tick(
+        &self,
+        project: &Project,
+        chain: &str,
+        env: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO schedule_ticks (project, chain, env, last_tick) VALUES (?, ?, ?, ?)
+             ON CONFLICT (project, chain, env) DO UPDATE SET last_tick = excluded.last_tick",
+        )
+        .bind(&project.id)
+        .bind(chain)
+        .bind(env)
+        .bind(at.to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a scheduled run of (chain, env) is still queued or running (no overlap).
+    pub async fn scheduled_run_live(
+        &self,
+        project: &Project,
+        chain: &str,
+        env: &str,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM runs WHERE project = ? AND chain = ? AND env = ?
+             AND triggered_by = 'schedule' AND status IN ('queued', 'running')",
+        )
+        .bind(&project.id)
+        .bind(chain)
+        .bind(env)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
     }
 }

@@ -16,8 +16,17 @@ use support::{OpenAiServer, Sandbox, TestResult};
 const TOKEN: &str = "clt_serve_test_token_4f1d9a";
 const KEY: &str = "sk-serve-test-provider-key-77aa";
 
-/// The sample with an input schema, v1 deployed to dev. `live`: dev calls `server` (no cassette).
+/// The sample with an input schema, v1 deployed to dev. With `server`, dev calls it (no
+/// cassette).
 fn deployed(server: Option<&OpenAiServer>) -> Result<Sandbox, Box<dyn std::error::Error>> {
+    deployed_with(server, None)
+}
+
+/// [`deployed`], with `schedule:` replaced when given.
+fn deployed_with(
+    server: Option<&OpenAiServer>,
+    schedule: Option<&str>,
+) -> Result<Sandbox, Box<dyn std::error::Error>> {
     let sb = Sandbox::new()?;
     let chain = sb.chain_dir();
     std::fs::write(
@@ -25,13 +34,14 @@ fn deployed(server: Option<&OpenAiServer>) -> Result<Sandbox, Box<dyn std::error
         json!({"type": "object", "required": ["topic"], "properties": {"topic": {"type": "string"}}}).to_string(),
     )?;
     let yaml = std::fs::read_to_string(chain.join("chain.yaml"))?;
-    std::fs::write(
-        chain.join("chain.yaml"),
-        yaml.replace(
-            "agents:\n",
-            "input: {schema: schemas/input.schema.json}\nagents:\n",
-        ),
-    )?;
+    let mut yaml = yaml.replace(
+        "agents:\n",
+        "input: {schema: schemas/input.schema.json}\nagents:\n",
+    );
+    if let Some(s) = schedule {
+        yaml = yaml.replace("schedule: \"0 9 * * 1-5\"", &format!("schedule: {s}"));
+    }
+    std::fs::write(chain.join("chain.yaml"), yaml)?;
     if server.is_some() {
         let env = std::fs::read_to_string(chain.join("config/dev.env"))?;
         std::fs::write(
@@ -351,5 +361,70 @@ fn a_full_queue_is_429_and_sigterm_drains_then_cancels() -> TestResult {
         "{ended:?}"
     );
     assert!(ended.contains(&"cancelled".to_string()), "{ended:?}");
+    Ok(())
+}
+
+/// A 6-field cron firing every 2 s, two serve processes on one data folder: one holds the
+/// lease and fires, the other fires nothing; ticks while the previous run is slow are skipped
+/// and counted; scheduled runs never overlap.
+#[test]
+fn a_schedule_fires_from_one_process_and_never_overlaps() -> TestResult {
+    let provider = slow(Duration::from_millis(1600))?;
+    let sb = deployed_with(
+        Some(&provider),
+        Some("{cron: \"*/2 * * * * *\", input: test-fixtures/sample-input.json}"),
+    )?;
+    let args = ["--env", "dev", "--drain", "20s"];
+    let mut a = Serve::start(&sb, Some(&provider), &args, false)?;
+    let mut b = Serve::start(&sb, Some(&provider), &args, false)?;
+    std::thread::sleep(Duration::from_secs(9));
+    let (ma, mb) = runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let ma = http.get(a.url("/metrics")).send().await?.text().await?;
+        let mb = http.get(b.url("/metrics")).send().await?.text().await?;
+        Ok::<_, Box<dyn std::error::Error>>((ma, mb))
+    })?;
+    assert!(a.term()?.success(), "{}", a.log());
+    assert!(b.term()?.success(), "{}", b.log());
+    let logs = format!("{}\n---\n{}", a.log(), b.log());
+    let fired = |m: &str| {
+        m.contains("trigger=\"schedule\"") || m.contains("chainlift_schedule_skipped_total{")
+    };
+    assert!(
+        fired(&ma) != fired(&mb),
+        "exactly one process schedules:\n{ma}\n---\n{mb}\n{logs}"
+    );
+    let skipped = if fired(&ma) { &ma } else { &mb };
+    assert!(
+        skipped
+            .contains("chainlift_schedule_skipped_total{chain=\"content-pipeline\",env=\"dev\"}"),
+        "a tick came while the previous run (two 1.6 s calls) still ran: {skipped}"
+    );
+    let out = sb
+        .cli()
+        .args(["runs", "--trigger", "schedule", "--format", "json"])
+        .output()?;
+    let runs: Value = serde_json::from_slice(&out.stdout)?;
+    let runs = runs.as_array().cloned().unwrap_or_default();
+    assert!(
+        (2..=4).contains(&runs.len()),
+        "{} scheduled runs: {runs:?}",
+        runs.len()
+    );
+    // No overlap: each run started after the previous one ended.
+    let mut spans: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["started_at"].as_str().unwrap_or("").to_string(),
+                r["ended_at"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(w[1].0 >= w[0].1, "overlap: {w:?}");
+    }
+    assert!(runs.iter().all(|r| r["status"] == "completed"), "{runs:?}");
     Ok(())
 }

@@ -154,7 +154,7 @@ struct ChainFile {
     description: Option<String>,
     #[serde(default)]
     secrets: Vec<String>,
-    schedule: Option<String>,
+    schedule: Option<serde_json::Value>,
     #[serde(default)]
     agents: Vec<AgentSpec>,
     output: Option<OutputSpec>,
@@ -182,7 +182,8 @@ pub struct ChainDef {
     pub name: String,
     pub description: Option<String>,
     pub secrets: Vec<String>,
-    pub schedule: Option<String>,
+    /// `schedule:` as written; [`crate::schedule::Schedule::parse`] reads it.
+    pub schedule: Option<serde_json::Value>,
     pub agents: Vec<AgentSpec>,
     pub output: OutputSpec,
     pub execution: Execution,

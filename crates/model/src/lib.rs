@@ -15,6 +15,7 @@ pub mod lint;
 pub mod mentiko;
 pub mod project;
 pub mod resolve;
+pub mod schedule;
 pub mod secret;
 pub mod subst;
 pub mod yamledit;

@@ -103,6 +103,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("missing-file", Severity::Error, "a file the chain names does not exist"),
     ("bad-name", Severity::Error, "an agent, event or env name that is not plain (letters, digits, _ - . ; events also :)"),
     ("path-outside-chain", Severity::Error, "a path the chain names leaves the chain folder (absolute, `..`, or a link out)"),
+    ("bad-schedule", Severity::Error, "`schedule:` is not a cron (5 or 6 fields), zone, `missed` or input the scheduler can use"),
     ("bad-workspace", Severity::Error, "a command agent's docker container or ssh host starts with `-` (it would be read as an option)"),
     ("invalid-fixture", Severity::Error, "a fixture is missing, not JSON, or invalid against the input schema"),
     ("bad-match-rule", Severity::Error, "expected-output.json holds a rule that cannot be applied"),
@@ -172,6 +173,7 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Lint> {
     lint_events(chain, &mut out);
     lint_prompts(chain, &mut out);
     lint_files(chain, &mut out);
+    lint_schedule(chain, &mut out);
     for (path, text) in &chain.sources {
         lint_secret_literals(path, text, &mut out);
     }
@@ -576,6 +578,85 @@ fn check_schema(chain: &ChainDef, rel: &str, what: &str, out: &mut Out) -> Optio
                 "fix the schema (https://json-schema.org/draft/2020-12)",
             );
             None
+        }
+    }
+}
+
+/// `schedule:` parses (cron, zone, missed), and its input file is in the chain folder and meets
+/// `input.schema`.
+fn lint_schedule(chain: &ChainDef, out: &mut Out) {
+    let Some(raw) = &chain.schedule else {
+        return;
+    };
+    let at = Some(chain.locate("schedule:"));
+    let schedule = match crate::schedule::Schedule::parse(raw) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(
+                "bad-schedule",
+                None,
+                at,
+                e,
+                "schedule: \"0 9 * * 1-5\" or {cron: \"*/30 * * * * *\", timezone: Europe/Paris, input: test-fixtures/daily.json, missed: skip}",
+            );
+            return;
+        }
+    };
+    let input = match &schedule.input {
+        None => Value::Object(Default::default()),
+        Some(rel) => {
+            let path = match chain.path(rel) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.push(
+                        "bad-schedule",
+                        None,
+                        at,
+                        e.to_string(),
+                        "give a file under the chain folder",
+                    );
+                    return;
+                }
+            };
+            match read_json(&path) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.push(
+                        "bad-schedule",
+                        None,
+                        at,
+                        format!("schedule.input {}: {e}", path.display()),
+                        "give a JSON file under the chain folder",
+                    );
+                    return;
+                }
+            }
+        }
+    };
+    let Some(rel) = &chain.input_schema else {
+        return;
+    };
+    let Some(schema) = chain.path(rel).ok().and_then(|p| read_json(&p).ok()) else {
+        return; // the schema's own problems are reported where it is named
+    };
+    if let Ok(v) = jsonschema::validator_for(&schema) {
+        let errors: Vec<String> = v
+            .iter_errors(&input)
+            .take(5)
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            out.push(
+                "bad-schedule",
+                None,
+                at,
+                format!(
+                    "the scheduled input ({}) breaks input.schema: {}",
+                    schedule.input.as_deref().unwrap_or("{}"),
+                    errors.join("; ")
+                ),
+                "give schedule.input a file that meets input.schema",
+            );
         }
     }
 }

@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chainlift_api::dto::{RunView, Trigger};
-use chainlift_api::{ApiError, Claim, ErrorCode, RunArgs};
+use chainlift_api::{ApiError, Claim, ErrorCode};
 use serde_json::{json, Value};
 
-use crate::metrics::{EnvLabels, RunLabels, TokenLabels, VersionLabels};
+use crate::metrics::{RunLabels, TokenLabels, VersionLabels};
 use crate::State;
 
 type St = AxState<Arc<State>>;
@@ -414,87 +414,28 @@ async fn create_run(
         }
     };
 
-    // A place in the env's queue before anything is recorded: a full queue records nothing.
-    let slots = st.slots(&env);
-    let busy = slots
-        .running_now()
-        .is_none_or(|s| s.available_permits() == 0);
-    if slots.waiting.fetch_add(1, Ordering::SeqCst) >= st.queue && busy {
-        slots.waiting.fetch_sub(1, Ordering::SeqCst);
-        release(st.clone(), key, run_id).await;
-        let mut r = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::Refused,
-            format!(
-                "`{env}` has {} runs waiting (serve --queue): retry later",
-                st.queue
-            ),
-        );
-        r.retry_after = Some(1);
-        return Err(r);
-    }
-    let mut at = st.at.clone();
-    at.chain = Some(chain.clone());
-    let args = RunArgs {
-        at,
-        env: env.clone(),
-        input_value: Some(input),
-        trigger: Trigger::Api,
-        run_id: Some(run_id.clone()),
-        cancel: Some(st.cancelled()),
-        ..RunArgs::default()
-    };
-    let prepared = match st.api.prepare_run(&args).await {
-        Ok(p) => p,
+    let submitted = match st.submit(&chain, &env, input, Trigger::Api, &run_id).await {
+        Ok(s) => s,
         Err(e) => {
-            slots.waiting.fetch_sub(1, Ordering::SeqCst);
             release(st.clone(), key, run_id).await;
-            return Err(e.into());
+            return Err(match e {
+                crate::SubmitError::QueueFull => {
+                    let mut r = refuse(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        ErrorCode::Refused,
+                        format!(
+                            "`{env}` has {} runs waiting (serve --queue): retry later",
+                            st.queue
+                        ),
+                    );
+                    r.retry_after = Some(1);
+                    r
+                }
+                crate::SubmitError::Api(e) => e.into(),
+            });
         }
     };
-    let first = st.api.run_show(&prepared.id).await?;
-    st.begin();
-    let labels = EnvLabels { env: env.clone() };
-    st.metrics.queue_depth.get_or_create(&labels).inc();
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let task_state = st.clone();
-    tokio::spawn(async move {
-        let st = task_state;
-        let mut cancel = st.cancelled();
-        let running = slots.running(prepared.concurrency);
-        let permit = tokio::select! {
-            p = running.acquire_owned() => p.ok(),
-            _ = cancel.wait_for(|c| *c) => None,
-        };
-        slots.waiting.fetch_sub(1, Ordering::SeqCst);
-        st.metrics.queue_depth.get_or_create(&labels).dec();
-        let result = match permit {
-            Some(_permit) => {
-                st.metrics.in_flight.get_or_create(&labels).inc();
-                let r = st.api.execute(prepared, &|_| {}).await;
-                st.metrics.in_flight.get_or_create(&labels).dec();
-                r
-            }
-            None => {
-                let id = prepared.id.clone();
-                let ended = st
-                    .api
-                    .abandon(prepared, "serve shut down before the run started")
-                    .await;
-                match ended {
-                    Ok(()) => st.api.run_show(&id).await,
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        if let Ok(run) = &result {
-            record(&st, run);
-        } else if let Err(e) = &result {
-            tracing::error!(error = %e.message, "a run could not be recorded to its end");
-        }
-        st.end();
-        let _ = done_tx.send(result);
-    });
+    let (first, done_rx) = (submitted.run, submitted.done);
     let Some(wait) = wait else {
         return Ok((StatusCode::ACCEPTED, Json(accepted(&first))).into_response());
     };
@@ -535,7 +476,7 @@ async fn answer_first(st: &State, id: &str, wait: Option<Duration>) -> Result<Re
 }
 
 /// Metrics and one log line for a run that ended.
-fn record(st: &State, run: &RunView) {
+pub(crate) fn record(st: &State, run: &RunView) {
     let v = VersionLabels {
         chain: run.chain.clone(),
         env: run.env.clone(),

@@ -6,6 +6,7 @@
 mod auth;
 mod http;
 mod metrics;
+mod schedule;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -125,6 +126,117 @@ impl State {
 
     pub fn cancelled(&self) -> watch::Receiver<bool> {
         self.cancel.subscribe()
+    }
+}
+
+/// Why a run could not be accepted.
+pub(crate) enum SubmitError {
+    /// The env's queue is full.
+    QueueFull,
+    Api(ApiError),
+}
+
+impl From<ApiError> for SubmitError {
+    fn from(e: ApiError) -> Self {
+        SubmitError::Api(e)
+    }
+}
+
+/// An accepted run: recorded (`queued`), and its end to come.
+pub(crate) struct Submitted {
+    pub run: chainlift_api::dto::RunView,
+    pub done: tokio::sync::oneshot::Receiver<Result<chainlift_api::dto::RunView, ApiError>>,
+}
+
+impl State {
+    /// Accept a run of the version deployed to (chain, env): a place in the env's queue first
+    /// (a full queue records nothing), then recorded `queued`, then run when a slot is free.
+    pub(crate) async fn submit(
+        self: &Arc<Self>,
+        chain: &str,
+        env: &str,
+        input: serde_json::Value,
+        trigger: chainlift_api::dto::Trigger,
+        run_id: &str,
+    ) -> Result<Submitted, SubmitError> {
+        let slots = self.slots(env);
+        let busy = slots
+            .running_now()
+            .is_none_or(|s| s.available_permits() == 0);
+        if slots.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue && busy {
+            slots.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(SubmitError::QueueFull);
+        }
+        let mut at = self.at.clone();
+        at.chain = Some(chain.to_string());
+        let args = chainlift_api::RunArgs {
+            at,
+            env: env.to_string(),
+            input_value: Some(input),
+            trigger,
+            run_id: Some(run_id.to_string()),
+            cancel: Some(self.cancelled()),
+            ..chainlift_api::RunArgs::default()
+        };
+        let prepared = match self.api.prepare_run(&args).await {
+            Ok(p) => p,
+            Err(e) => {
+                slots.waiting.fetch_sub(1, Ordering::SeqCst);
+                return Err(e.into());
+            }
+        };
+        let run = match self.api.run_show(&prepared.id).await {
+            Ok(r) => r,
+            Err(e) => {
+                slots.waiting.fetch_sub(1, Ordering::SeqCst);
+                return Err(e.into());
+            }
+        };
+        self.begin();
+        let labels = metrics::EnvLabels {
+            env: env.to_string(),
+        };
+        self.metrics.queue_depth.get_or_create(&labels).inc();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let st = self.clone();
+        tokio::spawn(async move {
+            let mut cancel = st.cancelled();
+            let running = slots.running(prepared.concurrency);
+            let permit = tokio::select! {
+                p = running.acquire_owned() => p.ok(),
+                _ = cancel.wait_for(|c| *c) => None,
+            };
+            slots.waiting.fetch_sub(1, Ordering::SeqCst);
+            st.metrics.queue_depth.get_or_create(&labels).dec();
+            let result = match permit {
+                Some(_permit) => {
+                    st.metrics.in_flight.get_or_create(&labels).inc();
+                    let r = st.api.execute(prepared, &|_| {}).await;
+                    st.metrics.in_flight.get_or_create(&labels).dec();
+                    r
+                }
+                None => {
+                    let id = prepared.id.clone();
+                    match st
+                        .api
+                        .abandon(prepared, "serve shut down before the run started")
+                        .await
+                    {
+                        Ok(()) => st.api.run_show(&id).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match &result {
+                Ok(run) => http::record(&st, run),
+                Err(e) => {
+                    tracing::error!(error = %e.message, "a run could not be recorded to its end")
+                }
+            }
+            st.end();
+            let _ = done_tx.send(result);
+        });
+        Ok(Submitted { run, done })
     }
 }
 
@@ -258,6 +370,12 @@ impl Server {
                 }
             }
         });
+        let holder = schedule::holder();
+        let schedulers: Vec<_> = state
+            .envs
+            .iter()
+            .map(|env| tokio::spawn(schedule::run(state.clone(), env.clone(), holder.clone())))
+            .collect();
         let app = http::router(state);
         let mut stop = stop_rx;
         let served = axum::serve(self.listener, app)
@@ -267,6 +385,9 @@ impl Server {
             .await
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("serve: {e}")));
         sweep.abort();
+        for s in schedulers {
+            let _ = s.await; // each gives its lease up once draining
+        }
         served
     }
 }
