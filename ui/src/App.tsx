@@ -12,6 +12,7 @@ import { GatesScreen } from "./components/GatesScreen";
 import { Activity } from "./components/Activity";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
+import type { Trigger } from "./bindings/Trigger";
 import { ChainGraphView } from "./components/ChainGraphView";
 import { ChainMatrix, pending } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
@@ -196,8 +197,8 @@ export default function App() {
   }, [nothingLoads, brokenName, root, reloadProject]);
   const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
   const loadRuns = useCallback(
-    (env: string | null, status: string | null, version: string | null) =>
-      backend.runs(root, chainName, env, status, version),
+    (env: string | null, status: string | null, version: string | null, trigger: Trigger | null) =>
+      backend.runs(root, chainName, env, status, version, trigger),
     [root, chainName],
   );
   const loadConfig = useCallback(() => backend.envConfig(root, chainName), [root, chainName]);

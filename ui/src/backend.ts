@@ -22,6 +22,7 @@ import type { EventView } from "./bindings/EventView";
 import type { ProjectView } from "./bindings/ProjectView";
 import type { RunProgress } from "./bindings/RunProgress";
 import type { RunView } from "./bindings/RunView";
+import type { Trigger } from "./bindings/Trigger";
 
 /** Turn whatever a command rejected with into an ApiError. */
 export function toApiError(e: unknown): ApiError {
@@ -131,8 +132,9 @@ export function runs(
   env: string | null,
   status: string | null,
   version: string | null = null,
+  trigger: Trigger | null = null,
 ): Promise<RunView[]> {
-  return call<RunView[]>("runs", { project, chain, env, status, version });
+  return call<RunView[]>("runs", { project, chain, env, status, version, trigger });
 }
 
 export function recentProjects(): Promise<string[]> {

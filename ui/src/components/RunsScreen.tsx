@@ -1,14 +1,21 @@
 import { useEffect, useState } from "react";
 import type { EventView } from "../bindings/EventView";
 import type { RunView } from "../bindings/RunView";
+import type { Trigger } from "../bindings/Trigger";
 import { duration, money, readable, when } from "../format";
 import { StatusBadge } from "./StatusBadge";
 
-const STATUSES = ["completed", "failed", "timed_out", "budget_exceeded", "cancelled", "running"];
+const STATUSES = ["queued", "running", "completed", "failed", "timed_out", "budget_exceeded", "cancelled", "interrupted"];
+const TRIGGERS: { value: Trigger; label: string }[] = [
+  { value: "manual", label: "manual" },
+  { value: "api", label: "api (serve)" },
+  { value: "schedule", label: "schedule" },
+  { value: "gate", label: "gate" },
+];
 
 interface Props {
   environments: string[];
-  load: (env: string | null, status: string | null, version: string | null) => Promise<RunView[]>;
+  load: (env: string | null, status: string | null, version: string | null, trigger: Trigger | null) => Promise<RunView[]>;
   /** Start a run from here (with live progress and Cancel). */
   runner?: React.ReactNode;
   /** Changes when a run ends, to reload the list. */
@@ -22,6 +29,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
   const [env, setEnv] = useState<string>("");
   const [status, setStatus] = useState<string>("");
   const [version, setVersion] = useState<string>("");
+  const [trigger, setTrigger] = useState<Trigger | "">("");
   const [list, setList] = useState<RunView[]>([]);
   const [selected, setSelected] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -29,7 +37,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
   const [versions, setVersions] = useState<string[]>([]);
 
   useEffect(() => {
-    load(env || null, status || null, version || null).then(
+    load(env || null, status || null, version || null, trigger || null).then(
       (runs) => {
         setList(runs);
         setError(null);
@@ -38,7 +46,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
       },
       (e: unknown) => setError(String((e as { message?: string }).message ?? e)),
     );
-  }, [env, status, version, load, refreshKey]);
+  }, [env, status, version, trigger, load, refreshKey]);
 
   const selectedId = selected?.id ?? null;
   useEffect(() => {
@@ -75,6 +83,19 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
               {versions.map((v) => (
                 <option key={v}>{v}</option>
               ))}
+            </select>{" "}
+            <select
+              value={trigger}
+              onChange={(e) => setTrigger(e.target.value as Trigger | "")}
+              aria-label="trigger"
+              data-testid="runs-trigger"
+            >
+              <option value="">any trigger</option>
+              {TRIGGERS.map((t) => (
+                <option key={t.value} value={t.value}>
+                  {t.label}
+                </option>
+              ))}
             </select>
           </span>
         </header>
@@ -91,6 +112,9 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
                   </td>
                   <td>{r.env}</td>
                   <td className="model">{r.version}</td>
+                  <td className="muted" data-testid={`run-trigger-${r.id}`}>
+                    {r.trigger}
+                  </td>
                   <td className="num">{money(r.cost)}</td>
                   <td className="num muted">{when(r.started_at)}</td>
                 </tr>
@@ -106,7 +130,8 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
           </h3>
           <p className="muted">
             {money(selected.cost)} · {selected.tokens_in} / {selected.tokens_out} tokens · {duration(selected.duration_ms)}
-            {selected.deployment_id ? ` · deployment ${selected.deployment_id.slice(0, 13)}` : " · files on disk"}
+            {selected.deployment_id ? ` · deployment ${selected.deployment_id.slice(0, 13)}` : " · files on disk"} · started by{" "}
+            {selected.trigger}
           </p>
           {selected.error && <div className="error-box">{selected.error}</div>}
           <div className="timeline">
