@@ -104,7 +104,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokens_out: 1,
             output: None,
             error: None,
-            triggered_by: "manual".into(),
         };
         runs::finish(&pool, "run-zz", &end, &[step]).await
     })?;
