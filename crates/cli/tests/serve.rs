@@ -428,3 +428,120 @@ fn a_schedule_fires_from_one_process_and_never_overlaps() -> TestResult {
     assert!(runs.iter().all(|r| r["status"] == "completed"), "{runs:?}");
     Ok(())
 }
+
+/// DESIGN.md §9: each request reads the pointer. A deploy and a rollback by the CLI apply to the
+/// very next request of a running serve, with no restart.
+#[test]
+fn deploy_and_rollback_while_serving_apply_to_the_next_request() -> TestResult {
+    let sb = deployed(None)?;
+    // v2: another version of the same chain (a comment is enough to make it one).
+    let yaml = sb.chain_dir().join("chain.yaml");
+    let text = std::fs::read_to_string(&yaml)?;
+    std::fs::write(&yaml, format!("{text}# v2\n"))?;
+    let ok = |args: &[&str]| -> TestResult {
+        let out = sb.cli().args(args).output()?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    ok(&["version", "create", "content-pipeline", "--tag", "v2"])?;
+    let serve = Serve::start(&sb, None, &["--env", "dev"], false)?;
+    let input = std::fs::read(sb.input())?;
+    let rt = runtime()?;
+    let version_served = || -> Result<String, Box<dyn std::error::Error>> {
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(serve.url("/v1/chains/content-pipeline/runs?wait=60"))
+                .header("content-type", "application/json")
+                .body(input.clone())
+                .send()
+                .await?;
+            let run: Value = r.json().await?;
+            Ok(run["version"].as_str().unwrap_or("").to_string())
+        })
+    };
+    assert_eq!(version_served()?, "v1");
+    ok(&[
+        "deploy",
+        "content-pipeline",
+        "--env",
+        "dev",
+        "--version",
+        "v2",
+    ])?;
+    assert_eq!(
+        version_served()?,
+        "v2",
+        "the deploy applies to the next request"
+    );
+    ok(&["rollback", "content-pipeline", "--env", "dev"])?;
+    assert_eq!(
+        version_served()?,
+        "v1",
+        "the rollback applies to the next request"
+    );
+    Ok(())
+}
+
+/// `kill -9` mid-run: the next serve (or any command) ends the run `interrupted`, nothing else
+/// changes, and the new serve takes the scheduler lease over once the old one's lapses.
+#[test]
+fn a_killed_serve_leaves_its_run_interrupted_and_the_next_one_takes_over() -> TestResult {
+    let provider = slow(Duration::from_secs(30))?;
+    let sb = deployed(Some(&provider))?;
+    let mut first = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
+    let input = std::fs::read(sb.input())?;
+    let id = runtime()?.block_on(async {
+        let r = reqwest::Client::new()
+            .post(first.url("/v1/chains/content-pipeline/runs"))
+            .header("content-type", "application/json")
+            .body(input.clone())
+            .send()
+            .await?;
+        let v: Value = r.json().await?;
+        Ok::<_, Box<dyn std::error::Error>>(v["id"].as_str().unwrap_or("").to_string())
+    })?;
+    let status = |sb: &Sandbox| -> Result<String, Box<dyn std::error::Error>> {
+        let out = sb
+            .cli()
+            .args(["runs", "show", &id, "--format", "json"])
+            .output()?;
+        let run: Value = serde_json::from_slice(&out.stdout)?;
+        Ok(run["status"].as_str().unwrap_or("").to_string())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while status(&sb)? != "running" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.child.kill()?; // SIGKILL
+    first.child.wait()?;
+    let second = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
+    assert_eq!(status(&sb)?, "interrupted");
+    // The deployment is untouched, and the new process serves it.
+    let out = sb
+        .cli()
+        .args(["runs", "--status", "running", "--format", "json"])
+        .output()?;
+    let running: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(running.as_array().map(Vec::len), Some(0), "{running}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if second.log().contains("scheduling=true") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease was never taken over: {}",
+            second.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}

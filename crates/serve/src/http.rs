@@ -431,6 +431,11 @@ async fn create_run(
                     r.retry_after = Some(1);
                     r
                 }
+                crate::SubmitError::Draining => refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Refused,
+                    "draining: this process is shutting down; retry against another",
+                ),
                 crate::SubmitError::Api(e) => e.into(),
             });
         }

@@ -133,6 +133,8 @@ impl State {
 pub(crate) enum SubmitError {
     /// The env's queue is full.
     QueueFull,
+    /// serve is shutting down.
+    Draining,
     Api(ApiError),
 }
 
@@ -159,12 +161,20 @@ impl State {
         trigger: chainlift_api::dto::Trigger,
         run_id: &str,
     ) -> Result<Submitted, SubmitError> {
+        // Counted live before the drain flag is read: a drain that starts now either sees
+        // this run and waits for it, or this sees the drain and backs out (both SeqCst).
+        self.begin();
+        if self.draining.load(Ordering::SeqCst) {
+            self.end();
+            return Err(SubmitError::Draining);
+        }
         let slots = self.slots(env);
         let busy = slots
             .running_now()
             .is_none_or(|s| s.available_permits() == 0);
         if slots.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue && busy {
             slots.waiting.fetch_sub(1, Ordering::SeqCst);
+            self.end();
             return Err(SubmitError::QueueFull);
         }
         let mut at = self.at.clone();
@@ -182,6 +192,7 @@ impl State {
             Ok(p) => p,
             Err(e) => {
                 slots.waiting.fetch_sub(1, Ordering::SeqCst);
+                self.end();
                 return Err(e.into());
             }
         };
@@ -189,10 +200,10 @@ impl State {
             Ok(r) => r,
             Err(e) => {
                 slots.waiting.fetch_sub(1, Ordering::SeqCst);
+                self.end();
                 return Err(e.into());
             }
         };
-        self.begin();
         let labels = metrics::EnvLabels {
             env: env.to_string(),
         };

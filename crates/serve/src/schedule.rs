@@ -174,6 +174,7 @@ async fn fire(
             tracing::info!(chain, env, run = %s.run.id, version = %s.run.version, "schedule tick")
         }
         Err(crate::SubmitError::QueueFull) => skipped("the env's queue is full"),
+        Err(crate::SubmitError::Draining) => skipped("serve is draining"),
         Err(crate::SubmitError::Api(e)) => skipped(&e.message),
     }
 }
