@@ -601,6 +601,8 @@ impl Chainlift {
         let PreparedRun {
             id,
             env,
+            chain: run_chain,
+            version: run_version,
             project,
             resolved,
             input,
@@ -615,6 +617,7 @@ impl Chainlift {
             // Ended while queued (interrupted, abandoned): nothing to run.
             return self.run_show(&id).await;
         }
+        tracing::debug!(run = %id, chain = %run_chain, env = %env, version = %run_version, "run started");
         let lookup = KeychainLookup {
             source: self.secrets.clone(),
             project: project.clone(),
@@ -693,6 +696,7 @@ impl Chainlift {
             })
             .collect();
         table::finish(&self.pool, &id, &end, &steps).await?;
+        tracing::debug!(run = %id, chain = %run_chain, env = %env, version = %run_version, status = %end.status, duration_ms = end.duration_ms, cost = end.cost.unwrap_or(0.0), "run ended");
         self.run_show(&id).await
     }
 

@@ -673,13 +673,32 @@ impl Runner<'_> {
                 }),
             };
             match result {
-                Ok(text) => return Ok(text),
+                Ok(text) => {
+                    tracing::debug!(
+                        agent = %agent.name,
+                        model = %agent.model,
+                        attempt = step.attempts,
+                        tokens_in = step.tokens_in,
+                        tokens_out = step.tokens_out,
+                        "agent answered"
+                    );
+                    return Ok(text);
+                }
                 Err(e) if e.retryable && step.attempts < attempts => {
                     let wait = e
                         .retry_after
                         .unwrap_or(delay)
                         .min(agent.max_delay.max(Duration::from_millis(1)));
                     let jitter = wait.mul_f64(fastrand::f64() * 0.25);
+                    // Provider text is redacted like everything the run writes.
+                    tracing::warn!(
+                        agent = %agent.name,
+                        attempt = step.attempts,
+                        of = attempts,
+                        wait_ms = (wait + jitter).as_millis() as u64,
+                        error = %self.redact(&e.message),
+                        "retrying"
+                    );
                     tokio::time::sleep(wait + jitter).await;
                     delay = (delay * 2).min(agent.max_delay);
                 }
