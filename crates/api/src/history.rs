@@ -583,7 +583,16 @@ impl Chainlift {
             .join(&project.id)
             .join(&v.chain)
             .join(&v.hash);
+        let mtime = |d: &Path| std::fs::metadata(d).and_then(|m| m.modified()).ok();
+        if let (Some(now), Ok(seen)) = (mtime(&dir), self.verified.lock()) {
+            if seen.get(&dir) == Some(&now) {
+                return Ok(dir);
+            }
+        }
         if dir.is_dir() && definition_hash(&dir).is_ok_and(|h| h == v.hash) {
+            if let (Some(now), Ok(mut seen)) = (mtime(&dir), self.verified.lock()) {
+                seen.insert(dir.clone(), now);
+            }
             return Ok(dir);
         }
         // Several processes may materialize the same version at once: each builds its own

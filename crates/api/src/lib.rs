@@ -62,6 +62,9 @@ pub struct Chainlift {
     /// this process starts there.
     env_permits:
         Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    /// Version copies this process has verified (by hash), with their folder's mtime then: a
+    /// run of a deployed version re-hashes its copy only when the folder changed.
+    verified: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, std::time::SystemTime>>>,
 }
 
 impl Chainlift {
@@ -100,6 +103,7 @@ impl Chainlift {
             clock,
             http,
             env_permits: Arc::default(),
+            verified: Arc::default(),
         };
         // Runs left `queued` or `running` by a process that died end `interrupted` (§9).
         api.interrupt_orphans().await?;

@@ -447,14 +447,10 @@ impl Runner<'_> {
         }
     }
 
-    /// Every file of a run is written inside the run folder, whole, never through a link.
+    /// Every file of a run is written inside the run folder, never through a link.
     fn write_file(&self, path: &Path, text: &str) -> Result<(), String> {
-        chainlift_model::confine::write_atomic(
-            &self.ctx.run_dir,
-            path,
-            self.redact(text).as_bytes(),
-        )
-        .map_err(|e| e.to_string())
+        chainlift_model::confine::write_fresh(&self.ctx.run_dir, path, self.redact(text).as_bytes())
+            .map_err(|e| e.to_string())
     }
 
     fn write_event(&self, event: &str, from: Option<&str>, payload: &Value) -> Result<(), String> {

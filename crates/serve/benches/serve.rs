@@ -1,0 +1,182 @@
+//! A bench binary (`cargo bench -p chainlift-serve`): serve under load, against the ideal.
+//!
+//! The sample chain (two agent calls per run) deployed to dev, a local provider answering every
+//! call in 50 ms, env concurrency 50; `N` requests from `C` concurrent clients, each waiting for
+//! its run (`?wait=`). Ideal wall time: N × 2 × 50 ms / 50. Reported: wall time and its ratio to
+//! the ideal, serve's added latency per request (latency − 100 ms of provider time) p50 / p99,
+//! peak RSS of the process and CPU seconds used. `SERVE_BENCH_REQUESTS` and
+//! `SERVE_BENCH_CLIENTS` override 2000 and 100; `SERVE_BENCH_DIR` picks the scratch folder.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chainlift_api::{Chainlift, ProjectArgs, SystemClock};
+use chainlift_secrets::SecretSource;
+use chainlift_testkit::{openai_completion, sample_report, Reply, TestServer};
+
+const PROVIDER: Duration = Duration::from_millis(50);
+
+fn proc_status(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// User + system CPU seconds of this process (from /proc/self/stat, in clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn env_number(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let requests = env_number("SERVE_BENCH_REQUESTS", 2000);
+    let clients = env_number("SERVE_BENCH_CLIENTS", 100);
+    let provider = TestServer::start(Arc::new(|req: &chainlift_testkit::Seen, _| {
+        let body = if req.body.get("response_format").is_some() {
+            openai_completion(&sample_report().to_string(), 1000, 500)
+        } else {
+            openai_completion("Brief: refunds are common within 14 days.", 200, 100)
+        };
+        Reply::json(200, &body).delayed(PROVIDER)
+    }))?;
+    // The api reads the provider's address and key from the process (CHAINLIFT_SECRETS=env).
+    std::env::set_var("OPENAI_BASE_URL", &provider.base_url);
+    std::env::set_var("OPENAI_API_KEY", "sk-bench-0000000000");
+
+    // SERVE_BENCH_DIR puts the project and data folder elsewhere (e.g. /dev/shm, to tell the
+    // disk's cost from Chainlift's).
+    let tmp = match std::env::var_os("SERVE_BENCH_DIR") {
+        Some(d) => tempfile::tempdir_in(d)?,
+        None => tempfile::tempdir()?,
+    };
+    let project = tmp.path().join("acme");
+    copy_dir(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/content-pipeline"),
+        &project,
+    )?;
+    let dev = project.join("chains/content-pipeline/config/dev.env");
+    let text = std::fs::read_to_string(&dev)?
+        .replace("CHAINLIFT_CASSETTE=cassettes/dev.jsonl", "")
+        .replace("CONCURRENCY=1", "CONCURRENCY=50")
+        .replace("MAX_COST_PER_DAY=5.00", "MAX_COST_PER_DAY=100000");
+    std::fs::write(&dev, text)?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let api = Arc::new(
+            Chainlift::open_with(&tmp.path().join("home"), SecretSource::Env, Arc::new(SystemClock))
+                .await?,
+        );
+        let at = ProjectArgs {
+            project: Some(project.clone()),
+            chain: Some("content-pipeline".into()),
+            cwd: project.clone(),
+        };
+        api.version_create(&at, Some("v1"), None).await?;
+        api.deploy(&at, "v1", "dev", None).await?;
+        let server = chainlift_serve::prepare(
+            api,
+            chainlift_serve::ServeConfig {
+                at: ProjectArgs { chain: None, ..at },
+                envs: vec!["dev".into()],
+                listen: "127.0.0.1:0".parse()?,
+                drain: Duration::from_secs(5),
+                max_body: chainlift_serve::DEFAULT_MAX_BODY,
+                queue: requests,
+            },
+        )
+        .await?;
+        let url = format!("http://{}/v1/chains/content-pipeline/runs?wait=120", server.local);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server.run(async move {
+            let _ = stop_rx.await;
+        }));
+        let input = std::fs::read(project.join("chains/content-pipeline/test-fixtures/sample-input.json"))?;
+        let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+        // Warm up: the version's copy, the connection pool.
+        for _ in 0..3 {
+            http.post(&url).header("content-type", "application/json").body(input.clone()).send().await?;
+        }
+        let cpu0 = cpu_seconds();
+        let started = Instant::now();
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (http, url, input, next) = (http.clone(), url.clone(), input.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failed = 0usize;
+                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < requests {
+                    let t = Instant::now();
+                    let r = http.post(&url).header("content-type", "application/json").body(input.clone()).send().await;
+                    match r {
+                        Ok(r) if r.status() == 200 => {
+                            let _ = r.bytes().await;
+                            latencies.push(t.elapsed());
+                        }
+                        _ => failed += 1,
+                    }
+                }
+                (latencies, failed)
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut failed = 0;
+        for t in tasks {
+            let (l, f) = t.await?;
+            latencies.extend(l);
+            failed += f;
+        }
+        let wall = started.elapsed();
+        let cpu = cpu_seconds() - cpu0;
+        latencies.sort();
+        let calls = 2.0;
+        let ideal = Duration::from_secs_f64(requests as f64 * calls * PROVIDER.as_secs_f64() / 50.0);
+        let added = |p: f64| {
+            let i = ((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1));
+            latencies
+                .get(i)
+                .map_or(0.0, |l| (l.as_secs_f64() - calls * PROVIDER.as_secs_f64()) * 1e3)
+        };
+        println!("serve: {requests} requests from {clients} clients, env concurrency 50, provider {} ms per call", PROVIDER.as_millis());
+        println!("  wall {:.2} s  ideal {:.2} s  ratio {:.2}×  failed {failed}", wall.as_secs_f64(), ideal.as_secs_f64(), wall.as_secs_f64() / ideal.as_secs_f64());
+        println!("  latency per request beyond the provider's 100 ms (includes queueing): p50 {:.1} ms  p99 {:.1} ms", added(0.5), added(0.99));
+        println!("  peak RSS {:.1} MiB (whole bench process: serve, provider stub and client)  CPU {cpu:.2} s", proc_status("VmHWM:"));
+        let _ = stop_tx.send(());
+        serving.await??;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })
+}
