@@ -131,6 +131,23 @@ pub(crate) fn snapshot(d: &DeploymentRow) -> Result<BTreeMap<String, String>> {
     })
 }
 
+/// Write a version's stored files into `dir` and check they hash to the version.
+fn rebuild(v: &VersionRow, dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    write_files(dir, files)?;
+    let hash = definition_hash(dir)?;
+    if hash != v.hash {
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "version {} rebuilt from the store hashes to {}: the stored copy is damaged",
+                label(v),
+                short(&hash)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     for (rel, bytes) in files {
         if rel.split('/').any(|part| part == ".." || part.is_empty()) || rel.starts_with('/') {
@@ -561,18 +578,7 @@ impl Chainlift {
                     format!("{}: {e}", self.data_dir.display()),
                 )
             })?;
-        write_files(scratch.path(), &files)?;
-        let hash = definition_hash(scratch.path())?;
-        if hash != v.hash {
-            return Err(ApiError::new(
-                ErrorCode::Internal,
-                format!(
-                    "version {} rebuilt from the store hashes to {}: the stored copy is damaged",
-                    label(v),
-                    short(&hash)
-                ),
-            ));
-        }
+        rebuild(v, scratch.path(), &files)?;
         Ok(files.len())
     }
 
@@ -607,18 +613,7 @@ impl Chainlift {
             .prefix(".materialize-")
             .tempdir_in(&parent)
             .map_err(|e| internal(&parent, &e))?;
-        write_files(scratch.path(), &self.version_files(v).await?)?;
-        let hash = definition_hash(scratch.path())?;
-        if hash != v.hash {
-            return Err(ApiError::new(
-                ErrorCode::Internal,
-                format!(
-                    "version {} rebuilt from the store hashes to {}: the stored copy is damaged",
-                    label(v),
-                    short(&hash)
-                ),
-            ));
-        }
+        rebuild(v, scratch.path(), &self.version_files(v).await?)?;
         for _ in 0..3 {
             if dir.is_dir() {
                 if definition_hash(&dir).is_ok_and(|h| h == v.hash) {

@@ -108,14 +108,7 @@ impl Chainlift {
                 // compare-and-swap), then read back so the stored key is the one used.
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
                 if self.secrets.get(&account, HASH_KEY).await?.is_none() {
-                    let mut bytes = [0u8; 32];
-                    getrandom::fill(&mut bytes).map_err(|e| {
-                        ApiError::new(
-                            ErrorCode::Internal,
-                            format!("could not draw a random hash key: {e}"),
-                        )
-                    })?;
-                    let k = SecretValue::new(hex::encode(bytes));
+                    let k = SecretValue::new(random_hex("hash key")?);
                     self.secrets.set(&account, HASH_KEY, &k).await?;
                 }
                 tx.commit().await?;
@@ -225,4 +218,16 @@ impl Chainlift {
         }
         Ok(out)
     }
+}
+
+/// 32 random bytes as hex, from the OS.
+pub(crate) fn random_hex(what: &str) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("could not draw a random {what}: {e}"),
+        )
+    })?;
+    Ok(hex::encode(bytes))
 }

@@ -48,14 +48,7 @@ impl Chainlift {
     /// Generate a serve token for an env, store it as its `CHAINLIFT_SERVE_TOKEN` secret and
     /// return it (the only time it is shown).
     pub async fn serve_token_set(&self, args: &crate::SecretArgs) -> Result<SecretValue> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            ApiError::new(
-                ErrorCode::Internal,
-                format!("could not draw a random token: {e}"),
-            )
-        })?;
-        let token = SecretValue::new(format!("clt_{}", hex::encode(bytes)));
+        let token = SecretValue::new(format!("clt_{}", crate::secrets::random_hex("token")?));
         self.secret_set(args, SERVE_TOKEN, &token).await?;
         Ok(token)
     }
