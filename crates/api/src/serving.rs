@@ -293,4 +293,47 @@ impl Chainlift {
         .await?;
         Ok(n > 0)
     }
+
+    /// DESIGN.md §9: a run that did not complete posts to the env's `notify` targets; a
+    /// completed one too where `notify.on` lists `completion` (chain, version, status, cost and
+    /// the first 1,000 characters of the output). Warnings come back, never naming a target.
+    pub async fn notify_run(
+        &self,
+        at: &crate::ProjectArgs,
+        run: &crate::dto::RunView,
+    ) -> Vec<String> {
+        use chainlift_model::chain::NotifyOn;
+        let Ok((project, chain)) = self.chain_of(at).await else {
+            return vec![];
+        };
+        let completed = run.status == "completed";
+        let wanted = if completed {
+            NotifyOn::Completion
+        } else {
+            NotifyOn::Failure
+        };
+        if !chain.notify_on.contains(&wanted) {
+            return vec![];
+        }
+        let cost = run.cost.map_or("n/a".to_string(), |c| format!("${c:.4}"));
+        let mut text = format!(
+            "Chainlift: {} {} in {} {} ({}, cost {cost}, run {})",
+            run.chain,
+            run.version,
+            run.env,
+            run.status,
+            run.trigger.as_str(),
+            run.id
+        );
+        let detail = if completed {
+            run.output_preview.as_deref()
+        } else {
+            run.error.as_deref()
+        };
+        if let Some(d) = detail {
+            text.push('\n');
+            text.extend(d.chars().take(1000));
+        }
+        self.notify(&project, &chain, &run.env, &text).await
+    }
 }

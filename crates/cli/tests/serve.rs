@@ -83,6 +83,16 @@ impl Serve {
         extra: &[&str],
         token: bool,
     ) -> Result<Serve, Box<dyn std::error::Error>> {
+        Self::start_with(sb, server, extra, token, &[])
+    }
+
+    fn start_with(
+        sb: &Sandbox,
+        server: Option<&OpenAiServer>,
+        extra: &[&str],
+        token: bool,
+        vars: &[(&str, &str)],
+    ) -> Result<Serve, Box<dyn std::error::Error>> {
         let log = sb
             .dir
             .path()
@@ -104,6 +114,9 @@ impl Serve {
         }
         if let Some(s) = server {
             cmd.env("OPENAI_BASE_URL", &s.base_url);
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
         }
         let mut child = cmd.spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
@@ -543,5 +556,97 @@ fn a_killed_serve_leaves_its_run_interrupted_and_the_next_one_takes_over() -> Te
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    Ok(())
+}
+
+/// DESIGN.md §9: a failed run posts to the env's notify target; with `on: [failure,
+/// completion]` a completed one does too, with its output's start. The webhook is a secret: it
+/// is in no answer or log.
+#[test]
+fn failures_and_completions_are_posted_to_the_notify_target() -> TestResult {
+    let inner = support::sample_responder();
+    let provider = OpenAiServer::start(Arc::new(move |req, n| {
+        if req.body.to_string().contains("Topic: FAIL") {
+            support::Reply::json(400, &json!({"error": {"message": "bad topic"}}))
+        } else {
+            inner(req, n)
+        }
+    }))?;
+    let slack = OpenAiServer::start(Arc::new(|_, _| support::Reply::raw(200, "ok")))?;
+    let sb = deployed_with(Some(&provider), None)?;
+    let yaml = sb.chain_dir().join("chain.yaml");
+    let text = std::fs::read_to_string(&yaml)?;
+    std::fs::write(
+        &yaml,
+        text.replace(
+            "notify: {slack: \"${SLACK_WEBHOOK}\"}",
+            "notify: {slack: \"${SLACK_WEBHOOK}\", on: [failure, completion]}",
+        ),
+    )?;
+    let out = sb
+        .cli()
+        .args(["version", "create", "content-pipeline", "--tag", "v2"])
+        .output()?;
+    assert!(out.status.success());
+    let out = sb
+        .cli()
+        .args([
+            "deploy",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--version",
+            "v2",
+        ])
+        .output()?;
+    assert!(out.status.success());
+    let hook = format!("{}/hooks/T000/B000/serve-notify", slack.base_url);
+    let serve = Serve::start_with(
+        &sb,
+        Some(&provider),
+        &["--env", "dev"],
+        false,
+        &[("SLACK_WEBHOOK", &hook)],
+    )?;
+    let good = std::fs::read(sb.input())?;
+    let answers = runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let mut answers = String::new();
+        for body in [
+            good.clone(),
+            br#"{"topic": "FAIL", "audience": "ops"}"#.to_vec(),
+        ] {
+            let r = http
+                .post(serve.url("/v1/chains/content-pipeline/runs?wait=60"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            answers.push_str(&r.text().await?);
+        }
+        Ok::<_, Box<dyn std::error::Error>>(answers)
+    })?;
+    // The posts go out after the run is recorded: give them a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while slack.requests().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let posts: Vec<String> = slack
+        .requests()
+        .iter()
+        .map(|r| r.body["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(
+        posts
+            .iter()
+            .any(|p| p.contains("completed") && p.contains("Refunds")),
+        "{posts:?}"
+    );
+    assert!(posts.iter().any(|p| p.contains("failed")), "{posts:?}");
+    assert!(
+        !answers.contains(&hook) && !serve.log().contains("hooks/T000"),
+        "the webhook is a secret"
+    );
     Ok(())
 }

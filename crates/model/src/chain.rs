@@ -11,6 +11,53 @@ use serde::{Deserialize, Deserializer};
 use crate::error::{ModelError, SourceLocation};
 use crate::fields::{self, Shape, UnknownField};
 
+/// When serve posts a run to the `notify` targets (DESIGN.md §9): `on: [failure, completion]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOn {
+    Failure,
+    Completion,
+}
+
+/// `notify:` as written: named targets, and `on:` (default: failure only).
+#[derive(Debug, Clone, Default)]
+struct NotifyFile {
+    targets: BTreeMap<String, Scalar>,
+    on: Option<Vec<NotifyOn>>,
+}
+
+impl<'de> Deserialize<'de> for NotifyFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let map = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+        let mut out = NotifyFile::default();
+        for (k, v) in map {
+            if k == "on" {
+                let items: Vec<String> = serde_json::from_value(v).map_err(|_| {
+                    D::Error::custom("notify.on is a list: [failure] or [failure, completion]")
+                })?;
+                let mut on = Vec::new();
+                for i in items {
+                    on.push(match i.as_str() {
+                        "failure" => NotifyOn::Failure,
+                        "completion" => NotifyOn::Completion,
+                        other => {
+                            return Err(D::Error::custom(format!(
+                                "notify.on: `{other}` is not failure or completion"
+                            )))
+                        }
+                    });
+                }
+                out.on = Some(on);
+            } else {
+                let s = serde_json::from_value::<Scalar>(v)
+                    .map_err(|e| D::Error::custom(format!("notify.{k}: {e}")))?;
+                out.targets.insert(k, s);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A YAML scalar kept as text: `60`, `"60s"` and `${AGENT_TIMEOUT}` all arrive as strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scalar(pub String);
@@ -161,7 +208,7 @@ struct ChainFile {
     execution: Option<Execution>,
     limits: Option<Limits>,
     #[serde(default)]
-    notify: BTreeMap<String, Scalar>,
+    notify: NotifyFile,
     #[serde(default)]
     data: BTreeMap<String, Scalar>,
     gates: Option<serde_json::Value>,
@@ -189,6 +236,8 @@ pub struct ChainDef {
     pub execution: Execution,
     pub limits: Limits,
     pub notify: BTreeMap<String, Scalar>,
+    /// When serve posts a run to the notify targets (default: failures).
+    pub notify_on: Vec<NotifyOn>,
     pub data: BTreeMap<String, Scalar>,
     pub gates: Option<serde_json::Value>,
     /// The JSON schema of the chain's input, relative to the chain folder (`input.schema`).
@@ -333,7 +382,8 @@ impl ChainDef {
             output: parsed.output.unwrap_or_default(),
             execution: parsed.execution.unwrap_or_default(),
             limits: parsed.limits.unwrap_or_default(),
-            notify: parsed.notify,
+            notify: parsed.notify.targets,
+            notify_on: parsed.notify.on.unwrap_or_else(|| vec![NotifyOn::Failure]),
             data: parsed.data,
             gates: parsed.gates,
             input_schema: parsed.input.and_then(|i| i.schema),

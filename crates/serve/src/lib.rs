@@ -210,6 +210,8 @@ impl State {
         self.metrics.queue_depth.get_or_create(&labels).inc();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let st = self.clone();
+        let mut notify_at = self.at.clone();
+        notify_at.chain = Some(chain.to_string());
         tokio::spawn(async move {
             let mut cancel = st.cancelled();
             let running = slots.running(prepared.concurrency);
@@ -239,7 +241,12 @@ impl State {
                 }
             };
             match &result {
-                Ok(run) => http::record(&st, run),
+                Ok(run) => {
+                    http::record(&st, run);
+                    for w in st.api.notify_run(&notify_at, run).await {
+                        tracing::warn!(run = %run.id, warning = %w, "notify");
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e.message, "a run could not be recorded to its end")
                 }
