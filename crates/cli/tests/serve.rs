@@ -650,3 +650,54 @@ fn failures_and_completions_are_posted_to_the_notify_target() -> TestResult {
     );
     Ok(())
 }
+
+/// SIGTERM with ten runs in flight (one running, nine queued): each ends, drained or cancelled;
+/// none stays queued or running, none is lost.
+#[test]
+fn sigterm_with_ten_runs_in_flight_loses_none() -> TestResult {
+    let provider = slow(Duration::from_millis(800))?;
+    let sb = deployed(Some(&provider))?;
+    let mut serve = Serve::start(
+        &sb,
+        Some(&provider),
+        &["--env", "dev", "--queue", "20", "--drain", "2s"],
+        false,
+    )?;
+    let input = std::fs::read(sb.input())?;
+    let ids = runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let mut ids = Vec::new();
+        for _ in 0..10 {
+            let r = http
+                .post(serve.url("/v1/chains/content-pipeline/runs"))
+                .header("content-type", "application/json")
+                .body(input.clone())
+                .send()
+                .await?;
+            assert_eq!(r.status(), 202);
+            let v: Value = r.json().await?;
+            ids.push(v["id"].as_str().unwrap_or("").to_string());
+        }
+        Ok::<_, Box<dyn std::error::Error>>(ids)
+    })?;
+    let status = serve.term()?;
+    assert!(status.success(), "{status:?}: {}", serve.log());
+    let out = sb
+        .cli()
+        .args(["runs", "--trigger", "api", "--format", "json"])
+        .output()?;
+    let runs: Value = serde_json::from_slice(&out.stdout)?;
+    let runs = runs.as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 10);
+    for id in &ids {
+        let run = runs.iter().find(|r| r["id"] == id.as_str());
+        let s = run.and_then(|r| r["status"].as_str()).unwrap_or("missing");
+        assert!(s == "completed" || s == "cancelled", "{id}: {s}");
+    }
+    let completed = runs.iter().filter(|r| r["status"] == "completed").count();
+    assert!(
+        completed >= 1 && completed < 10,
+        "drained {completed}, cancelled the rest"
+    );
+    Ok(())
+}
