@@ -47,9 +47,15 @@ impl Chainlift {
         let now = self.clock.now();
         let here = host_name();
         let me = std::process::id();
+        // A time after `now` is fresh, not broken: another process may write its heartbeat
+        // after this sweep read the clock (it then looked "stale" and a live run was ended).
         let age = |at: Option<&str>| {
             at.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .and_then(|t| (now - t.with_timezone(&chrono::Utc)).to_std().ok())
+                .map(|t| {
+                    (now - t.with_timezone(&chrono::Utc))
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                })
         };
         // No heartbeat, or one that does not parse, is stale: a broken value is not "alive".
         let stale = |at: Option<&str>| age(at).is_none_or(|a| a > STALE_AFTER);

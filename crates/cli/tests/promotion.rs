@@ -578,9 +578,10 @@ fn four_writers_at_once_then_promotions_killed_mid_gates() -> TestResult {
             Ok(out) if out.status.success() => {}
             Ok(out) => failures.lock().map_or((), |mut f| {
                 f.push(format!(
-                    "{args:?} exited {:?}: {}",
+                    "{args:?} exited {:?}: {}{}",
                     out.status.code(),
-                    String::from_utf8_lossy(&out.stderr)
+                    String::from_utf8_lossy(&out.stderr),
+                    String::from_utf8_lossy(&out.stdout)
                 ))
             }),
             Err(e) => failures
