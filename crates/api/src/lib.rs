@@ -25,6 +25,7 @@ use std::sync::Arc;
 pub use clock::{Clock, SystemClock};
 pub use error::{ApiError, ErrorCode};
 pub use gates::{required_gates, GateArgs};
+pub use owner::host_name;
 pub use project::ProjectArgs;
 pub use runs::{PreparedRun, RunArgs, RunsQuery};
 pub use secrets::SecretArgs;

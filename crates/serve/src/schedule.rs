@@ -22,10 +22,12 @@ const MAX_CATCH_UP: usize = 10_000;
 
 /// This process's name on a lease.
 pub fn holder() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{host}/{}/{}", std::process::id(), uuid::Uuid::now_v7())
+    format!(
+        "{}/{}/{}",
+        chainlift_api::host_name(),
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    )
 }
 
 /// Schedule `env` until serve drains; then give the lease up.
