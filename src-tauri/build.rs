@@ -64,6 +64,8 @@ const COMMANDS: &[&str] = &[
     "env_config",
     "cancel_run",
     "run_events",
+    "watch_changes",
+    "serve_status",
 ];
 
 fn main() {

@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chainlift_api::dto::{
-    AuditView, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff, EventView,
+    AuditView, ChangeFeed, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff, EventView,
     FlagView, GateProgress, GateRunView, NodePosition, ProjectView, PromotionView, RunProgress,
-    RunView, SecretStatus, VersionDiff, VersionView,
+    RunView, SecretStatus, ServeStatusView, VersionDiff, VersionView,
 };
 use chainlift_api::editor::ChainEdit;
 use chainlift_api::{
@@ -31,6 +31,8 @@ struct AppState {
     default_project: PathBuf,
     /// The watcher on the chain the editor shows (one at a time).
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    /// The change-feed poller feeding the webview (one at a time: a reload replaces it).
+    feed: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// Cancel switches of the runs in progress, by the ticket the webview chose.
     cancels: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
 }
@@ -365,6 +367,54 @@ async fn run_chain(
     result
 }
 
+/// How often the change feed is read: a change any process makes is on screen within a second.
+const FEED_POLL: Duration = Duration::from_millis(250);
+
+/// Send the change feed's numbers each time one moves (and once at the start), until the
+/// webview goes away. Replaces the previous subscription.
+#[tauri::command]
+async fn watch_changes(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    on_change: Channel<ChangeFeed>,
+) -> Result<(), ApiError> {
+    let mut last = state.api.changes().await?;
+    on_change
+        .send(last.clone())
+        .map_err(|e| internal("the change feed", e))?;
+    let task = tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(FEED_POLL).await;
+            let now = match app.state::<AppState>().api.changes().await {
+                Ok(n) => n,
+                Err(_) => continue, // a busy database answers next time
+            };
+            if now != last {
+                if on_change.send(now.clone()).is_err() {
+                    return; // the webview that asked is gone
+                }
+                last = now;
+            }
+        }
+    });
+    if let Ok(mut slot) = state.feed.lock() {
+        if let Some(old) = slot.replace(task) {
+            old.abort();
+        }
+    }
+    Ok(())
+}
+
+/// Per env, the serve process holding it (from its lease), for Home.
+#[tauri::command]
+async fn serve_status(
+    state: State<'_, AppState>,
+    project: String,
+) -> Result<Vec<ServeStatusView>, ApiError> {
+    let project = state.api.project_of(&project_args(&project, None)).await?;
+    state.api.serve_status(&project).await
+}
+
 #[tauri::command]
 async fn last_run(
     state: State<'_, AppState>,
@@ -613,6 +663,7 @@ pub fn run() {
                 api,
                 default_project,
                 watcher: Mutex::new(None),
+                feed: Mutex::new(None),
                 cancels: Mutex::new(HashMap::new()),
             });
             Ok(())
@@ -650,7 +701,9 @@ pub fn run() {
             version_diff,
             env_config,
             cancel_run,
-            run_events
+            run_events,
+            watch_changes,
+            serve_status
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

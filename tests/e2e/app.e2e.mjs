@@ -698,6 +698,70 @@ uiTest("home: a second chain appears in the chains × environments table, and ch
   await gone("chain-matrix");
 });
 
+// Issue 13: production for real. A `chainlift serve` of production takes requests from curl's
+// stand-in (fetch); the app, which made none of it, shows the serve on Home and the runs on the
+// Runs screen by itself (the change feed), within a second of each change.
+uiTest("serve: Home shows who serves production, and its runs appear on Runs by themselves", async () => {
+  await (await byTestId("nav-home")).click();
+  const line = await byTestId("serve-status-production");
+  await line.waitForDisplayed({ timeout: 10000 });
+  assert.match(await line.getText(), /not served here/);
+  const log = openSync(path.join(artifacts, "serve.log"), "w");
+  const serve = spawn(cli, ["serve", "--env", "production", "--listen", "127.0.0.1:0"], {
+    cwd: sampleRoot,
+    stdio: ["ignore", "pipe", log],
+  });
+  try {
+    const base = await new Promise((resolve, reject) => {
+      serve.stdout.once("data", (d) => resolve(String(d).split(/\s+/)[2]));
+      serve.once("exit", (code) => reject(new Error(`serve exited ${code}: see artifacts/serve.log`)));
+    });
+    await browser.waitUntil(async () => /served/.test(await (await byTestId("serve-status-production")).getText()), {
+      timeout: 5000,
+      timeoutMsg: "Home did not show the serve holding production",
+    });
+    assert.match(await (await byTestId("serve-status-production")).getText(), /127\.0\.0\.1:\d+/);
+    await (await byTestId("nav-runs")).click();
+    await (await byTestId("runs-trigger")).selectByAttribute("value", "api");
+    const input = readFileSync(path.join(chainDir, "test-fixtures/sample-input.json"), "utf8");
+    const ids = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${base}/v1/chains/content-pipeline/runs?wait=60`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: input,
+      });
+      const run = await r.json();
+      assert.equal(r.status, 200, JSON.stringify(run));
+      assert.equal(run.status, "completed", JSON.stringify(run));
+      ids.push(run.id);
+      // Finished: on screen within a second (plus the driver's own round trips), no click.
+      await (await byTestId(`run-row-${run.id}`)).waitForExist({ timeout: 2500, timeoutMsg: `run ${run.id} did not appear` });
+    }
+    assert.match(await (await byTestId(`run-row-${ids[0]}`)).getText(), /api/);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-runs-serve.png"));
+    // Away and back: the list is the same, the filter kept.
+    await (await byTestId("nav-home")).click();
+    await browser.waitUntil(async () => / 2 req\/min| [12] req\/min/.test(await (await byTestId("serve-status-production")).getText()), {
+      timeout: 5000,
+      timeoutMsg: "Home did not count the requests",
+    });
+    await browser.saveScreenshot(path.join(artifacts, "e2e-home-serving.png"));
+    await (await byTestId("nav-runs")).click();
+    for (const id of ids) await (await byTestId(`run-row-${id}`)).waitForExist({ timeout: 5000 });
+    await (await byTestId("runs-trigger")).selectByAttribute("value", "");
+  } finally {
+    serve.kill("SIGTERM");
+    await new Promise((resolve) => (serve.exitCode !== null ? resolve() : serve.once("exit", resolve)));
+  }
+  // A drained serve gives its lease up: Home says nobody serves production any more.
+  await (await byTestId("nav-home")).click();
+  await browser.waitUntil(async () => /not served here/.test(await (await byTestId("serve-status-production")).getText()), {
+    timeout: 5000,
+    timeoutMsg: "Home still shows a serve after it stopped",
+  });
+});
+
 uiTest("a chain that does not load says where, and comes back when fixed on disk", async () => {
   const file = path.join(chainDir, "chain.yaml");
   const original = readFileSync(file, "utf8");

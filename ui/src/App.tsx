@@ -13,6 +13,8 @@ import { Activity } from "./components/Activity";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
 import type { Trigger } from "./bindings/Trigger";
+import type { ChangeFeed } from "./bindings/ChangeFeed";
+import type { ServeStatusView } from "./bindings/ServeStatusView";
 import { ChainGraphView } from "./components/ChainGraphView";
 import { ChainMatrix, pending } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
@@ -39,8 +41,14 @@ export default function App() {
   // The project the user asked for last: a refresh of another one that answers late (a reload
   // started before switching projects) must not bring that one back.
   const wanted = useRef<string | null>(null);
+  // The view on screen as JSON: a refresh that finds nothing new hands React nothing new (the
+  // change feed refreshes often, and new objects would re-lay the graph for nothing).
+  const shown = useRef<string>("");
   const adopt = useCallback((view: ProjectView) => {
     if (wanted.current !== null && view.root !== wanted.current) return;
+    const json = JSON.stringify(view);
+    if (json === shown.current) return;
+    shown.current = json;
     setProject(view);
   }, []);
 
@@ -51,6 +59,7 @@ export default function App() {
       const view = await openProject(path);
       if (wanted.current !== asked) return; // another project was asked for meanwhile
       wanted.current = view.root;
+      shown.current = JSON.stringify(view);
       setProject(view);
       setLoadError(null);
       setRecent(await backend.recentProjects());
@@ -195,6 +204,46 @@ export default function App() {
       .catch((e) => setActionError(toApiError(e)));
     return () => clearTimeout(timer);
   }, [nothingLoads, brokenName, root, reloadProject]);
+  // The change feed: what any process changes (a serve's runs, a deploy from the CLI) is on
+  // screen within a second, without a reload.
+  const [feed, setFeed] = useState<ChangeFeed | null>(null);
+  useEffect(() => {
+    backend.watchChanges(setFeed).catch((e) => setActionError(toApiError(e)));
+  }, []);
+  const seen = useRef<ChangeFeed | null>(null);
+  const [serving, setServing] = useState<Record<string, ServeStatusView> | undefined>(undefined);
+  const loadServing = useCallback(() => {
+    if (!root) return;
+    backend.serveStatus(root).then(
+      (list) => setServing(Object.fromEntries(list.map((s) => [s.env, s]))),
+      () => setServing(undefined),
+    );
+  }, [root]);
+  useEffect(loadServing, [loadServing]);
+  // Changes that come in a burst (a serve finishing many runs) reload the project once.
+  const reloadTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const reloadSoon = useCallback(() => {
+    if (reloadTimer.current) return;
+    reloadTimer.current = setTimeout(() => {
+      reloadTimer.current = null;
+      reloadProject();
+    }, 300);
+  }, [reloadProject]);
+  useEffect(() => {
+    if (!feed) return;
+    const before = seen.current;
+    seen.current = feed;
+    if (!before) return;
+    if (feed.runs !== before.runs) setRunsKey((k) => k + 1);
+    if (feed.history !== before.history || feed.runs !== before.runs) reloadSoon();
+    if (feed.history !== before.history) setActivityKey((k) => k + 1);
+    if (feed.serve !== before.serve) loadServing();
+  }, [feed, reloadSoon, loadServing]);
+  // "since", "in flight" and a lease that stopped being renewed change with time alone.
+  useEffect(() => {
+    const timer = setInterval(loadServing, 5000);
+    return () => clearInterval(timer);
+  }, [loadServing]);
   const loadDiff = useCallback((a: string, b: string) => backend.diffEnvs(root, chainName, a, b), [root, chainName]);
   const loadRuns = useCallback(
     (env: string | null, status: string | null, version: string | null, trigger: Trigger | null) =>
@@ -493,6 +542,7 @@ export default function App() {
             <EnvColumns
               envs={chain.envs}
               busy={busy}
+              serving={serving}
               onOpenPromotion={openPromotion}
               onRollback={(env) =>
                 void act("rolling back", async () => {

@@ -23,6 +23,8 @@ import type { ProjectView } from "./bindings/ProjectView";
 import type { RunProgress } from "./bindings/RunProgress";
 import type { RunView } from "./bindings/RunView";
 import type { Trigger } from "./bindings/Trigger";
+import type { ChangeFeed } from "./bindings/ChangeFeed";
+import type { ServeStatusView } from "./bindings/ServeStatusView";
 
 /** Turn whatever a command rejected with into an ApiError. */
 export function toApiError(e: unknown): ApiError {
@@ -215,4 +217,17 @@ export function envConfig(project: string, chain: string): Promise<EnvConfigTabl
 /** A run's events in order, payloads cut to a preview (secrets already redacted). */
 export function runEvents(id: string): Promise<EventView[]> {
   return call<EventView[]>("run_events", { id });
+}
+
+/** Be told each time any process (the CLI, a serve, this app) changes runs, the history or a
+ * serve lease: the feed's numbers, once at the start and then on each move. */
+export function watchChanges(onChange: (feed: ChangeFeed) => void): Promise<void> {
+  const channel = new Channel<ChangeFeed>();
+  channel.onmessage = onChange;
+  return call<null>("watch_changes", { onChange: channel }).then(() => undefined);
+}
+
+/** Per env, the serve process holding it (from its lease). */
+export function serveStatus(project: string): Promise<ServeStatusView[]> {
+  return call<ServeStatusView[]>("serve_status", { project });
 }

@@ -546,3 +546,36 @@ impl Trigger {
         .find(|t| t.as_str() == s)
     }
 }
+
+dto! {
+    /// An env's serve process, from the scheduler lease it holds (the app's Home).
+    pub struct ServeStatusView {
+        pub env: String,
+        /// The host and process id of the holder.
+        pub host: String,
+        pub pid: Option<u32>,
+        /// Where it listens (`127.0.0.1:7420`).
+        pub listen: Option<String>,
+        /// Since when it holds the env.
+        pub since: String,
+        /// Its last renewal; `live` is false once the lease expired (a crashed process).
+        pub renewed_at: Option<String>,
+        pub expires_at: String,
+        pub live: bool,
+        pub requests_per_min: u32,
+        pub in_flight: u32,
+        pub last_error: Option<String>,
+        pub last_error_at: Option<String>,
+    }
+
+    /// The change feed's sequences (DESIGN.md §9 addition, docs/DECISIONS.md): a screen showing
+    /// a topic reloads when its number moves.
+    pub struct ChangeFeed {
+        #[ts(type = "number")]
+        pub runs: i64,
+        #[ts(type = "number")]
+        pub history: i64,
+        #[ts(type = "number")]
+        pub serve: i64,
+    }
+}

@@ -29,7 +29,7 @@ pub use owner::host_name;
 pub use project::ProjectArgs;
 pub use runs::{PreparedRun, RunArgs, RunsQuery};
 pub use secrets::SecretArgs;
-pub use serving::{Claim, Deployed, SERVE_TOKEN};
+pub use serving::{Claim, Deployed, LeaseStats, SERVE_TOKEN};
 
 use chainlift_secrets::SecretSource;
 use sqlx::SqlitePool;

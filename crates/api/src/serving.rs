@@ -26,6 +26,21 @@ pub struct Deployed {
     pub dir: std::path::PathBuf,
 }
 
+/// What a lease holder says of itself at each renewal (shown on the app's Home).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseStats {
+    pub listen: String,
+    /// Run requests accepted in the last minute.
+    pub requests_per_min: u32,
+    /// Runs accepted and not ended (queued or running).
+    pub in_flight: u32,
+    /// The newest error (a run that did not complete, or a request the server failed), when.
+    pub last_error: Option<(String, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// The longest last error kept on a lease row.
+const LAST_ERROR_CHARS: usize = 300;
+
 /// Who holds an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -96,6 +111,13 @@ impl Chainlift {
             schedule: def.schedule.clone(),
             dir,
         }))
+    }
+
+    /// The chain an entry point runs in `env` now: its flag as the env has it at this moment
+    /// (DESIGN.md §9), so a flag flip by any process applies to the next request.
+    pub async fn entrypoint_chain(&self, project: &Project, name: &str, env: &str) -> Result<String> {
+        let flags = self.flag_values(project, env).await?;
+        Ok(project.entrypoint_chain(name, &flags)?)
     }
 
     /// Claim an idempotency key for `run_id`, or learn which run holds it. Keys older than a
@@ -173,6 +195,7 @@ impl Chainlift {
         env: &str,
         holder: &str,
         ttl: std::time::Duration,
+        stats: &LeaseStats,
     ) -> Result<bool> {
         let now = self.clock.now();
         let expires = now
@@ -196,11 +219,22 @@ impl Chainlift {
         };
         if free {
             let renewing = current.as_ref().is_some_and(|(h, _)| h == holder);
+            let (error, error_at) = match &stats.last_error {
+                Some((e, at)) => (
+                    Some(e.chars().take(LAST_ERROR_CHARS).collect::<String>()),
+                    Some(at.to_rfc3339()),
+                ),
+                None => (None, None),
+            };
             sqlx::query(
-                "INSERT INTO serve_leases (project, env, holder, acquired_at, expires_at)
-                 VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO serve_leases (project, env, holder, acquired_at, expires_at, listen,
+                   renewed_at, requests_per_min, in_flight, last_error, last_error_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (project, env) DO UPDATE SET holder = excluded.holder,
-                   expires_at = excluded.expires_at,
+                   expires_at = excluded.expires_at, listen = excluded.listen,
+                   renewed_at = excluded.renewed_at, requests_per_min = excluded.requests_per_min,
+                   in_flight = excluded.in_flight, last_error = excluded.last_error,
+                   last_error_at = excluded.last_error_at,
                    acquired_at = CASE WHEN ? THEN serve_leases.acquired_at ELSE excluded.acquired_at END",
             )
             .bind(&project.id)
@@ -208,12 +242,88 @@ impl Chainlift {
             .bind(holder)
             .bind(now.to_rfc3339())
             .bind(expires.to_rfc3339())
+            .bind(&stats.listen)
+            .bind(now.to_rfc3339())
+            .bind(i64::from(stats.requests_per_min))
+            .bind(i64::from(stats.in_flight))
+            .bind(error)
+            .bind(error_at)
             .bind(renewing)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
         Ok(free)
+    }
+
+    /// The serve process holding each env of the project, from its lease row, newest first;
+    /// `live` false when the lease expired unrenewed (a process that crashed or hangs).
+    pub async fn serve_status(&self, project: &Project) -> Result<Vec<crate::dto::ServeStatusView>> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT env, holder, acquired_at, expires_at, listen, renewed_at, requests_per_min,
+                    in_flight, last_error, last_error_at
+             FROM serve_leases WHERE project = ? ORDER BY env",
+        )
+        .bind(&project.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let now = self.clock.now();
+        let envs = project.environments();
+        let mut out: Vec<crate::dto::ServeStatusView> = rows
+            .into_iter()
+            .map(|(env, holder, since, expires_at, listen, renewed_at, rpm, in_flight, last_error, last_error_at)| {
+                // `host/pid/nonce` (serve's holder name); a host name may hold no `/`.
+                let mut parts = holder.rsplitn(3, '/');
+                let _nonce = parts.next();
+                let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+                let host = parts.next().unwrap_or(&holder).to_string();
+                let live = chrono::DateTime::parse_from_rfc3339(&expires_at)
+                    .is_ok_and(|t| t > now);
+                crate::dto::ServeStatusView {
+                    env,
+                    host,
+                    pid,
+                    listen,
+                    since,
+                    renewed_at,
+                    expires_at,
+                    live,
+                    requests_per_min: u32::try_from(rpm).unwrap_or(u32::MAX),
+                    in_flight: u32::try_from(in_flight).unwrap_or(u32::MAX),
+                    last_error,
+                    last_error_at,
+                }
+            })
+            .collect();
+        // In promotion order, as Home lists the envs.
+        out.sort_by_key(|s| envs.iter().position(|e| *e == s.env).unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    /// The change feed: one cheap read of three numbers, moved by triggers in every write
+    /// transaction that changes runs, the history, or a serve lease's holder or figures.
+    pub async fn changes(&self) -> Result<crate::dto::ChangeFeed> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT topic, seq FROM change_feed")
+            .fetch_all(&self.pool)
+            .await?;
+        let get = |t: &str| rows.iter().find(|(n, _)| n == t).map_or(0, |(_, s)| *s);
+        Ok(crate::dto::ChangeFeed {
+            runs: get("runs"),
+            history: get("history"),
+            serve: get("serve"),
+        })
     }
 
     /// Give the lease up (a draining serve), so another process schedules at once.

@@ -53,6 +53,8 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<ValidationReport>(&mut stale)?;
     check::<StepView>(&mut stale)?;
     check::<RunView>(&mut stale)?;
+    check::<chainlift_api::dto::ServeStatusView>(&mut stale)?;
+    check::<chainlift_api::dto::ChangeFeed>(&mut stale)?;
     check::<Trigger>(&mut stale)?;
     check::<RunProgress>(&mut stale)?;
     check::<GraphNode>(&mut stale)?;

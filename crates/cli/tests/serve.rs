@@ -499,6 +499,67 @@ fn deploy_and_rollback_while_serving_apply_to_the_next_request() -> TestResult {
     Ok(())
 }
 
+/// `POST /v1/entrypoints/{name}/runs`: the env's flag picks the chain at each request, so a
+/// flag flip by the CLI switches the whole chain for the next request (the seed's flag switch).
+#[test]
+fn an_entry_point_follows_its_flag_at_each_request() -> TestResult {
+    let sb = deployed(None)?;
+    let v2 = sb.project.join("chains/content-pipeline-v2");
+    support::copy_dir(&sb.chain_dir(), &v2)?;
+    let policy = sb.project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    std::fs::write(
+        &policy,
+        format!("{text}entrypoints:\n  content: \"${{USE_NEW_PIPELINE:content-pipeline-v2:content-pipeline}}\"\n"),
+    )?;
+    let ok = |args: &[&str]| -> TestResult {
+        let out = sb.cli().args(args).output()?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    ok(&["version", "create", "content-pipeline-v2", "--tag", "v1"])?;
+    ok(&["deploy", "content-pipeline-v2", "--env", "dev", "--version", "v1"])?;
+    let serve = Serve::start(&sb, None, &["--env", "dev"], false)?;
+    let input = std::fs::read(sb.input())?;
+    let rt = runtime()?;
+    let post = |path: &str| -> Result<(u16, Value), Box<dyn std::error::Error>> {
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(serve.url(path))
+                .header("content-type", "application/json")
+                .body(input.clone())
+                .send()
+                .await?;
+            let status = r.status().as_u16();
+            Ok((status, r.json().await?))
+        })
+    };
+    let (status, run) = post("/v1/entrypoints/content/runs?wait=60")?;
+    assert_eq!((status, run["chain"].as_str()), (200, Some("content-pipeline")), "{run}");
+    assert_eq!(run["status"], "completed", "{run}");
+    ok(&["flag", "set", "dev", "USE_NEW_PIPELINE", "true"])?;
+    let (status, run) = post("/v1/entrypoints/content/runs?wait=60")?;
+    assert_eq!(
+        (status, run["chain"].as_str()),
+        (200, Some("content-pipeline-v2")),
+        "the flag flip applies to the next request: {run}"
+    );
+    ok(&["flag", "set", "dev", "USE_NEW_PIPELINE", "off"])?;
+    let (_, run) = post("/v1/entrypoints/content/runs?wait=60")?;
+    assert_eq!(run["chain"], "content-pipeline", "{run}");
+    let (status, err) = post("/v1/entrypoints/nope/runs")?;
+    assert_eq!(status, 404, "{err}");
+    let message = err["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("entry points: content"), "{message}");
+    let (status, err) = post("/v1/entrypoints/..%2Fx/runs")?;
+    assert_eq!(status, 404, "{err}");
+    Ok(())
+}
+
 /// `kill -9` mid-run: the next serve (or any command) ends the run `interrupted`, nothing else
 /// changes, and the new serve takes the scheduler lease over once the old one's lapses.
 #[test]

@@ -166,6 +166,7 @@ pub const POLICY: Shape = Shape::Map(&[
     ("user", Shape::Any),
     ("environments", ENVS),
     ("models", MODELS),
+    ("entrypoints", Shape::Any),
 ]);
 
 /// Check `value` (the parsed text of `file`) against `shape`.

@@ -104,6 +104,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("bad-name", Severity::Error, "an agent, event or env name that is not plain (letters, digits, _ - . ; events also :)"),
     ("path-outside-chain", Severity::Error, "a path the chain names leaves the chain folder (absolute, `..`, or a link out)"),
     ("bad-schedule", Severity::Error, "`schedule:` is not a cron (5 or 6 fields), zone, `missed` or input the scheduler can use"),
+    ("bad-entrypoint", Severity::Error, "an entry point in chainlift.yaml is not a chain name or one `${FLAG:then:else}` between two chains of the project"),
     ("bad-workspace", Severity::Error, "a command agent's docker container or ssh host starts with `-` (it would be read as an option)"),
     ("invalid-fixture", Severity::Error, "a fixture is missing, not JSON, or invalid against the input schema"),
     ("bad-match-rule", Severity::Error, "expected-output.json holds a rule that cannot be applied"),
@@ -174,6 +175,15 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Lint> {
     lint_prompts(chain, &mut out);
     lint_files(chain, &mut out);
     lint_schedule(chain, &mut out);
+    for p in input.project.entrypoint_problems() {
+        out.push(
+            "bad-entrypoint",
+            None,
+            Some(p.at),
+            p.message,
+            "entrypoints: {content: \"${USE_NEW_PIPELINE:content-pipeline-v2:content-pipeline-v1}\"}, naming chains under chains/",
+        );
+    }
     for (path, text) in &chain.sources {
         lint_secret_literals(path, text, &mut out);
     }

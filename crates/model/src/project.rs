@@ -60,6 +60,18 @@ pub struct Policy {
     pub environments: Option<Vec<EnvPolicy>>,
     #[serde(default)]
     pub models: BTreeMap<String, ModelEntry>,
+    /// Entry points of serve (DESIGN.md §9): a name, and the chain it runs, written as a chain
+    /// name or `${FLAG:then:else}` so the env's flag picks the chain at each request.
+    #[serde(default)]
+    pub entrypoints: BTreeMap<String, String>,
+}
+
+/// Why an entry point cannot be followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrypointProblem {
+    pub name: String,
+    pub at: crate::SourceLocation,
+    pub message: String,
 }
 
 /// Prices in USD per million tokens for models people use today; `chainlift.yaml` overrides.
@@ -231,6 +243,97 @@ impl Project {
         }
     }
 
+    /// The chain an entry point runs in an env with these flag values: `${FLAG:then:else}`
+    /// takes `then` when the flag is on, else `else` (a flag never set is off).
+    pub fn entrypoint_chain(
+        &self,
+        name: &str,
+        flags: &BTreeMap<String, String>,
+    ) -> Result<String, ModelError> {
+        let Some(template) = self.policy.entrypoints.get(name) else {
+            let known: Vec<&str> = self.policy.entrypoints.keys().map(String::as_str).collect();
+            return Err(ModelError::NotFound(format!(
+                "no entry point `{name}` in {}/chainlift.yaml (entry points: {})",
+                self.root.display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        };
+        let lookup = |n: &str| match flags.get(n) {
+            Some(v) => crate::subst::Lookup::Value(v.clone()),
+            None => crate::subst::Lookup::Missing,
+        };
+        let chain = crate::subst::substitute(template, &lookup).map_err(|e| ModelError::Invalid {
+            at: self.policy_at(name),
+            message: format!("entrypoints.{name}: {}", subst_message(&e)),
+            hint: "write a chain name or `${FLAG:chain-a:chain-b}`".into(),
+        })?;
+        self.chain_dir(&chain).map_err(|e| {
+            ModelError::NotFound(format!("entrypoints.{name} picks `{chain}`: {e}"))
+        })?;
+        Ok(chain)
+    }
+
+    /// Where `key:` first appears in chainlift.yaml (line 0 when it does not).
+    pub fn policy_at(&self, key: &str) -> crate::SourceLocation {
+        let file = find_with_stem(&self.root, "chainlift")
+            .unwrap_or_else(|| self.root.join("chainlift.yaml"));
+        let line = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .position(|l| l.trim_start().trim_start_matches(['"', '\'']).starts_with(key))
+            })
+            .map_or(0, |i| i + 1);
+        crate::SourceLocation { file, line }
+    }
+
+    /// What is wrong with the entry points, whatever the flags say: each one must be a chain
+    /// name or one flag switch between two chains of this project.
+    pub fn entrypoint_problems(&self) -> Vec<EntrypointProblem> {
+        let mut out = Vec::new();
+        for (name, template) in &self.policy.entrypoints {
+            let mut problem = |message: String| {
+                out.push(EntrypointProblem {
+                    name: name.clone(),
+                    at: self.policy_at(name),
+                    message: format!("entrypoints.{name}: {message}"),
+                })
+            };
+            if !crate::confine::is_plain_name(name) {
+                problem(format!("entry point name `{name}` is not plain (letters, digits, _ - .)"));
+                continue;
+            }
+            let refs = match crate::subst::references(template) {
+                Ok(r) => r,
+                Err(e) => {
+                    problem(subst_message(&e));
+                    continue;
+                }
+            };
+            let choices: Vec<String> = match refs.as_slice() {
+                [] => vec![template.clone()],
+                [r] if r.flag.is_some() && template.starts_with("${") && template.ends_with('}') => {
+                    let (then, other) = r.flag.clone().unwrap_or_default();
+                    vec![then, other]
+                }
+                _ => {
+                    problem(format!(
+                        "`{template}` is neither a chain name nor one `${{FLAG:then:else}}`"
+                    ));
+                    continue;
+                }
+            };
+            for c in choices {
+                if !crate::confine::is_plain_name(&c) {
+                    problem(format!("`{c}` is not a chain name"));
+                } else if let Err(e) = self.chain_dir(&c) {
+                    problem(e.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// What `model` (an alias or a provider's id) means: provider, id and prices.
     pub fn model(&self, model: &str) -> ModelEntry {
         if let Some(entry) = self.policy.models.get(model) {
@@ -250,6 +353,13 @@ impl Project {
             dev_only: false,
             api_key_secret: None,
         })
+    }
+}
+
+fn subst_message(e: &crate::subst::SubstError) -> String {
+    match e {
+        crate::subst::SubstError::Unresolved(n) => format!("`${{{n}}}` has no value"),
+        crate::subst::SubstError::Malformed(t) => format!("`{t}` is malformed"),
     }
 }
 

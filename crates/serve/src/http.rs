@@ -32,6 +32,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/chains", get(chains))
         .route("/v1/chains/{chain}/runs", post(create_run))
+        .route("/v1/entrypoints/{name}/runs", post(create_entrypoint_run))
         .route("/v1/runs/{id}", get(get_run))
         .fallback(not_found)
         // Bodies are read with serve's own limit, so a refusal is a JSON 413.
@@ -108,7 +109,7 @@ async fn not_found() -> Refusal {
     refuse(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
-        "no such path: see POST /v1/chains/{chain}/runs, GET /v1/runs/{id}, GET /v1/chains, /healthz, /readyz, /metrics",
+        "no such path: see POST /v1/chains/{chain}/runs, POST /v1/entrypoints/{name}/runs, GET /v1/runs/{id}, GET /v1/chains, /healthz, /readyz, /metrics",
     )
 }
 
@@ -244,10 +245,60 @@ fn accepted(run: &RunView) -> Value {
     })
 }
 
+/// What a request runs: a chain by name, or an entry point whose env flag picks the chain.
+enum Target {
+    Chain(String),
+    Entrypoint(String),
+}
+
 /// `POST /v1/chains/{chain}/runs[?env=E][&wait=SECONDS]`.
 async fn create_run(
-    AxState(st): St,
+    st: St,
     Path(chain): Path<String>,
+    query: Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let env = env_named(&st, &query);
+    let r = start_run(st.clone(), Target::Chain(chain), query, headers, body).await;
+    noted(&st, env.as_deref(), r)
+}
+
+/// A failure of the server itself (not of the caller) is the env's last error on Home.
+fn noted(st: &State, env: Option<&str>, r: Result<Response, Refusal>) -> Result<Response, Refusal> {
+    if let (Err(refusal), Some(env)) = (&r, env) {
+        if refusal.status == StatusCode::INTERNAL_SERVER_ERROR {
+            st.slots(env).record_error(refusal.message.clone());
+        }
+    }
+    r
+}
+
+/// `POST /v1/entrypoints/{name}/runs`: `chainlift.yaml` `entrypoints:` picks the chain by the
+/// env's flag at this request (the seed's whole-chain flag switch).
+async fn create_entrypoint_run(
+    st: St,
+    Path(name): Path<String>,
+    query: Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let env = env_named(&st, &query);
+    let r = start_run(st.clone(), Target::Entrypoint(name), query, headers, body).await;
+    noted(&st, env.as_deref(), r)
+}
+
+/// The served env a request names (or the only one).
+fn env_named(st: &St, query: &Query<BTreeMap<String, String>>) -> Option<String> {
+    match query.get("env") {
+        Some(e) => st.envs.contains(e).then(|| e.clone()),
+        None => (st.envs.len() == 1).then(|| st.envs[0].clone()),
+    }
+}
+
+async fn start_run(
+    AxState(st): St,
+    target: Target,
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
     body: Body,
@@ -336,6 +387,19 @@ async fn create_run(
             format!("the body is not JSON: {e}"),
         )
     })?;
+    let chain = match target {
+        Target::Chain(c) => c,
+        Target::Entrypoint(name) => {
+            if !chainlift_model::confine::is_plain_name(&name) {
+                return Err(refuse(
+                    StatusCode::NOT_FOUND,
+                    ErrorCode::NotFound,
+                    "no such entry point: names are letters, digits, _ - .",
+                ));
+            }
+            st.api.entrypoint_chain(&st.project, &name, &env).await?
+        }
+    };
     if !chainlift_model::confine::is_plain_name(&chain)
         || !st
             .project

@@ -45,9 +45,61 @@ pub const DEFAULT_QUEUE: usize = 100;
 pub(crate) struct EnvSlots {
     running: std::sync::OnceLock<Arc<Semaphore>>,
     pub waiting: AtomicUsize,
+    /// Runs accepted and not ended, for the lease row (Home's "in flight").
+    live: AtomicUsize,
+    /// When run requests were accepted over the last minute.
+    accepted: Mutex<std::collections::VecDeque<std::time::Instant>>,
+    /// The newest run that did not complete, or request the server failed.
+    last_error: Mutex<Option<(String, chrono::DateTime<chrono::Utc>)>>,
 }
 
 impl EnvSlots {
+    fn new() -> EnvSlots {
+        EnvSlots {
+            running: std::sync::OnceLock::new(),
+            waiting: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            accepted: Mutex::new(std::collections::VecDeque::new()),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// A run request accepted now.
+    fn count_request(&self) {
+        if let Ok(mut q) = self.accepted.lock() {
+            let now = std::time::Instant::now();
+            q.push_back(now);
+            while q
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+            {
+                q.pop_front();
+            }
+        }
+    }
+
+    pub fn record_error(&self, message: String) {
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = Some((message, chrono::Utc::now()));
+        }
+    }
+
+    /// What the lease row shows of this env now.
+    pub fn stats(&self, listen: &str) -> chainlift_api::LeaseStats {
+        let now = std::time::Instant::now();
+        let requests = self.accepted.lock().map_or(0, |q| {
+            q.iter()
+                .filter(|t| now.duration_since(**t) <= Duration::from_secs(60))
+                .count()
+        });
+        chainlift_api::LeaseStats {
+            listen: listen.to_string(),
+            requests_per_min: u32::try_from(requests).unwrap_or(u32::MAX),
+            in_flight: u32::try_from(self.live.load(Ordering::SeqCst)).unwrap_or(u32::MAX),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
     /// The permits, once the env's first run set them.
     pub fn running_now(&self) -> Option<&Arc<Semaphore>> {
         self.running.get()
@@ -65,6 +117,8 @@ pub(crate) struct State {
     pub at: ProjectArgs,
     pub project: Project,
     pub envs: Vec<String>,
+    /// The address serve listens on (shown on the app's Home).
+    pub listen: String,
     pub tokens: BTreeMap<String, SecretValue>,
     pub max_body: usize,
     pub queue: usize,
@@ -80,12 +134,7 @@ pub(crate) struct State {
 
 impl State {
     pub fn slots(&self, env: &str) -> Arc<EnvSlots> {
-        let fresh = || {
-            Arc::new(EnvSlots {
-                running: std::sync::OnceLock::new(),
-                waiting: AtomicUsize::new(0),
-            })
-        };
+        let fresh = || Arc::new(EnvSlots::new());
         match self.slots.lock() {
             Ok(mut map) => map.entry(env.to_string()).or_insert_with(fresh).clone(),
             // A poisoned lock only means a panic elsewhere: refuse to share broken state.
@@ -207,6 +256,10 @@ impl State {
         let labels = metrics::EnvLabels {
             env: env.to_string(),
         };
+        if trigger == chainlift_api::dto::Trigger::Api {
+            slots.count_request();
+        }
+        slots.live.fetch_add(1, Ordering::SeqCst);
         self.metrics.queue_depth.get_or_create(&labels).inc();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let st = self.clone();
@@ -240,6 +293,19 @@ impl State {
                     }
                 }
             };
+            slots.live.fetch_sub(1, Ordering::SeqCst);
+            match &result {
+                Ok(run) if run.status != "completed" => slots.record_error(format!(
+                    "{} {}: run {} {}{}",
+                    run.chain,
+                    run.version,
+                    run.id,
+                    run.status,
+                    run.error.as_deref().map_or(String::new(), |e| format!(": {e}"))
+                )),
+                Ok(_) => {}
+                Err(e) => slots.record_error(e.message.clone()),
+            }
             match &result {
                 Ok(run) => {
                     http::record(&st, run);
@@ -315,6 +381,7 @@ pub async fn prepare(api: Arc<Chainlift>, cfg: ServeConfig) -> Result<Server, Ap
         at: cfg.at.clone(),
         project,
         envs,
+        listen: local.to_string(),
         tokens,
         max_body: cfg.max_body,
         queue: cfg.queue,

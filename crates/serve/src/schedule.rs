@@ -40,7 +40,8 @@ pub async fn run(st: Arc<State>, env: String, holder: String) {
         if st.draining.load(Ordering::SeqCst) {
             break;
         }
-        match st.api.lease(&st.project, &env, &holder, LEASE).await {
+        let stats = st.slots(&env).stats(&st.listen);
+        match st.api.lease(&st.project, &env, &holder, LEASE, &stats).await {
             Ok(mine) => {
                 if mine != holding {
                     tracing::info!(env, holder, scheduling = mine, "scheduler lease");

@@ -3,15 +3,19 @@ import type { EnvColumn } from "../bindings/EnvColumn";
 import { ConfirmRollback } from "./ConfirmRollback";
 import { money, seconds, when } from "../format";
 import { StatusBadge, gateGlyph } from "./StatusBadge";
+import { ServeLine } from "./ServeLine";
+import type { ServeStatusView } from "../bindings/ServeStatusView";
 
 interface Actions {
   onPromote?: (env: string) => void;
   onOpenPromotion?: (id: string) => void;
   onRollback?: (env: string) => void;
   busy?: string | null;
+  /** Per env, the serve process holding it (absent: not loaded, nothing shown). */
+  serving?: Record<string, ServeStatusView>;
 }
 
-export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy }: { envs: EnvColumn[] } & Actions) {
+export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy, serving }: { envs: EnvColumn[] } & Actions) {
   const [confirm, setConfirm] = useState<string | null>(null);
   return (
     <div className="env-columns">
@@ -56,6 +60,7 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy 
               </button>
             )}
           </div>
+          {serving && <ServeLine env={col.env} status={serving[col.env]} />}
           <div className={col.gates_of ? "env-gates stale" : "env-gates"} data-testid={`env-gates-${col.env}`}>
             {col.gates_of && <span className="muted small">gates of {col.gates_of} (files changed since):</span>}
             {col.gates.length === 0 ? (
