@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chainlift_api::dto::{
-    AuditView, ChangeFeed, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff, EventView,
-    FlagView, GateProgress, GateRunView, NodePosition, ProjectView, PromotionView, RunProgress,
-    RunView, SecretStatus, ServeStatusView, VersionDiff, VersionView,
+    AuditView, ChangeFeed, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff,
+    EventView, FlagView, GateProgress, GateRunView, NodePosition, ProjectView, PromotionView,
+    RunProgress, RunView, SecretStatus, ServeStatusView, VersionDiff, VersionView,
 };
 use chainlift_api::editor::ChainEdit;
 use chainlift_api::{

@@ -115,7 +115,12 @@ impl Chainlift {
 
     /// The chain an entry point runs in `env` now: its flag as the env has it at this moment
     /// (DESIGN.md §9), so a flag flip by any process applies to the next request.
-    pub async fn entrypoint_chain(&self, project: &Project, name: &str, env: &str) -> Result<String> {
+    pub async fn entrypoint_chain(
+        &self,
+        project: &Project,
+        name: &str,
+        env: &str,
+    ) -> Result<String> {
         let flags = self.flag_values(project, env).await?;
         Ok(project.entrypoint_chain(name, &flags)?)
     }
@@ -258,7 +263,10 @@ impl Chainlift {
 
     /// The serve process holding each env of the project, from its lease row, newest first;
     /// `live` false when the lease expired unrenewed (a process that crashed or hangs).
-    pub async fn serve_status(&self, project: &Project) -> Result<Vec<crate::dto::ServeStatusView>> {
+    pub async fn serve_status(
+        &self,
+        project: &Project,
+    ) -> Result<Vec<crate::dto::ServeStatusView>> {
         type Row = (
             String,
             String,
@@ -283,29 +291,42 @@ impl Chainlift {
         let envs = project.environments();
         let mut out: Vec<crate::dto::ServeStatusView> = rows
             .into_iter()
-            .map(|(env, holder, since, expires_at, listen, renewed_at, rpm, in_flight, last_error, last_error_at)| {
-                // `host/pid/nonce` (serve's holder name); a host name may hold no `/`.
-                let mut parts = holder.rsplitn(3, '/');
-                let _nonce = parts.next();
-                let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
-                let host = parts.next().unwrap_or(&holder).to_string();
-                let live = chrono::DateTime::parse_from_rfc3339(&expires_at)
-                    .is_ok_and(|t| t > now);
-                crate::dto::ServeStatusView {
+            .map(
+                |(
                     env,
-                    host,
-                    pid,
-                    listen,
+                    holder,
                     since,
-                    renewed_at,
                     expires_at,
-                    live,
-                    requests_per_min: u32::try_from(rpm).unwrap_or(u32::MAX),
-                    in_flight: u32::try_from(in_flight).unwrap_or(u32::MAX),
+                    listen,
+                    renewed_at,
+                    rpm,
+                    in_flight,
                     last_error,
                     last_error_at,
-                }
-            })
+                )| {
+                    // `host/pid/nonce` (serve's holder name); a host name may hold no `/`.
+                    let mut parts = holder.rsplitn(3, '/');
+                    let _nonce = parts.next();
+                    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+                    let host = parts.next().unwrap_or(&holder).to_string();
+                    let live =
+                        chrono::DateTime::parse_from_rfc3339(&expires_at).is_ok_and(|t| t > now);
+                    crate::dto::ServeStatusView {
+                        env,
+                        host,
+                        pid,
+                        listen,
+                        since,
+                        renewed_at,
+                        expires_at,
+                        live,
+                        requests_per_min: u32::try_from(rpm).unwrap_or(u32::MAX),
+                        in_flight: u32::try_from(in_flight).unwrap_or(u32::MAX),
+                        last_error,
+                        last_error_at,
+                    }
+                },
+            )
             .collect();
         // In promotion order, as Home lists the envs.
         out.sort_by_key(|s| envs.iter().position(|e| *e == s.env).unwrap_or(usize::MAX));

@@ -506,6 +506,11 @@ fn an_entry_point_follows_its_flag_at_each_request() -> TestResult {
     let sb = deployed(None)?;
     let v2 = sb.project.join("chains/content-pipeline-v2");
     support::copy_dir(&sb.chain_dir(), &v2)?;
+    let yaml = std::fs::read_to_string(v2.join("chain.yaml"))?;
+    std::fs::write(
+        v2.join("chain.yaml"),
+        yaml.replace("name: content-pipeline", "name: content-pipeline-v2"),
+    )?;
     let policy = sb.project.join("chainlift.yaml");
     let text = std::fs::read_to_string(&policy)?;
     std::fs::write(
@@ -522,7 +527,14 @@ fn an_entry_point_follows_its_flag_at_each_request() -> TestResult {
         Ok(())
     };
     ok(&["version", "create", "content-pipeline-v2", "--tag", "v1"])?;
-    ok(&["deploy", "content-pipeline-v2", "--env", "dev", "--version", "v1"])?;
+    ok(&[
+        "deploy",
+        "content-pipeline-v2",
+        "--env",
+        "dev",
+        "--version",
+        "v1",
+    ])?;
     let serve = Serve::start(&sb, None, &["--env", "dev"], false)?;
     let input = std::fs::read(sb.input())?;
     let rt = runtime()?;
@@ -539,7 +551,11 @@ fn an_entry_point_follows_its_flag_at_each_request() -> TestResult {
         })
     };
     let (status, run) = post("/v1/entrypoints/content/runs?wait=60")?;
-    assert_eq!((status, run["chain"].as_str()), (200, Some("content-pipeline")), "{run}");
+    assert_eq!(
+        (status, run["chain"].as_str()),
+        (200, Some("content-pipeline")),
+        "{run}"
+    );
     assert_eq!(run["status"], "completed", "{run}");
     ok(&["flag", "set", "dev", "USE_NEW_PIPELINE", "true"])?;
     let (status, run) = post("/v1/entrypoints/content/runs?wait=60")?;

@@ -255,18 +255,23 @@ impl Project {
             return Err(ModelError::NotFound(format!(
                 "no entry point `{name}` in {}/chainlift.yaml (entry points: {})",
                 self.root.display(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         };
         let lookup = |n: &str| match flags.get(n) {
             Some(v) => crate::subst::Lookup::Value(v.clone()),
             None => crate::subst::Lookup::Missing,
         };
-        let chain = crate::subst::substitute(template, &lookup).map_err(|e| ModelError::Invalid {
-            at: self.policy_at(name),
-            message: format!("entrypoints.{name}: {}", subst_message(&e)),
-            hint: "write a chain name or `${FLAG:chain-a:chain-b}`".into(),
-        })?;
+        let chain =
+            crate::subst::substitute(template, &lookup).map_err(|e| ModelError::Invalid {
+                at: self.policy_at(name),
+                message: format!("entrypoints.{name}: {}", subst_message(&e)),
+                hint: "write a chain name or `${FLAG:chain-a:chain-b}`".into(),
+            })?;
         self.chain_dir(&chain).map_err(|e| {
             ModelError::NotFound(format!("entrypoints.{name} picks `{chain}`: {e}"))
         })?;
@@ -280,8 +285,11 @@ impl Project {
         let line = std::fs::read_to_string(&file)
             .ok()
             .and_then(|text| {
-                text.lines()
-                    .position(|l| l.trim_start().trim_start_matches(['"', '\'']).starts_with(key))
+                text.lines().position(|l| {
+                    l.trim_start()
+                        .trim_start_matches(['"', '\''])
+                        .starts_with(key)
+                })
             })
             .map_or(0, |i| i + 1);
         crate::SourceLocation { file, line }
@@ -300,7 +308,9 @@ impl Project {
                 })
             };
             if !crate::confine::is_plain_name(name) {
-                problem(format!("entry point name `{name}` is not plain (letters, digits, _ - .)"));
+                problem(format!(
+                    "entry point name `{name}` is not plain (letters, digits, _ - .)"
+                ));
                 continue;
             }
             let refs = match crate::subst::references(template) {
@@ -312,7 +322,10 @@ impl Project {
             };
             let choices: Vec<String> = match refs.as_slice() {
                 [] => vec![template.clone()],
-                [r] if r.flag.is_some() && template.starts_with("${") && template.ends_with('}') => {
+                [r] if r.flag.is_some()
+                    && template.starts_with("${")
+                    && template.ends_with('}') =>
+                {
                     let (then, other) = r.flag.clone().unwrap_or_default();
                     vec![then, other]
                 }

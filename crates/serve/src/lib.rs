@@ -301,7 +301,9 @@ impl State {
                     run.version,
                     run.id,
                     run.status,
-                    run.error.as_deref().map_or(String::new(), |e| format!(": {e}"))
+                    run.error
+                        .as_deref()
+                        .map_or(String::new(), |e| format!(": {e}"))
                 )),
                 Ok(_) => {}
                 Err(e) => slots.record_error(e.message.clone()),

@@ -41,7 +41,11 @@ pub async fn run(st: Arc<State>, env: String, holder: String) {
             break;
         }
         let stats = st.slots(&env).stats(&st.listen);
-        match st.api.lease(&st.project, &env, &holder, LEASE, &stats).await {
+        match st
+            .api
+            .lease(&st.project, &env, &holder, LEASE, &stats)
+            .await
+        {
             Ok(mine) => {
                 if mine != holding {
                     tracing::info!(env, holder, scheduling = mine, "scheduler lease");
