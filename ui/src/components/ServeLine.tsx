@@ -7,16 +7,20 @@ export function ServeLine({ env, status }: { env: string; status: ServeStatusVie
   if (!status) {
     return (
       <div className="serve-line muted small" data-testid={`serve-status-${env}`}>
-        <span className="serve-dot off" aria-hidden /> not served here — <code>chainlift serve --env {env}</code>
+        <div>
+          <span className="serve-dot off" aria-hidden /> not served here — <code>chainlift serve --env {env}</code>
+        </div>
       </div>
     );
   }
   if (!status.live) {
     return (
       <div className="serve-line small warn-text" data-testid={`serve-status-${env}`}>
-        <span className="serve-dot stale" aria-hidden /> serve on {status.host}
-        {status.pid !== null && ` (pid ${status.pid})`} stopped renewing its lease
-        {status.renewed_at && ` at ${when(status.renewed_at)}`}
+        <div>
+          <span className="serve-dot stale" aria-hidden /> serve on {status.host}
+          {status.pid !== null && ` (pid ${status.pid})`} stopped renewing its lease
+          {status.renewed_at && ` at ${when(status.renewed_at)}`}
+        </div>
       </div>
     );
   }
