@@ -37,15 +37,23 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
   const [versions, setVersions] = useState<string[]>([]);
 
   useEffect(() => {
+    // A load started for other filters (or an older refresh) that answers late is dropped.
+    let stale = false;
     load(env || null, status || null, version || null, trigger || null).then(
       (runs) => {
+        if (stale) return;
         setList(runs);
         setError(null);
         setVersions((seen) => [...new Set([...seen, ...runs.map((r) => r.version)])].sort());
         setSelected((s) => runs.find((r) => r.id === s?.id) ?? runs[0] ?? null);
       },
-      (e: unknown) => setError(String((e as { message?: string }).message ?? e)),
+      (e: unknown) => {
+        if (!stale) setError(String((e as { message?: string }).message ?? e));
+      },
     );
+    return () => {
+      stale = true;
+    };
   }, [env, status, version, trigger, load, refreshKey]);
 
   const selectedId = selected?.id ?? null;
