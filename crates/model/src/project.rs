@@ -272,6 +272,13 @@ impl Project {
                 message: format!("entrypoints.{name}: {}", subst_message(&e)),
                 hint: "write a chain name or `${FLAG:chain-a:chain-b}`".into(),
             })?;
+        if !crate::confine::is_plain_name(&chain) {
+            return Err(ModelError::Invalid {
+                at: self.policy_at(name),
+                message: format!("entrypoints.{name} picks `{chain}`, which is not a chain name"),
+                hint: "name a folder under chains/ (letters, digits, _ - .)".into(),
+            });
+        }
         self.chain_dir(&chain).map_err(|e| {
             ModelError::NotFound(format!("entrypoints.{name} picks `{chain}`: {e}"))
         })?;
