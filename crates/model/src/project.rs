@@ -329,12 +329,11 @@ impl Project {
             };
             let choices: Vec<String> = match refs.as_slice() {
                 [] => vec![template.clone()],
-                [r] if r.flag.is_some()
-                    && template.starts_with("${")
-                    && template.ends_with('}') =>
-                {
-                    let (then, other) = r.flag.clone().unwrap_or_default();
-                    vec![then, other]
+                [crate::subst::Reference {
+                    flag: Some((then, other)),
+                    ..
+                }] if template.starts_with("${") && template.ends_with('}') => {
+                    vec![then.clone(), other.clone()]
                 }
                 _ => {
                     problem(format!(

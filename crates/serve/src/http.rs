@@ -259,19 +259,7 @@ async fn create_run(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Refusal> {
-    let env = env_named(&st, &query);
-    let r = start_run(st.clone(), Target::Chain(chain), query, headers, body).await;
-    noted(&st, env.as_deref(), r)
-}
-
-/// A failure of the server itself (not of the caller) is the env's last error on Home.
-fn noted(st: &State, env: Option<&str>, r: Result<Response, Refusal>) -> Result<Response, Refusal> {
-    if let (Err(refusal), Some(env)) = (&r, env) {
-        if refusal.status == StatusCode::INTERNAL_SERVER_ERROR {
-            st.slots(env).record_error(refusal.message.clone());
-        }
-    }
-    r
+    start_run(st, Target::Chain(chain), query, headers, body).await
 }
 
 /// `POST /v1/entrypoints/{name}/runs`: `chainlift.yaml` `entrypoints:` picks the chain by the
@@ -283,23 +271,35 @@ async fn create_entrypoint_run(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Refusal> {
-    let env = env_named(&st, &query);
-    let r = start_run(st.clone(), Target::Entrypoint(name), query, headers, body).await;
-    noted(&st, env.as_deref(), r)
+    start_run(st, Target::Entrypoint(name), query, headers, body).await
 }
 
-/// The served env a request names (or the only one).
-fn env_named(st: &St, query: &Query<BTreeMap<String, String>>) -> Option<String> {
-    match query.get("env") {
-        Some(e) => st.envs.contains(e).then(|| e.clone()),
-        None => (st.envs.len() == 1).then(|| st.envs[0].clone()),
-    }
-}
-
+/// Start a run of `target`; a failure of the server itself (not of the caller) becomes the
+/// env's last error on Home.
 async fn start_run(
     AxState(st): St,
     target: Target,
     Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let env = match query.get("env") {
+        Some(e) => st.envs.contains(e).then(|| e.clone()),
+        None => (st.envs.len() == 1).then(|| st.envs[0].clone()),
+    };
+    let r = accept_run(&st, target, query, headers, body).await;
+    if let (Err(refusal), Some(env)) = (&r, env) {
+        if refusal.status == StatusCode::INTERNAL_SERVER_ERROR {
+            st.slots(&env).record_error(refusal.message.clone());
+        }
+    }
+    r
+}
+
+async fn accept_run(
+    st: &Arc<State>,
+    target: Target,
+    query: BTreeMap<String, String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Refusal> {
@@ -379,7 +379,7 @@ async fn start_run(
     let bytes = axum::body::to_bytes(body, st.max_body)
         .await
         .map_err(|_| too_large())?;
-    authorize(&st, &env, &headers, &bytes)?;
+    authorize(st, &env, &headers, &bytes)?;
     let input: Value = serde_json::from_slice(&bytes).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -469,7 +469,7 @@ async fn start_run(
     };
     if let Some(k) = &key {
         if let Claim::Theirs(first) = st.api.claim_idempotency(&st.project, k, &run_id).await? {
-            return answer_first(&st, &first, wait).await;
+            return answer_first(st, &first, wait).await;
         }
     }
     let release = |st: Arc<State>, key: Option<String>, run_id: String| async move {
