@@ -9,6 +9,7 @@ mod error;
 mod gates;
 mod history;
 mod import;
+mod memo;
 mod owner;
 mod project;
 mod promotion;
@@ -22,6 +23,8 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Every way a value breaks a JSON schema (compiled once per schema, kept).
+pub use chainlift_engine::run::schema_errors;
 pub use clock::{Clock, SystemClock};
 pub use error::{ApiError, ErrorCode};
 pub use gates::{required_gates, GateArgs};
@@ -66,6 +69,9 @@ pub struct Chainlift {
     /// Version copies this process has verified (by hash), with their folder's mtime then: a
     /// run of a deployed version re-hashes its copy only when the folder changed.
     verified: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, std::time::SystemTime>>>,
+    /// Projects and chains read from disk, kept while their files are unchanged (a run per
+    /// request), and project folders bound to their id.
+    memo: Arc<memo::Memo>,
 }
 
 impl Chainlift {
@@ -105,6 +111,7 @@ impl Chainlift {
             http,
             env_permits: Arc::default(),
             verified: Arc::default(),
+            memo: Arc::default(),
         };
         // Runs left `queued` or `running` by a process that died end `interrupted` (§9).
         api.interrupt_orphans().await?;

@@ -14,6 +14,12 @@ pub(crate) const STALE_AFTER: Duration = Duration::from_secs(30);
 
 /// This machine's name, as the owner of the runs it starts.
 pub fn host_name() -> String {
+    // Read once: the owner a process records must stay the same for its whole life.
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(read_host_name).clone()
+}
+
+fn read_host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())

@@ -34,8 +34,20 @@ impl ProjectArgs {
 
     /// The project and the folder of that chain, without loading it (it may not load).
     pub fn chain_dir(&self) -> Result<(Project, PathBuf)> {
-        let (project, dir) =
-            Project::discover(self.project.as_deref(), self.chain.as_deref(), &self.cwd)?;
+        self.chain_dir_with(Project::open)
+    }
+
+    /// [`Self::chain_dir`], opening the project folder with `open`.
+    pub(crate) fn chain_dir_with(
+        &self,
+        open: impl FnOnce(&std::path::Path) -> std::result::Result<Project, chainlift_model::ModelError>,
+    ) -> Result<(Project, PathBuf)> {
+        let (project, dir) = Project::discover_with(
+            self.project.as_deref(),
+            self.chain.as_deref(),
+            &self.cwd,
+            open,
+        )?;
         let dir = match dir {
             Some(d) => d,
             None => match project.chain_dirs().as_slice() {
@@ -201,14 +213,18 @@ impl Chainlift {
             .root
             .canonicalize()
             .unwrap_or_else(|_| project.root.clone());
-        let now = self.clock.now().to_rfc3339();
-        let (id, renamed) = chainlift_store::projects::bind(
-            &self.pool,
-            &project.id,
-            &root.display().to_string(),
-            &now,
-        )
-        .await?;
+        let key = (root.display().to_string(), project.id.clone());
+        let known = self.memo.bound(&key);
+        let (id, renamed) = match known {
+            Some(b) => b,
+            None => {
+                let now = self.clock.now().to_rfc3339();
+                let b =
+                    chainlift_store::projects::bind(&self.pool, &project.id, &key.0, &now).await?;
+                self.memo.keep_bound(key, b.clone());
+                b
+            }
+        };
         if renamed {
             project.identity_note = Some(format!(
                 "Another folder already uses the project name `{}` in this data folder, so this one ({}) is `{id}`: its secrets, deployments and flags are its own; give it its own `name:` in chainlift.yaml",
@@ -227,8 +243,23 @@ impl Chainlift {
 
     /// The project and chain `at` names, with the project's bound id.
     pub async fn chain_of(&self, at: &ProjectArgs) -> Result<(Project, ChainDef)> {
-        let (project, chain) = at.chain()?;
+        let (project, chain) = self.chain_shared(at).await?;
+        Ok((project, ChainDef::clone(&chain)))
+    }
+
+    /// [`Self::chain_of`] without copying the chain: from memory while its files are unchanged.
+    pub(crate) async fn chain_shared(
+        &self,
+        at: &ProjectArgs,
+    ) -> Result<(Project, std::sync::Arc<ChainDef>)> {
+        let (project, dir) = at.chain_dir_with(|root| self.memo.project(root))?;
+        let chain = self.memo.chain(&dir)?;
         Ok((self.bind(project).await?, chain))
+    }
+
+    /// A chain folder's definition, from memory while its files are unchanged.
+    pub(crate) fn chain_at(&self, dir: &std::path::Path) -> Result<std::sync::Arc<ChainDef>> {
+        Ok(self.memo.chain(dir)?)
     }
 
     /// The project overview: every chain's graph and, per environment, its resolved agents

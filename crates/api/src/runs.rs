@@ -92,6 +92,15 @@ pub struct PreparedRun {
     record: Option<Recorder>,
     cancel: Option<tokio::sync::watch::Receiver<bool>>,
     beat: HeartbeatGuard,
+    /// The row as recorded: the answer once it ends, without reading it back.
+    row: RunRow,
+}
+
+impl PreparedRun {
+    /// The run as recorded when it was accepted (`queued`), without reading it back.
+    pub fn view(&self) -> RunView {
+        view(self.row.clone(), vec![])
+    }
 }
 
 /// Aborts the run's heartbeat task when the run is done (or dropped).
@@ -310,7 +319,7 @@ impl Chainlift {
             },
         };
         let dir = self.materialize(project, &version).await?;
-        let version_chain = chainlift_model::ChainDef::load(&dir)?;
+        let version_chain = self.chain_at(&dir)?;
         let env_file = match snapshot {
             // The deployment's config snapshot, as an env file the resolver reads. A URL's
             // password is not in it (`****`): it comes from the env file when the rest of the
@@ -409,7 +418,7 @@ impl Chainlift {
 
     /// Resolve, check and record a run as `queued` (its id readable at once); nothing runs yet.
     pub async fn prepare_run(&self, args: &RunArgs) -> Result<PreparedRun> {
-        let (project, chain) = self.chain_of(&args.at).await?;
+        let (project, chain) = self.chain_shared(&args.at).await?;
         crate::check_env(&project, &args.env)?;
         let plan = self.plan_run(&project, &chain, args).await?;
         let mut resolved = plan.resolution.map_err(|issues| {
@@ -536,14 +545,7 @@ impl Chainlift {
             .version_tag
             .clone()
             .unwrap_or_else(|| row.version_hash.chars().take(12).collect());
-        table::insert_started(&self.pool, &row).await?;
-        table::set_owner(
-            &self.pool,
-            &id,
-            &crate::owner::this_process(),
-            &row.started_at,
-        )
-        .await?;
+        table::insert_owned(&self.pool, &row, &crate::owner::this_process()).await?;
         // A heartbeat while the run lasts: another process that finds it stale (this one died
         // without a trace, on another host) ends the run `interrupted` (DESIGN.md §9).
         let beat = {
@@ -573,6 +575,7 @@ impl Chainlift {
             record,
             cancel: args.cancel.clone(),
             beat: HeartbeatGuard(beat),
+            row,
         })
     }
 
@@ -611,9 +614,11 @@ impl Chainlift {
             record,
             cancel,
             beat,
+            mut row,
             ..
         } = run;
-        if !table::set_running(&self.pool, &id, &self.clock.now().to_rfc3339()).await? {
+        let running_at = self.clock.now().to_rfc3339();
+        if !table::set_running(&self.pool, &id, &running_at).await? {
             // Ended while queued (interrupted, abandoned): nothing to run.
             return self.run_show(&id).await;
         }
@@ -697,7 +702,17 @@ impl Chainlift {
             .collect();
         table::finish(&self.pool, &id, &end, &steps).await?;
         tracing::debug!(run = %id, chain = %run_chain, env = %env, version = %run_version, status = %end.status, duration_ms = end.duration_ms, cost = end.cost.unwrap_or(0.0), "run ended");
-        self.run_show(&id).await
+        // The row as written: what was recorded at the start, with how it ran and ended.
+        row.started_at = running_at;
+        row.status = end.status;
+        row.ended_at = Some(end.ended_at);
+        row.duration_ms = Some(end.duration_ms);
+        row.cost = end.cost;
+        row.tokens_in = end.tokens_in;
+        row.tokens_out = end.tokens_out;
+        row.output = end.output;
+        row.error = end.error;
+        Ok(view(row, steps))
     }
 
     pub async fn run_show(&self, id: &str) -> Result<RunView> {

@@ -91,7 +91,7 @@ impl Chainlift {
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the deployed version is missing"))?;
         let dir = self.materialize(project, &v).await?;
-        let def = chainlift_model::ChainDef::load(&dir)?;
+        let def = self.chain_at(&dir)?;
         let input_schema = match &def.input_schema {
             Some(rel) => {
                 let path = def.path(rel)?;
@@ -434,7 +434,7 @@ impl Chainlift {
         run: &crate::dto::RunView,
     ) -> Vec<String> {
         use chainlift_model::chain::NotifyOn;
-        let Ok((project, chain)) = self.chain_of(at).await else {
+        let Ok((project, chain)) = self.chain_shared(at).await else {
             return vec![];
         };
         let completed = run.status == "completed";

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -836,9 +836,29 @@ fn load_json(path: &Path) -> Result<Value, String> {
         .map_err(|e| format!("{}:{}: invalid JSON: {e}", path.display(), e.line()))
 }
 
+/// Compiled schemas, by their JSON text: compiling one (regexes and all) cost more than the
+/// rest of a run's bookkeeping. Bounded; a schema that does not compile is never kept.
+fn validator(schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+    const MAX: usize = 64;
+    static COMPILED: std::sync::LazyLock<
+        Mutex<std::collections::HashMap<String, Arc<jsonschema::Validator>>>,
+    > = std::sync::LazyLock::new(Mutex::default);
+    let key = schema.to_string();
+    if let Some(v) = COMPILED.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(v);
+    }
+    let v = Arc::new(jsonschema::validator_for(schema).map_err(|e| e.to_string())?);
+    if let Ok(mut m) = COMPILED.lock() {
+        if m.len() >= MAX {
+            m.clear();
+        }
+        m.insert(key, v.clone());
+    }
+    Ok(v)
+}
+
 fn check_schema(schema: &Value, value: &Value) -> Result<(), String> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| format!("the schema itself is invalid: {e}"))?;
+    let validator = validator(schema).map_err(|e| format!("the schema itself is invalid: {e}"))?;
     let errors: Vec<String> = validator
         .iter_errors(value)
         .take(5)
@@ -863,8 +883,8 @@ fn check_schema(schema: &Value, value: &Value) -> Result<(), String> {
 
 /// Every way `value` breaks `schema` (at most 20), or why the schema itself is unusable.
 pub fn schema_errors(schema: &Value, value: &Value) -> Result<Vec<String>, String> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| format!("the schema is not valid JSON Schema: {e}"))?;
+    let validator =
+        validator(schema).map_err(|e| format!("the schema is not valid JSON Schema: {e}"))?;
     Ok(validator
         .iter_errors(value)
         .take(20)

@@ -177,6 +177,16 @@ impl Project {
         chain: Option<&str>,
         cwd: &Path,
     ) -> Result<(Project, Option<PathBuf>), ModelError> {
+        Self::discover_with(project, chain, cwd, Project::open)
+    }
+
+    /// [`Project::discover`], opening the project folder with `open` (e.g. from a memo).
+    pub fn discover_with(
+        project: Option<&Path>,
+        chain: Option<&str>,
+        cwd: &Path,
+        open: impl FnOnce(&Path) -> Result<Project, ModelError>,
+    ) -> Result<(Project, Option<PathBuf>), ModelError> {
         let chain_path = chain
             .map(|c| absolute(Path::new(c), cwd))
             .filter(|p| is_chain_dir(p));
@@ -191,7 +201,7 @@ impl Project {
                 ))
             })?,
         };
-        let project = Project::open(&root)?;
+        let project = open(&root)?;
         let chain_dir = match (chain, chain_path) {
             (_, Some(dir)) => Some(dir),
             (Some(name), None) => Some(project.chain_dir(name)?),

@@ -421,24 +421,13 @@ async fn accept_run(
         ));
     };
     if let Some(schema) = &deployed.input_schema {
-        let validator = jsonschema::validator_for(schema).map_err(|e| {
+        let errors = chainlift_api::schema_errors(schema, &input).map_err(|e| {
             refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
-                format!(
-                    "{chain} {}: its input schema is not valid JSON Schema: {e}",
-                    deployed.label
-                ),
+                format!("{chain} {}: its input schema: {e}", deployed.label),
             )
         })?;
-        let errors: Vec<String> = validator
-            .iter_errors(&input)
-            .take(20)
-            .map(|e| {
-                let at = e.instance_path.to_string();
-                format!("{}: {e}", if at.is_empty() { "/" } else { at.as_str() })
-            })
-            .collect();
         if !errors.is_empty() {
             let mut r = refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,

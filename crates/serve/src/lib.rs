@@ -245,14 +245,7 @@ impl State {
                 return Err(e.into());
             }
         };
-        let run = match self.api.run_show(&prepared.id).await {
-            Ok(r) => r,
-            Err(e) => {
-                slots.waiting.fetch_sub(1, Ordering::SeqCst);
-                self.end();
-                return Err(e.into());
-            }
-        };
+        let run = prepared.view();
         let labels = metrics::EnvLabels {
             env: env.to_string(),
         };

@@ -80,6 +80,34 @@ pub async fn insert_started(pool: &SqlitePool, run: &RunRow) -> Result<()> {
     Ok(())
 }
 
+/// Record a run with its owner in one statement (its heartbeat starts at `started_at`).
+pub async fn insert_owned(pool: &SqlitePool, run: &RunRow, owner: &Owner) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO runs (id, project, chain, env, version_hash, version_tag, deployment_id,
+                           status, input_file, run_dir, started_at, triggered_by,
+                           owner_host, owner_pid, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&run.id)
+    .bind(&run.project)
+    .bind(&run.chain)
+    .bind(&run.env)
+    .bind(&run.version_hash)
+    .bind(&run.version_tag)
+    .bind(&run.deployment_id)
+    .bind(&run.status)
+    .bind(&run.input_file)
+    .bind(&run.run_dir)
+    .bind(&run.started_at)
+    .bind(&run.triggered_by)
+    .bind(&owner.host)
+    .bind(i64::from(owner.pid))
+    .bind(&run.started_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// A queued run starts: `running` from `at`. False when it is no longer queued (ended meanwhile,
 /// e.g. interrupted by another process that found its owner gone).
 pub async fn set_running(pool: &SqlitePool, id: &str, at: &str) -> Result<bool> {
@@ -111,26 +139,27 @@ pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    for s in steps {
-        sqlx::query(
+    // All steps in one statement (SQLite allows 32,766 parameters: 12 per step, chunked).
+    for chunk in steps.chunks(1000) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO run_steps (run_id, seq, agent, model_requested, model_reported, attempts,
-                                    tokens_in, tokens_out, cost, duration_ms, status, error)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(s.seq)
-        .bind(&s.agent)
-        .bind(&s.model_requested)
-        .bind(&s.model_reported)
-        .bind(s.attempts)
-        .bind(s.tokens_in)
-        .bind(s.tokens_out)
-        .bind(s.cost)
-        .bind(s.duration_ms)
-        .bind(&s.status)
-        .bind(&s.error)
-        .execute(&mut *tx)
-        .await?;
+                                    tokens_in, tokens_out, cost, duration_ms, status, error) ",
+        );
+        insert.push_values(chunk, |mut b, s| {
+            b.push_bind(id)
+                .push_bind(s.seq)
+                .push_bind(&s.agent)
+                .push_bind(&s.model_requested)
+                .push_bind(&s.model_reported)
+                .push_bind(s.attempts)
+                .push_bind(s.tokens_in)
+                .push_bind(s.tokens_out)
+                .push_bind(s.cost)
+                .push_bind(s.duration_ms)
+                .push_bind(&s.status)
+                .push_bind(&s.error);
+        });
+        insert.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

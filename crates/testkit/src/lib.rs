@@ -83,6 +83,16 @@ pub struct TestServer {
 impl TestServer {
     /// Serve on an ephemeral port of 127.0.0.1 until the process ends; `base_url` ends in `/v1`.
     pub fn start(respond: Arc<Responder>) -> std::io::Result<TestServer> {
+        Self::start_with(respond, false)
+    }
+
+    /// [`TestServer::start`] keeping connections open between requests, as a provider's API
+    /// does (benchmarks: a new connection per call is a cost real providers do not impose).
+    pub fn start_keep_alive(respond: Arc<Responder>) -> std::io::Result<TestServer> {
+        Self::start_with(respond, true)
+    }
+
+    fn start_with(respond: Arc<Responder>, keep_alive: bool) -> std::io::Result<TestServer> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let base_url = format!("http://{}/v1", listener.local_addr()?);
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -93,7 +103,7 @@ impl TestServer {
                 let log = log.clone();
                 // One thread per connection, so concurrent clients are served concurrently.
                 std::thread::spawn(move || {
-                    let _ = serve_one(stream, &*respond, &log);
+                    let _ = serve_conn(stream, &*respond, &log, keep_alive);
                 });
             }
         });
@@ -105,14 +115,37 @@ impl TestServer {
     }
 }
 
-fn serve_one(
+fn serve_conn(
     stream: TcpStream,
     respond: &Responder,
     log: &Mutex<Vec<Seen>>,
+    keep_alive: bool,
 ) -> std::io::Result<()> {
+    // Head and body go out as two writes: without this, Nagle holds the body back for the
+    // client's delayed ACK on a kept-alive connection.
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
+    let mut stream = stream;
+    loop {
+        let served = serve_one(&mut reader, &mut stream, respond, log, keep_alive)?;
+        if !served || !keep_alive {
+            return Ok(());
+        }
+    }
+}
+
+/// One request on the connection; false when the client closed it first.
+fn serve_one(
+    reader: &mut BufReader<TcpStream>,
+    stream: &mut TcpStream,
+    respond: &Responder,
+    log: &Mutex<Vec<Seen>>,
+    keep_alive: bool,
+) -> std::io::Result<bool> {
     let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
+    if reader.read_line(&mut request_line)? == 0 {
+        return Ok(false);
+    }
     let path = request_line
         .split_whitespace()
         .nth(1)
@@ -148,20 +181,20 @@ fn serve_one(
     };
     let reply = respond(&seen, index);
     std::thread::sleep(reply.delay);
-    let mut stream = stream;
     let announced = if reply.truncate {
         reply.body.len() + 100
     } else {
         reply.body.len()
     };
-    let mut head = format!("HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {announced}\r\nConnection: close\r\n", reply.status);
+    let mut head = format!("HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {announced}\r\nConnection: {}\r\n", reply.status, if keep_alive { "keep-alive" } else { "close" });
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
     stream.write_all(reply.body.as_bytes())?;
-    stream.flush()
+    stream.flush()?;
+    Ok(true)
 }
 
 /// An OpenAI chat-completions answer with usage.
