@@ -155,11 +155,11 @@ mod tests {
         let first = memo.chain(&dir).expect("loads");
         assert!(Arc::ptr_eq(&first, &memo.chain(&dir).expect("loads")));
         // A new agent file: the agents folder changed.
-        write(&dir, "agents/a.yaml", "prompt: one\n");
+        write(&dir, "agents/a.yaml", "name: a\nprompt: one\n");
         let second = memo.chain(&dir).expect("loads");
         assert_eq!(second.agents[0].prompt.as_deref(), Some("one"));
         // The same agent file rewritten with a different length.
-        write(&dir, "agents/a.yaml", "prompt: three\n");
+        write(&dir, "agents/a.yaml", "name: a\nprompt: three\n");
         let third = memo.chain(&dir).expect("loads");
         assert_eq!(third.agents[0].prompt.as_deref(), Some("three"));
         // Broken: an error, and the old definition is not handed out.
