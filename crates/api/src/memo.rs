@@ -49,7 +49,22 @@ pub(crate) struct Memo {
 
 type Binding = (String, String);
 
+/// File times are coarse (a few milliseconds): a file written within this of its reading could
+/// be written again with the same size and time, so such a read is not kept (git's "racily
+/// clean" rule).
+const RACY: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn keep<T>(map: &Mutex<HashMap<PathBuf, Entry<T>>>, at: &Path, entry: Entry<T>) {
+    let now = SystemTime::now();
+    let racy = entry.stamps.iter().any(|(_, s)| {
+        s.is_some_and(|(_, mtime, _)| match now.duration_since(mtime) {
+            Ok(age) => age < RACY,
+            Err(_) => true, // written "in the future": a clock moved; never trust it
+        })
+    });
+    if racy {
+        return;
+    }
     if let Ok(mut map) = map.lock() {
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -152,8 +167,12 @@ mod tests {
             "version: 1\nname: c\nagents:\n  - name: a\n    triggers: [chain:start]\n",
         );
         let memo = Memo::default();
+        // Just written: read each time until the files are older than the clock's grain.
         let first = memo.chain(&dir).expect("loads");
-        assert!(Arc::ptr_eq(&first, &memo.chain(&dir).expect("loads")));
+        assert!(!Arc::ptr_eq(&first, &memo.chain(&dir).expect("loads")));
+        std::thread::sleep(RACY);
+        let kept = memo.chain(&dir).expect("loads");
+        assert!(Arc::ptr_eq(&kept, &memo.chain(&dir).expect("loads")));
         // A new agent file: the agents folder changed.
         write(&dir, "agents/a.yaml", "name: a\nprompt: one\n");
         let second = memo.chain(&dir).expect("loads");
