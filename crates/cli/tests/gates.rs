@@ -326,3 +326,49 @@ fn junit_and_rollback_readiness() -> TestResult {
     assert_eq!(bad.status.code(), Some(2));
     Ok(())
 }
+
+/// The reviewer runs at the chain's concurrency in the env: with two inputs and room for four
+/// calls, the two reviews are asked side by side (a review answered in 400 ms; the second
+/// arriving less than 400 ms after the first can only mean it did not wait for it).
+#[test]
+fn quality_reviews_run_side_by_side_at_the_envs_concurrency() -> TestResult {
+    let sb = Sandbox::new()?;
+    live_dev(&sb)?;
+    let env = sb.chain_dir().join("config/dev.env");
+    let text = std::fs::read_to_string(&env)?;
+    std::fs::write(&env, text.replace("CONCURRENCY=1", "CONCURRENCY=4"))?;
+    const REVIEW: std::time::Duration = std::time::Duration::from_millis(400);
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::<std::time::Instant>::new()));
+    let seen = arrivals.clone();
+    let server = OpenAiServer::start(Arc::new(move |req: &Seen, _| {
+        let schema = &req.body["response_format"]["json_schema"]["schema"];
+        if schema["properties"].get("completeness").is_some() {
+            if let Ok(mut a) = seen.lock() {
+                a.push(std::time::Instant::now());
+            }
+            let review = json!({
+                "completeness": {"score": 5, "rationale": "ok"}, "accuracy": {"score": 5, "rationale": "ok"},
+                "formatting": {"score": 5, "rationale": "ok"}, "relevance": {"score": 5, "rationale": "ok"}
+            });
+            Reply::json(200, &completion(&review.to_string(), 800, 120)).delayed(REVIEW)
+        } else if !schema.is_null() {
+            Reply::json(
+                200,
+                &completion(&chainlift_testkit::sample_report().to_string(), 1000, 500),
+            )
+        } else {
+            Reply::json(200, &completion("Brief: refunds.", 200, 100))
+        }
+    }))?;
+    let (code, result) = gate(&sb, &server, &["--env", "dev", "--only", "quality"])?;
+    assert_eq!(code, 0, "{result}");
+    let mut at = arrivals.lock().map_err(|_| "poisoned")?.clone();
+    at.sort();
+    assert_eq!(at.len(), 2, "one review per input");
+    let gap = at[1] - at[0];
+    assert!(
+        gap < REVIEW,
+        "the second review came {gap:?} after the first: reviews waited for each other"
+    );
+    Ok(())
+}
