@@ -68,6 +68,9 @@ pub async fn open(path: &Path) -> Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
+        // A connection to a local file does not go stale: no ping (a round trip to its worker
+        // thread) before every query.
+        .test_before_acquire(false)
         // Open one connection now, under the lock, so WAL is set before anyone else writes.
         .min_connections(1)
         .connect_with(options)
