@@ -58,30 +58,15 @@ pub struct RunEnd {
 }
 
 pub async fn insert_started(pool: &SqlitePool, run: &RunRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO runs (id, project, chain, env, version_hash, version_tag, deployment_id,
-                           status, input_file, run_dir, started_at, triggered_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&run.id)
-    .bind(&run.project)
-    .bind(&run.chain)
-    .bind(&run.env)
-    .bind(&run.version_hash)
-    .bind(&run.version_tag)
-    .bind(&run.deployment_id)
-    .bind(&run.status)
-    .bind(&run.input_file)
-    .bind(&run.run_dir)
-    .bind(&run.started_at)
-    .bind(&run.triggered_by)
-    .execute(pool)
-    .await?;
-    Ok(())
+    insert(pool, run, None).await
 }
 
 /// Record a run with its owner in one statement (its heartbeat starts at `started_at`).
 pub async fn insert_owned(pool: &SqlitePool, run: &RunRow, owner: &Owner) -> Result<()> {
+    insert(pool, run, Some(owner)).await
+}
+
+async fn insert(pool: &SqlitePool, run: &RunRow, owner: Option<&Owner>) -> Result<()> {
     sqlx::query(
         "INSERT INTO runs (id, project, chain, env, version_hash, version_tag, deployment_id,
                            status, input_file, run_dir, started_at, triggered_by,
@@ -100,9 +85,9 @@ pub async fn insert_owned(pool: &SqlitePool, run: &RunRow, owner: &Owner) -> Res
     .bind(&run.run_dir)
     .bind(&run.started_at)
     .bind(&run.triggered_by)
-    .bind(&owner.host)
-    .bind(i64::from(owner.pid))
-    .bind(&run.started_at)
+    .bind(owner.map(|o| o.host.as_str()))
+    .bind(owner.map(|o| i64::from(o.pid)))
+    .bind(owner.map(|_| run.started_at.as_str()))
     .execute(pool)
     .await?;
     Ok(())
