@@ -156,6 +156,12 @@ const ENV_POLICY: Shape = Shape::Map(&[
             ("max_failure_rate", Shape::Any),
             ("max_cost_ratio", Shape::Any),
             ("max_latency_ratio", Shape::Any),
+            ("min_runs", Shape::Any),
+            ("quality_sample", Shape::Any),
+            ("min_quality", Shape::Any),
+            ("steps", Shape::Any),
+            ("step_for", Shape::Any),
+            ("inconclusive", Shape::Any),
         ]),
     ),
 ]);

@@ -105,6 +105,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("path-outside-chain", Severity::Error, "a path the chain names leaves the chain folder (absolute, `..`, or a link out)"),
     ("bad-schedule", Severity::Error, "`schedule:` is not a cron (5 or 6 fields), zone, `missed` or input the scheduler can use"),
     ("bad-entrypoint", Severity::Error, "an entry point in chainlift.yaml is not a chain name or one `${FLAG:then:else}` between two chains of the project"),
+    ("bad-monitor", Severity::Error, "an env's `monitor:` in chainlift.yaml has a value the watch cannot use"),
     ("bad-workspace", Severity::Error, "a command agent's docker container or ssh host starts with `-` (it would be read as an option)"),
     ("invalid-fixture", Severity::Error, "a fixture is missing, not JSON, or invalid against the input schema"),
     ("bad-match-rule", Severity::Error, "expected-output.json holds a rule that cannot be applied"),
@@ -183,6 +184,17 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Lint> {
             p.message,
             "entrypoints: {content: \"${USE_NEW_PIPELINE:content-pipeline-v2:content-pipeline-v1}\"}, naming chains under chains/",
         );
+    }
+    for env in input.project.policy.environments.iter().flatten() {
+        if let Some(Err(message)) = input.project.monitor(&env.name) {
+            out.push(
+                "bad-monitor",
+                Some(&env.name),
+                Some(input.project.policy_at("monitor")),
+                message,
+                "monitor: {window: 24h, interval: 5m, max_failure_rate: 0.1, steps: [10, 50]} (DESIGN.md §10)",
+            );
+        }
     }
     for (path, text) in &chain.sources {
         lint_secret_literals(path, text, &mut out);

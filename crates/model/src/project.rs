@@ -295,6 +295,21 @@ impl Project {
         Ok(chain)
     }
 
+    /// The env's watch policy: `None` where it has no `monitor:` (a deploy is `stable` at once).
+    pub fn monitor(&self, env: &str) -> Option<Result<crate::monitor::MonitorPolicy, String>> {
+        let policy = self
+            .policy
+            .environments
+            .iter()
+            .flatten()
+            .find(|e| e.name == env)?;
+        policy
+            .monitor
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(crate::monitor::MonitorPolicy::parse)
+    }
+
     /// Where `key:` first appears in chainlift.yaml (line 0 when it does not).
     pub fn policy_at(&self, key: &str) -> crate::SourceLocation {
         let file = find_with_stem(&self.root, "chainlift")
