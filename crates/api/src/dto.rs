@@ -579,3 +579,65 @@ dto! {
         pub serve: i64,
     }
 }
+
+dto! {
+    /// `rollout --format json` (DESIGN.md §10): the newest rollout of a chain in an env.
+    pub struct RolloutView {
+        pub id: String,
+        pub chain: String,
+        pub env: String,
+        /// The version a rollback returns to (the new one once `stable`).
+        pub stable: String,
+        /// The version taking `weight` % of requests now (in the window: the new one at 100);
+        /// null when none.
+        pub candidate: Option<String>,
+        pub weight: u32,
+        pub state: chainlift_model::lifecycle::RolloutState,
+        pub phase: RolloutPhase,
+        pub window_ends_at: Option<String>,
+        pub started_at: String,
+        pub ended_at: Option<String>,
+        /// Why it ended rolled back (or was held), in words a PM can read.
+        pub reason: Option<String>,
+        pub promotion_id: Option<String>,
+        /// The watch policy at the deploy: steps and thresholds, for the charts.
+        pub steps: Vec<u32>,
+        pub thresholds: Vec<MetricThreshold>,
+        #[ts(type = "number")]
+        pub interval_secs: u64,
+        /// Newest first.
+        pub analyses: Vec<AnalysisView>,
+    }
+
+    /// Where traffic is: the candidate takes a share (`canary`), all of it after the full
+    /// switch (`window`), or the rollout is over (`ended`).
+    #[derive(Copy, Eq)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RolloutPhase {
+        Canary,
+        Window,
+        Ended,
+    }
+
+    pub struct MetricThreshold {
+        pub metric: chainlift_model::lifecycle::Metric,
+        /// The most (failure rate, ratios) or the least (quality) that passes.
+        pub threshold: f64,
+    }
+
+    /// One metric of one interval.
+    pub struct AnalysisView {
+        /// When the interval ended.
+        pub at: String,
+        pub interval_start: String,
+        pub metric: chainlift_model::lifecycle::Metric,
+        pub verdict: chainlift_model::lifecycle::Verdict,
+        pub value: Option<f64>,
+        pub threshold: Option<f64>,
+        pub runs: u32,
+        /// The candidate's and the stable's own figure (rate, mean cost, p95 ms).
+        pub candidate_value: Option<f64>,
+        pub stable_value: Option<f64>,
+        pub detail: Option<String>,
+    }
+}

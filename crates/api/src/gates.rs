@@ -772,7 +772,14 @@ impl Chainlift {
         };
         deployments::insert(&mut tx, &next).await?;
         let moved = self
-            .move_pointer_back(&mut tx, project, chain, &scratch, Some("rollback drill"))
+            .move_pointer_back(
+                &mut tx,
+                project,
+                chain,
+                &scratch,
+                Some("rollback drill"),
+                &crate::history::actor(project),
+            )
             .await;
         let now = deployments::current(&mut *tx, &project.id, chain, &scratch).await;
         tx.rollback().await?;

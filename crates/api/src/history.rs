@@ -647,7 +647,46 @@ impl Chainlift {
         env: &str,
         reason: Option<&str>,
     ) -> Result<DeploymentView> {
+        self.deploy_canary(at, reference, env, reason, None).await
+    }
+
+    /// [`Self::deploy`], as a canary for `canary` % of requests when given (DESIGN.md §10):
+    /// the current version stays the pointer, the candidate is a `canary` row beside it. In an
+    /// env whose policy has `monitor:`, a deploy that has something to roll back to opens a
+    /// rollout; an open one ends first.
+    pub async fn deploy_canary(
+        &self,
+        at: &ProjectArgs,
+        reference: &str,
+        env: &str,
+        reason: Option<&str>,
+        canary: Option<u8>,
+    ) -> Result<DeploymentView> {
+        if let Some(pct) = canary {
+            if !(1..=99).contains(&pct) {
+                return Err(ApiError::new(
+                    ErrorCode::BadInput,
+                    format!("--canary {pct}: give the candidate's share as a percent from 1 to 99 (a full switch is a deploy without --canary)"),
+                ));
+            }
+        }
         let (project, chain) = self.chain_of(at).await?;
+        let policy = match project.monitor(env) {
+            None => None,
+            Some(Ok(p)) => Some(p),
+            Some(Err(m)) => {
+                return Err(ApiError::new(
+                    ErrorCode::Refused,
+                    format!("{}: {m}", project.policy_at("monitor").file.display()),
+                ))
+            }
+        };
+        if canary.is_some() && policy.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("env `{env}` has no `monitor:` in chainlift.yaml: a canary needs a watch (add e.g. `monitor: {{window: 24h, steps: [10, 50]}}`), or deploy without --canary"),
+            ));
+        }
         crate::check_env(&project, env)?;
         let mut v = self.find_version(&project, &chain.name, reference).await?;
         // DESIGN.md §6: the first env takes anything; later ones an approved promotion (or
@@ -689,6 +728,34 @@ impl Chainlift {
             Some(p) => snapshot(p)?,
             None => BTreeMap::new(),
         };
+        if let Some(pct) = canary {
+            match &previous {
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::Refused,
+                        format!("nothing is deployed to `{env}` yet: the first deploy is a full one (drop --canary {pct})"),
+                    ))
+                }
+                Some(p) if p.version_id == v.id => {
+                    return Err(ApiError::new(
+                        ErrorCode::Refused,
+                        format!("{} is what `{env}` runs already: a canary needs another version", label(&v)),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut entries = Vec::new();
+        entries.extend(
+            self.end_open_rollout(
+                &mut tx,
+                &project,
+                &chain.name,
+                env,
+                &format!("a deploy of {} replaced it", label(&v)),
+            )
+            .await?,
+        );
         let production = project.environments().last().is_some_and(|e| e == env);
         if production && v.tag.is_none() {
             let mut tag = format!("v{}", v.seq);
@@ -710,7 +777,9 @@ impl Chainlift {
             config: config_json(&config),
             config_hash: hash,
             previous_id: previous.as_ref().map(|p| p.id.clone()),
-            action: if deployed_before {
+            action: if canary.is_some() {
+                "canary"
+            } else if deployed_before {
                 "redeploy"
             } else {
                 "deploy"
@@ -727,7 +796,7 @@ impl Chainlift {
         failpoint("deploy:before-insert");
         deployments::insert(&mut tx, &row).await?;
         let from = previous.as_ref().map(|p| p.version_id);
-        let detail = serde_json::json!({ "version": label(&v), "hash": v.hash, "from_version_id": from, "deployment": row.id, "reason": reason }).to_string();
+        let detail = serde_json::json!({ "version": label(&v), "hash": v.hash, "from_version_id": from, "deployment": row.id, "reason": reason, "canary": canary }).to_string();
         let entry = self.entry(
             &project,
             &row.action,
@@ -736,18 +805,43 @@ impl Chainlift {
             Some(label(&v)),
             Some(detail),
         );
-        let mut entries = vec![entry];
+        entries.push(entry);
+        // Watched where the policy says so and there is something to roll back to.
+        let watch = policy.as_ref().zip(previous.as_ref());
         if let Some(p) = &promotion {
-            entries.push(self.mark_deployed(&mut tx, &project, p).await?);
+            entries.push(
+                self.mark_deployed(&mut tx, &project, p, watch.is_some())
+                    .await?,
+            );
+        }
+        if let Some((policy, stable)) = watch {
+            self.open_rollout(
+                &mut tx,
+                &project,
+                policy,
+                stable,
+                &row,
+                canary,
+                promotion.as_ref().map(|p| p.id.as_str()),
+            )
+            .await?;
         }
         self.commit_audited_all(tx, &entries, Some("deploy"))
             .await?;
-        let text = format!(
-            "Chainlift: {} {} deployed to {env} by {}",
-            chain.name,
-            label(&v),
-            row.actor
-        );
+        let text = match canary {
+            Some(pct) => format!(
+                "Chainlift: {} {} deployed to {env} as a canary for {pct} % of requests by {}",
+                chain.name,
+                label(&v),
+                row.actor
+            ),
+            None => format!(
+                "Chainlift: {} {} deployed to {env} by {}",
+                chain.name,
+                label(&v),
+                row.actor
+            ),
+        };
         let _ = self.notify(&project, &chain, env, &text).await;
         Ok(self.deployment_view(&row, &v))
     }
@@ -779,9 +873,36 @@ impl Chainlift {
     ) -> Result<DeploymentView> {
         let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, env)?;
+        // A canary open: rolling back is taking its share away (the pointer is still the
+        // stable version). A full switch in its window: the rollout's own rollback.
+        if let Some(open) =
+            chainlift_store::rollouts::open(&self.pool, &project.id, &chain.name, env).await?
+        {
+            let why = reason.map_or_else(
+                || format!("rolled back by {}", actor(&project)),
+                String::from,
+            );
+            self.abort_rollout(&project, &open.id, &why).await?;
+            let current = deployments::current(&self.pool, &project.id, &chain.name, env)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the pointer is gone"))?;
+            let v = versions::get(&self.pool, current.version_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(ErrorCode::Internal, "the deployed version is missing")
+                })?;
+            return Ok(self.deployment_view(&current, &v));
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let moved = self
-            .move_pointer_back(&mut tx, &project, &chain.name, env, reason)
+            .move_pointer_back(
+                &mut tx,
+                &project,
+                &chain.name,
+                env,
+                reason,
+                &actor(&project),
+            )
             .await?;
         let rolled_back = chainlift_store::promotions::mark_rolled_back(
             &mut *tx,
@@ -815,6 +936,7 @@ impl Chainlift {
         chain: &str,
         env: &str,
         reason: Option<&str>,
+        by: &str,
     ) -> Result<PointerMove> {
         let current = deployments::current(&mut *tx, &project.id, chain, env)
             .await?
@@ -855,7 +977,7 @@ impl Chainlift {
             previous_id: target.previous_id.clone(),
             action: "rollback".into(),
             config_diff: config_diff(&snapshot(&current)?, &snapshot(&target)?),
-            actor: actor(project),
+            actor: by.into(),
             reason: reason.map(String::from),
             created_at: self.clock.now().to_rfc3339(),
             seq: 0,

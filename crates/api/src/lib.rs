@@ -14,6 +14,7 @@ mod owner;
 mod project;
 mod promotion;
 mod quality;
+pub mod rollout;
 mod runs;
 pub mod sample;
 mod secrets;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chainlift_gates::checklist::{self, Inputs, Tick};
 use chainlift_gates::{GateReport, GateStatus};
+use chainlift_model::lifecycle::{PromotionEvent, PromotionState};
 use chainlift_model::lint::{self, EnvLint, LintInput};
 use chainlift_model::{ChainDef, Project};
 use chainlift_store::promotions::{self as table, ChecklistRow, PromotionGateRow, PromotionRow};
@@ -236,15 +237,13 @@ impl Chainlift {
         &self,
         p: &PromotionRow,
         project: &Project,
-        state: &str,
+        event: PromotionEvent,
         action: &str,
         detail: serde_json::Value,
-    ) -> Result<()> {
+    ) -> Result<PromotionState> {
         let now = self.clock.now().to_rfc3339();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !table::set_state(&mut *tx, &p.id, &p.state, state, &now).await? {
-            return Err(changed_meanwhile(&p.id));
-        }
+        let to = Self::move_promotion(&mut tx, p, event, &now).await?;
         let entry = self.entry(
             project,
             action,
@@ -254,7 +253,28 @@ impl Chainlift {
             Some(detail.to_string()),
         );
         self.commit_audited(tx, &entry, None).await?;
-        Ok(())
+        Ok(to)
+    }
+
+    /// A promotion's state change, inside the caller's transaction: the lifecycle decides the
+    /// next state (DESIGN.md §6), the store writes it compare-and-swap on the state read.
+    pub(crate) async fn move_promotion(
+        db: &mut sqlx::SqliteConnection,
+        p: &PromotionRow,
+        event: PromotionEvent,
+        now: &str,
+    ) -> Result<PromotionState> {
+        let from = promotion_state(p)?;
+        let to = from.next(event).map_err(|r| {
+            ApiError::new(
+                ErrorCode::Refused,
+                format!("promotion {}: {r}", short(&p.id)),
+            )
+        })?;
+        if !table::set_state(&mut *db, &p.id, from.as_str(), to.as_str(), now).await? {
+            return Err(changed_meanwhile(&p.id));
+        }
+        Ok(to)
     }
 
     /// `promote CHAIN --to ENV [--version V]`: the version (created from the files when not
@@ -300,7 +320,16 @@ impl Chainlift {
         let now = self.clock.now().to_rfc3339();
         let resumable = table::latest_for(&self.pool, &project.id, &chain.name, to_env, v.id)
             .await?
-            .filter(|p| ["created", "gates_running", "gates_failed"].contains(&p.state.as_str()));
+            .filter(|p| {
+                matches!(
+                    PromotionState::parse(&p.state),
+                    Some(
+                        PromotionState::Created
+                            | PromotionState::GatesRunning
+                            | PromotionState::GatesFailed
+                    )
+                )
+            });
         let p = match resumable {
             Some(p) => p,
             None => {
@@ -310,7 +339,7 @@ impl Chainlift {
                     chain: chain.name.clone(),
                     to_env: to_env.into(),
                     version_id: v.id,
-                    state: "created".into(),
+                    state: PromotionState::Created.as_str().into(),
                     created_by: actor(&project),
                     created_at: now.clone(),
                     updated_at: now.clone(),
@@ -322,17 +351,18 @@ impl Chainlift {
                 p
             }
         };
-        self.transition(
-            &p,
-            &project,
-            "gates_running",
-            "promote",
-            serde_json::json!({"version": label, "to": to_env}),
-        )
-        .await?;
+        let state = self
+            .transition(
+                &p,
+                &project,
+                PromotionEvent::GatesStarted,
+                "promote",
+                serde_json::json!({"version": label, "to": to_env}),
+            )
+            .await?;
         crate::history::failpoint("promote:gates-running");
         let p = PromotionRow {
-            state: "gates_running".into(),
+            state: state.as_str().into(),
             ..p
         };
 
@@ -365,10 +395,10 @@ impl Chainlift {
         }
         self.refresh_checklist(&p, &project, &chain).await?;
         let mut warnings = Vec::new();
-        let state = if result.passed {
-            self.after_gates(&project, to_env)
+        let event = if result.passed {
+            Self::after_gates(&project, to_env)
         } else {
-            "gates_failed"
+            PromotionEvent::GatesFailed
         };
         let failed: Vec<String> = result
             .gates
@@ -379,7 +409,7 @@ impl Chainlift {
         self.transition(
             &p,
             &project,
-            state,
+            event,
             "gates",
             serde_json::json!({"passed": result.passed, "failed": failed}),
         )
@@ -398,11 +428,9 @@ impl Chainlift {
         self.promotion_view(&p, warnings).await
     }
 
-    fn after_gates(&self, project: &Project, env: &str) -> &'static str {
-        if Self::needs_approval(project, env) {
-            "awaiting_approval"
-        } else {
-            "approved"
+    fn after_gates(project: &Project, env: &str) -> PromotionEvent {
+        PromotionEvent::GatesPassed {
+            approval_required: Self::needs_approval(project, env),
         }
     }
 
@@ -518,11 +546,11 @@ impl Chainlift {
             .await?
             .iter()
             .any(|g| g.status == "failed");
-        if !open_failures && p.state == "gates_failed" {
+        if !open_failures && promotion_state(&p)? == PromotionState::GatesFailed {
             self.transition(
                 &p,
                 &project,
-                self.after_gates(&project, &p.to_env),
+                Self::after_gates(&project, &p.to_env),
                 "gates",
                 serde_json::json!({"passed": true, "waived": gate}),
             )
@@ -544,7 +572,7 @@ impl Chainlift {
         let p = table::get(&mut *tx, &p.id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "the promotion is gone"))?;
-        if !["awaiting_approval", "approved"].contains(&p.state.as_str()) {
+        if promotion_state(&p)?.next(PromotionEvent::Approved).is_err() {
             return Err(ApiError::new(
                 ErrorCode::Refused,
                 format!(
@@ -599,7 +627,7 @@ impl Chainlift {
         }
         let promotion = table::latest_for(&mut *db, &project.id, chain, env, version_id).await?;
         match promotion {
-            Some(p) if p.state == "approved" => Ok(Some(p)),
+            Some(p) if promotion_state(&p)? == PromotionState::Approved => Ok(Some(p)),
             Some(p) if Self::needs_approval(project, env) => Err(ApiError::new(
                 ErrorCode::Refused,
                 format!("env `{env}` requires an approved promotion: promotion {} of {label} is {} (`chainlift checklist {}` shows what is left)", &p.id[..13.min(p.id.len())], p.state, p.id),
@@ -615,19 +643,29 @@ impl Chainlift {
         }
     }
 
-    /// The promotion a deploy carries out moves `approved` → `deployed` in the deploy's own
-    /// transaction (compare-and-swap: a promotion changed meanwhile aborts the deploy), with
-    /// its audit entry (returned) committed with it.
+    /// The promotion a deploy carries out moves `approved` → `deployed`, then `monitoring`
+    /// (a watch opened) or `stable` (nothing watched), in the deploy's own transaction
+    /// (compare-and-swap: a promotion changed meanwhile aborts the deploy), with its audit
+    /// entry (returned) committed with it.
     pub(crate) async fn mark_deployed(
         &self,
         db: &mut sqlx::SqliteConnection,
         project: &Project,
         p: &PromotionRow,
+        watched: bool,
     ) -> Result<chainlift_store::audit::AuditEntry> {
         let now = self.clock.now().to_rfc3339();
-        if !table::set_state(&mut *db, &p.id, &p.state, "deployed", &now).await? {
-            return Err(changed_meanwhile(&p.id));
-        }
+        let deployed = Self::move_promotion(db, p, PromotionEvent::Deployed, &now).await?;
+        let p = PromotionRow {
+            state: deployed.as_str().into(),
+            ..p.clone()
+        };
+        let then = if watched {
+            PromotionEvent::Watched
+        } else {
+            PromotionEvent::Settled
+        };
+        Self::move_promotion(db, &p, then, &now).await?;
         Ok(self.entry(
             project,
             "promotion-deployed",
@@ -718,6 +756,24 @@ impl Chainlift {
 
 fn report_from_json(v: &serde_json::Value) -> Option<GateReport> {
     serde_json::from_value(v.clone()).ok()
+}
+
+/// A stored promotion's state; a value outside the lifecycle is damage, said as such.
+pub(crate) fn promotion_state(p: &PromotionRow) -> Result<PromotionState> {
+    PromotionState::parse(&p.state).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "promotion {} has state `{}`, which this version of Chainlift does not know",
+                short(&p.id),
+                p.state
+            ),
+        )
+    })
+}
+
+fn short(id: &str) -> &str {
+    &id[..13.min(id.len())]
 }
 
 fn changed_meanwhile(id: &str) -> ApiError {

@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// The id to record the run under (serve picks it before the run exists, for
     /// idempotency keys); else a new one.
     pub run_id: Option<String>,
+    /// What routes the run during a canary (serve's `X-Chainlift-Key`): the same key reaches
+    /// the same version in every process. Without one, the run's id (a random share).
+    pub route_key: Option<String>,
 }
 
 /// A run recorded as `queued` with everything it needs resolved: [`Chainlift::execute`] runs
@@ -249,6 +252,43 @@ impl Chainlift {
     /// `--working`: the files on disk; `--version V`: that version's files with the env file;
     /// otherwise the env's deployed version with its config snapshot, else the files on disk.
     /// Flags apply in every case (DESIGN.md §2 precedence: --var > flags > env config).
+    /// The deployment a run of the deployed version uses: the pointer, or, while a canary
+    /// takes a share, the candidate for the keys whose bucket falls below its weight
+    /// (DESIGN.md §10). Scheduled runs never go to a canary.
+    async fn routed(
+        &self,
+        project: &chainlift_model::Project,
+        chain: &str,
+        args: &RunArgs,
+    ) -> Result<Option<chainlift_store::deployments::DeploymentRow>> {
+        let pointer =
+            chainlift_store::deployments::current(&self.pool, &project.id, chain, &args.env)
+                .await?;
+        if pointer.is_none() || args.trigger == Trigger::Schedule {
+            return Ok(pointer);
+        }
+        let Some(open) =
+            chainlift_store::rollouts::open(&self.pool, &project.id, chain, &args.env).await?
+        else {
+            return Ok(pointer);
+        };
+        let (Some(canary), None) = (&open.canary_id, &open.switch_id) else {
+            return Ok(pointer);
+        };
+        let fallback = uuid::Uuid::now_v7().to_string();
+        let key = args
+            .route_key
+            .as_deref()
+            .or(args.run_id.as_deref())
+            .unwrap_or(&fallback);
+        if i64::from(chainlift_model::monitor::bucket(key)) >= open.weight {
+            return Ok(pointer);
+        }
+        Ok(chainlift_store::deployments::get(&self.pool, canary)
+            .await?
+            .or(pointer))
+    }
+
     async fn plan_run(
         &self,
         project: &chainlift_model::Project,
@@ -291,14 +331,7 @@ impl Chainlift {
                 None,
                 None,
             ),
-            None => match chainlift_store::deployments::current(
-                &self.pool,
-                &project.id,
-                &chain.name,
-                &args.env,
-            )
-            .await?
-            {
+            None => match self.routed(project, &chain.name, args).await? {
                 Some(d) => {
                     let v = chainlift_store::versions::get(&self.pool, d.version_id)
                         .await?

@@ -144,6 +144,30 @@ pub(crate) enum Command {
         /// Why (kept in the history and the audit log)
         #[arg(long)]
         reason: Option<String>,
+        /// Deploy as a canary for this percent of requests (1-99); the current version stays
+        /// stable, the steps of the env's `monitor:` follow, then the full switch
+        #[arg(long, value_name = "PERCENT")]
+        canary: Option<u8>,
+    },
+    /// The newest rollout of a chain in an env (canary, window, analyses), or act on the open one
+    Rollout {
+        chain: Option<String>,
+        #[arg(long)]
+        env: String,
+        /// Set the candidate's share of requests (100: the full switch)
+        #[arg(long, value_name = "PERCENT", conflicts_with_all = ["promote", "abort", "pause", "resume"])]
+        weight: Option<u8>,
+        /// End it `stable` now: the full switch, no further watch
+        #[arg(long, conflicts_with_all = ["abort", "pause", "resume"])]
+        promote: bool,
+        /// Roll back (`rolled_back`)
+        #[arg(long, conflicts_with_all = ["pause", "resume"])]
+        abort: bool,
+        /// Hold the weight; a failed analysis still rolls back
+        #[arg(long, conflicts_with = "resume")]
+        pause: bool,
+        #[arg(long)]
+        resume: bool,
     },
     /// Move an environment back to its previous deployment (no gates, audited)
     Rollback {

@@ -425,11 +425,48 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             version,
             env,
             reason,
+            canary,
         } => {
             let d = app
-                .deploy(&at(&cli.project, chain)?, &version, &env, reason.as_deref())
+                .deploy_canary(
+                    &at(&cli.project, chain)?,
+                    &version,
+                    &env,
+                    reason.as_deref(),
+                    canary,
+                )
                 .await?;
             print_deployment(json, &d);
+            Ok(0)
+        }
+        Command::Rollout {
+            chain,
+            env,
+            weight,
+            promote,
+            abort,
+            pause,
+            resume,
+        } => {
+            use chainlift_api::rollout::RolloutAction as A;
+            let action = match (weight, promote, abort, pause, resume) {
+                (Some(w), ..) => Some(A::Weight(w)),
+                (_, true, ..) => Some(A::Promote),
+                (_, _, true, ..) => Some(A::Abort),
+                (_, _, _, true, _) => Some(A::Pause),
+                (_, _, _, _, true) => Some(A::Resume),
+                _ => None,
+            };
+            let at = at(&cli.project, chain)?;
+            let r = match action {
+                Some(a) => app.rollout_act(&at, &env, a).await?,
+                None => app.rollout(&at, &env).await?,
+            };
+            if json {
+                print_json(&r);
+            } else {
+                crate::render::print_rollout(&r);
+            }
             Ok(0)
         }
         Command::Rollback { chain, env, reason } => {

@@ -288,6 +288,47 @@ pub(crate) fn print_deployment(json: bool, d: &chainlift_api::dto::DeploymentVie
     }
 }
 
+pub(crate) fn print_rollout(r: &chainlift_api::dto::RolloutView) {
+    use chainlift_api::dto::RolloutPhase;
+    let traffic = match (&r.candidate, r.phase) {
+        (Some(c), RolloutPhase::Canary) => format!(
+            "{c} takes {} % of requests, {} the rest",
+            r.weight, r.stable
+        ),
+        (Some(c), RolloutPhase::Window) => format!(
+            "{c} takes every request; a rollback returns to {}",
+            r.stable
+        ),
+        _ => format!("{} takes every request", r.stable),
+    };
+    println!(
+        "rollout of {} in {}: {} ({traffic})",
+        r.chain, r.env, r.state
+    );
+    if let Some(ends) = &r.window_ends_at {
+        println!("window ends {ends}");
+    }
+    if let Some(why) = &r.reason {
+        println!("why: {why}");
+    }
+    if r.analyses.is_empty() {
+        println!("no analysis yet (one every {} s)", r.interval_secs);
+    }
+    for a in r.analyses.iter().take(15) {
+        let value = a.value.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+        let threshold = a
+            .threshold
+            .map_or(String::new(), |t| format!(" (max {t:.2})"));
+        println!(
+            "  {}  {:<13} {:<12} {value}{threshold} over {} runs",
+            a.at,
+            a.metric.as_str(),
+            a.verdict.as_str(),
+            a.runs
+        );
+    }
+}
+
 pub(crate) fn print_checklist(c: &chainlift_api::dto::ChecklistView) {
     let mut section = String::new();
     for i in &c.items {

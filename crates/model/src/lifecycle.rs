@@ -13,6 +13,7 @@ macro_rules! names {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
         #[serde(rename_all = "snake_case")]
+        #[ts(export_to = "../../../ui/src/bindings/")]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -77,6 +78,26 @@ names! {
     }
 }
 
+names! {
+    /// What a rollout's analysis measures (DESIGN.md §10).
+    pub enum Metric {
+        FailureRate = "failure_rate",
+        CostRatio = "cost_ratio",
+        LatencyRatio = "latency_ratio",
+        Quality = "quality",
+        ModelDrift = "model_drift",
+    }
+}
+
+names! {
+    /// An analysis's verdict, per metric and per interval.
+    pub enum Verdict {
+        Successful = "successful",
+        Failed = "failed",
+        Inconclusive = "inconclusive",
+    }
+}
+
 /// What happens to a promotion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromotionEvent {
@@ -85,7 +106,9 @@ pub enum PromotionEvent {
     /// The gates failed.
     GatesFailed,
     /// Every gate passed or was waived; `approval_required` by the env's policy.
-    GatesPassed { approval_required: bool },
+    GatesPassed {
+        approval_required: bool,
+    },
     /// A person approved (again: a newer note).
     Approved,
     /// The version was deployed to the env.

@@ -467,7 +467,25 @@ async fn accept_run(
         }
     };
 
-    let submitted = match st.submit(&chain, &env, input, Trigger::Api, &run_id).await {
+    // DESIGN.md §9: the canary routing key; default the idempotency key, else random.
+    let route = match headers.get("x-chainlift-key") {
+        None => key.clone(),
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= 200 => Some(k.to_string()),
+            _ => {
+                release(st.clone(), key, run_id).await;
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadInput,
+                    "X-Chainlift-Key: 1 to 200 visible ASCII characters",
+                ));
+            }
+        },
+    };
+    let submitted = match st
+        .submit(&chain, &env, input, Trigger::Api, &run_id, route)
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             release(st.clone(), key, run_id).await;

@@ -209,6 +209,7 @@ impl State {
         input: serde_json::Value,
         trigger: chainlift_api::dto::Trigger,
         run_id: &str,
+        route_key: Option<String>,
     ) -> Result<Submitted, SubmitError> {
         // Counted live before the drain flag is read: a drain that starts now either sees
         // this run and waits for it, or this sees the drain and backs out (both SeqCst).
@@ -234,6 +235,7 @@ impl State {
             input_value: Some(input),
             trigger,
             run_id: Some(run_id.to_string()),
+            route_key,
             cancel: Some(self.cancelled()),
             ..chainlift_api::RunArgs::default()
         };

@@ -61,10 +61,40 @@ pub async fn run(st: Arc<State>, env: String, holder: String) {
             if let Err(e) = tick(&st, &env).await {
                 tracing::error!(env, error = %e.message, "a schedule tick failed");
             }
+            // The lease holder is the env's monitor too (DESIGN.md §10): one process acts.
+            watch(&st, &env).await;
         }
     }
     if holding {
         let _ = st.api.release_lease(&st.project, &env, &holder).await;
+    }
+}
+
+/// One monitor pass over the env's open rollouts: analyses, steps, rollbacks.
+async fn watch(st: &Arc<State>, env: &str) {
+    match st.api.monitor(&st.project, env).await {
+        Ok(outcomes) => {
+            for o in outcomes {
+                for m in &o.moves {
+                    tracing::info!(chain = %o.chain, env = %o.env, intervals = o.intervals, "rollout: {m}");
+                }
+                if o.rolled_back {
+                    let reason = o
+                        .failed_metric
+                        .map_or("inconclusive", |m| m.as_str())
+                        .to_string();
+                    st.metrics
+                        .rollbacks
+                        .get_or_create(&crate::metrics::RollbackLabels {
+                            chain: o.chain.clone(),
+                            env: o.env.clone(),
+                            reason,
+                        })
+                        .inc();
+                }
+            }
+        }
+        Err(e) => tracing::error!(env, error = %e.message, "the rollout monitor failed"),
     }
 }
 
@@ -176,7 +206,10 @@ async fn fire(
         }
     };
     let id = uuid::Uuid::now_v7().to_string();
-    match st.submit(chain, env, input, Trigger::Schedule, &id).await {
+    match st
+        .submit(chain, env, input, Trigger::Schedule, &id, None)
+        .await
+    {
         Ok(s) => {
             tracing::info!(chain, env, run = %s.run.id, version = %s.run.version, "schedule tick")
         }

@@ -1,4 +1,5 @@
 //! `deployments`: every move of a (chain, env) pointer is a row; the newest row is the pointer.
+//! A canary's candidate is a row too (action `canary`), never the pointer (DESIGN.md §10).
 
 use sqlx::SqliteExecutor;
 
@@ -29,7 +30,8 @@ pub async fn current<'e>(
     env: &str,
 ) -> Result<Option<DeploymentRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM deployments WHERE project = ? AND chain = ? AND env = ? ORDER BY seq DESC LIMIT 1",
+        "SELECT * FROM deployments WHERE project = ? AND chain = ? AND env = ? AND action <> 'canary'
+         ORDER BY seq DESC LIMIT 1",
     )
     .bind(project)
     .bind(chain)
@@ -72,7 +74,8 @@ pub async fn was_deployed<'e>(
     version_id: i64,
 ) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deployments WHERE project = ? AND chain = ? AND env = ? AND version_id = ?",
+        "SELECT COUNT(*) FROM deployments WHERE project = ? AND chain = ? AND env = ? AND version_id = ?
+           AND action <> 'canary'",
     )
     .bind(project)
     .bind(chain)

@@ -17,6 +17,7 @@ pub mod flags;
 pub mod gate_reports;
 pub mod projects;
 pub mod promotions;
+pub mod rollouts;
 pub mod runs;
 pub mod secrets;
 pub mod versions;

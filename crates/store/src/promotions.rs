@@ -134,8 +134,8 @@ pub async fn set_state<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// A rollback moved `env` off `version_id`: its deployed promotions end `rolled_back`. Returns
-/// their ids.
+/// A rollback moved `env` off `version_id`: its deployed promotions (watched, held or stable)
+/// end `rolled_back` (the lifecycle allows it from each of these). Returns their ids.
 pub async fn mark_rolled_back<'e>(
     db: impl SqliteExecutor<'e>,
     project: &str,
@@ -146,7 +146,8 @@ pub async fn mark_rolled_back<'e>(
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "UPDATE promotions SET state = 'rolled_back', updated_at = ?
-          WHERE project = ? AND chain = ? AND to_env = ? AND version_id = ? AND state = 'deployed'
+          WHERE project = ? AND chain = ? AND to_env = ? AND version_id = ?
+            AND state IN ('deployed', 'monitoring', 'paused', 'stable')
           RETURNING id",
     )
     .bind(at)

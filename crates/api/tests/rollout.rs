@@ -1,0 +1,337 @@
+//! Rollouts (DESIGN.md §10) on the real store and the sample's cassette, with a clock the test
+//! moves: a failing canary rolled back by the monitor, a clean one walking its steps to
+//! `stable`, too little traffic held, and a person's abort.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chainlift_api::dto::RolloutPhase;
+use chainlift_api::rollout::RolloutAction;
+use chainlift_api::{Chainlift, Clock, ProjectArgs, RunArgs};
+use chainlift_model::lifecycle::{Metric, RolloutState, Verdict};
+use chainlift_secrets::SecretSource;
+use chrono::{DateTime, Duration, Utc};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A clock that moves only when the test says so.
+struct Manual(Mutex<DateTime<Utc>>);
+
+impl Clock for Manual {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|e| *e.into_inner())
+    }
+}
+
+impl Manual {
+    fn set(&self, t: DateTime<Utc>) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = t;
+        }
+    }
+}
+
+struct World {
+    api: Chainlift,
+    clock: Arc<Manual>,
+    at: ProjectArgs,
+    chain_dir: PathBuf,
+    t0: DateTime<Utc>,
+    _tmp: tempfile::TempDir,
+}
+
+/// The sample with `dev` watched: 2 s intervals, a 6 s window, steps 10 → 50. Version 1 is
+/// deployed (a first deploy: nothing to watch) and version 2 made by `change`.
+async fn world(
+    monitor: &str,
+    change: impl Fn(&PathBuf) -> std::io::Result<()>,
+) -> Result<World, Box<dyn std::error::Error>> {
+    let tmp = tempfile::tempdir()?;
+    let t0 = Utc::now();
+    let clock = Arc::new(Manual(Mutex::new(t0)));
+    let api = Chainlift::open_with(tmp.path(), SecretSource::Env, clock.clone()).await?;
+    let project = chainlift_api::sample::materialize(tmp.path())?;
+    let policy = project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    std::fs::write(
+        &policy,
+        text.replace(
+            "  - {name: dev}",
+            &format!("  - name: dev\n    monitor: {monitor}"),
+        ),
+    )?;
+    let at = ProjectArgs {
+        project: Some(project.clone()),
+        chain: Some("content-pipeline".into()),
+        cwd: project.clone(),
+    };
+    let chain_dir = project.join("chains/content-pipeline");
+    api.version_create(&at, Some("v1"), None).await?;
+    let first = api.deploy(&at, "v1", "dev", None).await?;
+    assert_eq!(first.action, "deploy");
+    assert!(
+        api.rollout(&at, "dev").await.is_err(),
+        "a first deploy has nothing to roll back to: no rollout"
+    );
+    change(&chain_dir)?;
+    api.version_create(&at, Some("v2"), None).await?;
+    Ok(World {
+        api,
+        clock,
+        at,
+        chain_dir,
+        t0,
+        _tmp: tmp,
+    })
+}
+
+impl World {
+    /// `n` runs keyed `k-<i>`, ending at `t0 + secs`; the versions they ran.
+    async fn traffic(
+        &self,
+        secs: f64,
+        n: usize,
+        tag: &str,
+    ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        self.clock
+            .set(self.t0 + Duration::milliseconds((secs * 1000.0) as i64));
+        let input = self.api.smoke_input(&self.at)?;
+        let mut versions = Vec::new();
+        for i in 0..n {
+            let run = self
+                .api
+                .run(
+                    &RunArgs {
+                        at: self.at.clone(),
+                        env: "dev".into(),
+                        input: input.clone(),
+                        route_key: Some(format!("{tag}-{i}")),
+                        ..RunArgs::default()
+                    },
+                    &|_| {},
+                )
+                .await?;
+            versions.push(run.version);
+        }
+        Ok(versions)
+    }
+
+    async fn monitor_at(
+        &self,
+        secs: f64,
+    ) -> Result<Vec<chainlift_api::rollout::MonitorOutcome>, Box<dyn std::error::Error>> {
+        self.clock
+            .set(self.t0 + Duration::milliseconds((secs * 1000.0) as i64));
+        let project =
+            chainlift_model::Project::open(self.at.project.as_ref().ok_or("no project")?)?;
+        Ok(self.api.monitor(&project, "dev").await?)
+    }
+}
+
+fn same_file_other_hash(dir: &PathBuf) -> std::io::Result<()> {
+    // A comment: version 2 differs in hash, not in what it sends (the cassette still answers).
+    let path = dir.join("chain.yaml");
+    let text = std::fs::read_to_string(&path)?;
+    std::fs::write(&path, format!("{text}\n# v2: same prompts, new hash\n"))
+}
+
+fn broken_prompt(dir: &PathBuf) -> std::io::Result<()> {
+    // A changed prompt: the cassette has no answer for it, so version 2's runs fail.
+    let path = dir.join("agents/writer.yaml");
+    let text = std::fs::read_to_string(&path)?;
+    std::fs::write(
+        &path,
+        text.replace("Write a report", "Write a broken report"),
+    )
+}
+
+const WATCH: &str = "{window: 6s, interval: 2s, min_runs: 3, steps: [10, 50], step_for: 2s, max_latency_ratio: 1000}";
+
+#[tokio::test]
+async fn a_failing_canary_is_rolled_back_by_the_monitor() -> TestResult {
+    let w = world(WATCH, broken_prompt).await?;
+    let d = w
+        .api
+        .deploy_canary(&w.at, "v2", "dev", Some("try v2"), Some(50))
+        .await?;
+    assert_eq!(d.action, "canary");
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(
+        (r.state, r.phase, r.weight),
+        (RolloutState::Monitoring, RolloutPhase::Canary, 50)
+    );
+    assert_eq!(
+        (r.stable.as_str(), r.candidate.as_deref()),
+        ("v1", Some("v2"))
+    );
+
+    let ran = w.traffic(1.0, 30, "k").await?;
+    let to_v2 = ran.iter().filter(|v| *v == "v2").count();
+    assert!(
+        (5..=25).contains(&to_v2),
+        "about half to the canary: {to_v2} of 30"
+    );
+    // Before the interval ends nothing is judged.
+    let early = w.monitor_at(1.5).await?;
+    assert_eq!(early.first().map(|o| o.intervals), Some(0));
+
+    let done = w.monitor_at(2.1).await?;
+    let o = done.first().ok_or("no outcome")?;
+    assert!(o.rolled_back, "{o:?}");
+    assert_eq!(o.failed_metric, Some(Metric::FailureRate));
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(
+        (r.state, r.phase, r.weight),
+        (RolloutState::RolledBack, RolloutPhase::Ended, 0)
+    );
+    assert_eq!(r.candidate, None);
+    let why = r.reason.clone().unwrap_or_default();
+    assert!(why.starts_with("failure rate 1.00 > 0.10 over "), "{why}");
+    assert!(why.contains("runs of v2 between"), "{why}");
+    let failure = r
+        .analyses
+        .iter()
+        .find(|a| a.metric == Metric::FailureRate)
+        .ok_or("no failure-rate analysis")?;
+    assert_eq!(failure.verdict, Verdict::Failed);
+    assert_eq!(failure.runs as usize, to_v2);
+
+    // The next requests all go to the stable version, whatever their key.
+    let after = w.traffic(2.5, 10, "k").await?;
+    assert!(after.iter().all(|v| v == "v1"), "{after:?}");
+    // The audit says who: the monitor.
+    let audit = w.api.audit(None, 20).await?;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor == "chainlift-monitor" && e.action == "rollout-rollback"),
+        "{:?}",
+        audit
+            .iter()
+            .map(|e| (&e.actor, &e.action))
+            .collect::<Vec<_>>()
+    );
+    // A second pass changes nothing: it is over.
+    let again = w.monitor_at(10.0).await?;
+    assert!(again.is_empty(), "{again:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_clean_canary_walks_its_steps_to_stable() -> TestResult {
+    let w = world(WATCH, same_file_other_hash).await?;
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(10))
+        .await?;
+    let mut seen = Vec::new();
+    // Interval by interval: enough traffic for both sides, then the monitor.
+    for step in 1..=6 {
+        let end = 2.0 * f64::from(step);
+        w.traffic(end - 1.0, 60, &format!("s{step}")).await?;
+        w.monitor_at(end + 0.05).await?;
+        let r = w.api.rollout(&w.at, "dev").await?;
+        seen.push((r.state, r.phase, r.weight));
+        if r.state == RolloutState::Stable {
+            break;
+        }
+    }
+    use RolloutPhase::*;
+    use RolloutState::*;
+    assert_eq!(
+        seen,
+        vec![
+            (Monitoring, Canary, 50),
+            (Monitoring, Window, 100),
+            (Monitoring, Window, 100),
+            (Monitoring, Window, 100),
+            (Monitoring, Window, 100),
+            (Stable, Ended, 0),
+        ]
+    );
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(r.stable, "v2");
+    assert!(
+        r.analyses.iter().all(|a| a.verdict == Verdict::Successful),
+        "{:?}",
+        r.analyses
+    );
+    // The pointer is v2's: every request, any key.
+    let after = w.traffic(13.0, 5, "z").await?;
+    assert!(after.iter().all(|v| v == "v2"), "{after:?}");
+    let _ = &w.chain_dir;
+    Ok(())
+}
+
+#[tokio::test]
+async fn too_little_traffic_is_held_then_a_person_promotes() -> TestResult {
+    let w = world(
+        "{window: 6s, interval: 2s, min_runs: 3, steps: [10], step_for: 2s}",
+        same_file_other_hash,
+    )
+    .await?;
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(10))
+        .await?;
+    // No traffic: every interval inconclusive; after a window's worth of holding, paused.
+    let out = w.monitor_at(6.1).await?;
+    assert_eq!(out.first().map(|o| o.intervals), Some(3));
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(r.state, RolloutState::Paused, "{r:?}");
+    assert!(r
+        .analyses
+        .iter()
+        .all(|a| a.verdict == Verdict::Inconclusive));
+    assert!(r.reason.unwrap_or_default().contains("too few runs"));
+    // Held: the weight stays, nothing advances.
+    w.monitor_at(12.0).await?;
+    assert_eq!(w.api.rollout(&w.at, "dev").await?.weight, 10);
+    let r = w
+        .api
+        .rollout_act(&w.at, "dev", RolloutAction::Promote)
+        .await?;
+    assert_eq!((r.state, r.stable.as_str()), (RolloutState::Stable, "v2"));
+    let after = w.traffic(13.0, 3, "p").await?;
+    assert!(after.iter().all(|v| v == "v2"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn refusals_say_what_to_do() -> TestResult {
+    let w = world(WATCH, same_file_other_hash).await?;
+    let same = w
+        .api
+        .deploy_canary(&w.at, "v1", "dev", None, Some(10))
+        .await;
+    assert!(same.is_err_and(|e| e.message.contains("already")));
+    let zero = w.api.deploy_canary(&w.at, "v2", "dev", None, Some(0)).await;
+    assert!(zero.is_err_and(|e| e.message.contains("1 to 99")));
+    let none = w.api.rollout_act(&w.at, "dev", RolloutAction::Pause).await;
+    assert!(none.is_err_and(|e| e.message.contains("no open rollout")));
+    // staging has no watch: a canary there is refused, naming the fix.
+    let unwatched = w
+        .api
+        .deploy_canary(&w.at, "v2", "staging", None, Some(10))
+        .await;
+    assert!(unwatched.is_err());
+
+    // A person's abort and a rollback during a canary: the stable version keeps the pointer.
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(50))
+        .await?;
+    let paused = w
+        .api
+        .rollout_act(&w.at, "dev", RolloutAction::Pause)
+        .await?;
+    assert_eq!(paused.state, RolloutState::Paused);
+    let again = w.api.rollout_act(&w.at, "dev", RolloutAction::Pause).await;
+    assert!(again.is_err_and(|e| e.message.contains("not possible")));
+    let d = w.api.rollback(&w.at, "dev", Some("not today")).await?;
+    assert_eq!(d.version, "v1");
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(r.state, RolloutState::RolledBack);
+    assert_eq!(r.reason.as_deref(), Some("not today"));
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! `rollouts` and `rollout_analyses` (DESIGN.md §10), and the figures of an interval's runs.
+
+use sqlx::SqliteExecutor;
+
+use crate::Result;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RolloutRow {
+    pub id: String,
+    pub project: String,
+    pub chain: String,
+    pub env: String,
+    pub promotion_id: Option<String>,
+    pub stable_id: String,
+    pub canary_id: Option<String>,
+    pub switch_id: Option<String>,
+    pub weight: i64,
+    pub step: i64,
+    pub step_since: String,
+    pub state: String,
+    pub policy: String,
+    pub started_at: String,
+    pub analyzed_to: String,
+    pub window_ends_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AnalysisRow {
+    pub rollout_id: String,
+    pub interval_start: String,
+    pub interval_end: String,
+    pub at: String,
+    pub metric: String,
+    pub verdict: String,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub runs: i64,
+    pub candidate_value: Option<f64>,
+    pub stable_value: Option<f64>,
+    pub detail: Option<String>,
+}
+
+pub async fn insert(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO rollouts (id, project, chain, env, promotion_id, stable_id, canary_id, switch_id,
+                               weight, step, step_since, state, policy, started_at, analyzed_to,
+                               window_ends_at, ended_at, reason, actor, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.id)
+    .bind(&r.project)
+    .bind(&r.chain)
+    .bind(&r.env)
+    .bind(&r.promotion_id)
+    .bind(&r.stable_id)
+    .bind(&r.canary_id)
+    .bind(&r.switch_id)
+    .bind(r.weight)
+    .bind(r.step)
+    .bind(&r.step_since)
+    .bind(&r.state)
+    .bind(&r.policy)
+    .bind(&r.started_at)
+    .bind(&r.analyzed_to)
+    .bind(&r.window_ends_at)
+    .bind(&r.ended_at)
+    .bind(&r.reason)
+    .bind(&r.actor)
+    .bind(&r.updated_at)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Write a rollout's new fields, compare-and-swap on the state and `updated_at` it was read
+/// with: `false` (nothing written) when another writer moved it first.
+pub async fn update(
+    db: &mut sqlx::SqliteConnection,
+    r: &RolloutRow,
+    read_state: &str,
+    read_updated_at: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE rollouts SET switch_id = ?, weight = ?, step = ?, step_since = ?, state = ?,
+                analyzed_to = ?, window_ends_at = ?, ended_at = ?, reason = ?, updated_at = ?
+          WHERE id = ? AND state = ? AND updated_at = ?",
+    )
+    .bind(&r.switch_id)
+    .bind(r.weight)
+    .bind(r.step)
+    .bind(&r.step_since)
+    .bind(&r.state)
+    .bind(&r.analyzed_to)
+    .bind(&r.window_ends_at)
+    .bind(&r.ended_at)
+    .bind(&r.reason)
+    .bind(&r.updated_at)
+    .bind(&r.id)
+    .bind(read_state)
+    .bind(read_updated_at)
+    .execute(&mut *db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The open rollout of (chain, env), if any.
+pub async fn open<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+) -> Result<Option<RolloutRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM rollouts WHERE project = ? AND chain = ? AND env = ?
+           AND state IN ('monitoring', 'paused')",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The newest rollout of (chain, env), open or ended.
+pub async fn newest<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+) -> Result<Option<RolloutRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM rollouts WHERE project = ? AND chain = ? AND env = ?
+          ORDER BY started_at DESC, id DESC LIMIT 1",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Every open rollout of a project's env (the monitor's work).
+pub async fn open_in<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    env: &str,
+) -> Result<Vec<RolloutRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM rollouts WHERE project = ? AND env = ? AND state IN ('monitoring', 'paused')
+          ORDER BY chain",
+    )
+    .bind(project)
+    .bind(env)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<RolloutRow>> {
+    Ok(sqlx::query_as("SELECT * FROM rollouts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Record an interval's analyses; an interval already recorded (a restarted monitor, a second
+/// process) is left as it was. The number of rows written.
+pub async fn add_analyses(db: &mut sqlx::SqliteConnection, rows: &[AnalysisRow]) -> Result<u64> {
+    let mut written = 0;
+    for a in rows {
+        written += sqlx::query(
+            "INSERT OR IGNORE INTO rollout_analyses (rollout_id, interval_start, interval_end, at, metric,
+                 verdict, value, threshold, runs, candidate_value, stable_value, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.rollout_id)
+        .bind(&a.interval_start)
+        .bind(&a.interval_end)
+        .bind(&a.at)
+        .bind(&a.metric)
+        .bind(&a.verdict)
+        .bind(a.value)
+        .bind(a.threshold)
+        .bind(a.runs)
+        .bind(a.candidate_value)
+        .bind(a.stable_value)
+        .bind(&a.detail)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+    }
+    Ok(written)
+}
+
+/// A rollout's analyses, newest first.
+pub async fn analyses<'e>(db: impl SqliteExecutor<'e>, rollout: &str) -> Result<Vec<AnalysisRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM rollout_analyses WHERE rollout_id = ? ORDER BY interval_end DESC, metric",
+    )
+    .bind(rollout)
+    .fetch_all(db)
+    .await?)
+}
+
+/// What the runs of one deployment (or several) that ended in `[from, to)` add up to; gate
+/// runs never count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IntervalRuns {
+    pub runs: i64,
+    pub failures: i64,
+    /// Mean cost of the runs with a known cost, and how many those were.
+    pub mean_cost: Option<f64>,
+    pub costed: i64,
+    /// Durations in ms, ascending (for percentiles).
+    pub durations: Vec<i64>,
+}
+
+pub async fn interval_runs(
+    db: &mut sqlx::SqliteConnection,
+    project: &str,
+    chain: &str,
+    env: &str,
+    deployments: &[&str],
+    from: &str,
+    to: &str,
+) -> Result<IntervalRuns> {
+    if deployments.is_empty() {
+        return Ok(IntervalRuns::default());
+    }
+    let ids =
+        serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let (runs, failures, mean_cost, costed): (i64, i64, Option<f64>, i64) = sqlx::query_as(
+        "SELECT COUNT(*),
+                COALESCE(SUM(status IN ('failed', 'timed_out', 'budget_exceeded', 'interrupted')), 0),
+                AVG(cost), COUNT(cost)
+           FROM runs
+          WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
+            AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+            AND status <> 'cancelled'",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(from)
+    .bind(to)
+    .bind(&ids)
+    .fetch_one(&mut *db)
+    .await?;
+    let durations: Vec<i64> = sqlx::query_scalar(
+        "SELECT duration_ms FROM runs
+          WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
+            AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+            AND status = 'completed' AND duration_ms IS NOT NULL
+          ORDER BY duration_ms",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(from)
+    .bind(to)
+    .bind(&ids)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(IntervalRuns {
+        runs,
+        failures,
+        mean_cost,
+        costed,
+        durations,
+    })
+}
