@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             trigger: Trigger::Api,
             input_value: Some(input),
             run_id: None,
+            route_key: None,
         };
         let quiet = |_| {};
         for _ in 0..5 {

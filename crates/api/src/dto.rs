@@ -85,7 +85,7 @@ dto! {
         pub version: String,
         pub version_hash: String,
         pub deployment_id: Option<String>,
-        pub status: String,
+        pub status: chainlift_model::lifecycle::RunStatus,
         pub cost: Option<f64>,
         #[ts(type = "number")]
         pub tokens_in: u64,
@@ -426,8 +426,7 @@ dto! {
         pub chain: String,
         pub to_env: String,
         pub version: String,
-        /// created, gates_running, gates_failed, awaiting_approval, approved, deployed, …
-        pub state: String,
+        pub state: chainlift_model::lifecycle::PromotionState,
         pub gates: Vec<PromotionGateView>,
         pub checklist: ChecklistView,
         pub approved_by: Option<String>,

@@ -298,7 +298,7 @@ impl Chainlift {
                 let output = output_json(&run);
                 let result = RunResult {
                     id: Some(run.id.clone()),
-                    status: run.status.clone(),
+                    status: run.status.as_str().into(),
                     error: run.error.clone(),
                     output,
                 };
@@ -387,7 +387,7 @@ impl Chainlift {
                 "the smoke input could not run, so there is no cost to judge (see the smoke gate)",
             ));
         };
-        if run.status != "completed" {
+        if run.status != chainlift_model::lifecycle::RunStatus::Completed {
             return Ok(GateReport::skipped(
                 "cost",
                 format!("the smoke input did not complete ({}), so its cost says nothing (see the smoke gate)", run.status),
@@ -862,7 +862,7 @@ impl Chainlift {
             )
             .await;
         match run {
-            Ok(r) if r.status == "completed" => evidence(
+            Ok(r) if r.status == chainlift_model::lifecycle::RunStatus::Completed => evidence(
                 check,
                 true,
                 format!(

@@ -99,7 +99,7 @@ impl Chainlift {
                 .tag
                 .clone()
                 .unwrap_or_else(|| v.hash.chars().take(12).collect()),
-            state: p.state.clone(),
+            state: promotion_state(p)?,
             gates,
             checklist: self.checklist_view(&p.id).await?,
             approved_by: p.approved_by.clone(),

@@ -450,7 +450,8 @@ async fn score_input(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let (run, result) = this.gate_run(args, &file).await;
-    let Some(run) = run.filter(|r| r.status == "completed") else {
+    let Some(run) = run.filter(|r| r.status == chainlift_model::lifecycle::RunStatus::Completed)
+    else {
         let why = result.error.unwrap_or_else(|| result.status.clone());
         return Scored {
             input: name,
@@ -492,7 +493,7 @@ async fn score_input(
     let reviewed = this.run(&review_args, &quiet).await;
     let _ = std::fs::remove_file(&review_input);
     let scores = match reviewed {
-        Ok(r) if r.status == "completed" => {
+        Ok(r) if r.status == chainlift_model::lifecycle::RunStatus::Completed => {
             let path = Path::new(&r.run_dir).join("outputs/reviewer/output.json");
             std::fs::read_to_string(&path)
                 .ok()
@@ -522,7 +523,7 @@ async fn score_input(
         }
         Ok(r) => Err(format!(
             "the reviewer did not complete: {}",
-            r.error.unwrap_or(r.status)
+            r.error.unwrap_or_else(|| r.status.as_str().into())
         )),
         Err(e) => Err(format!("the reviewer could not run: {}", e.message)),
     };

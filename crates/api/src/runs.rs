@@ -8,6 +8,7 @@ use std::pin::Pin;
 use chainlift_engine::cassette::{Cassette, Recorder};
 use chainlift_engine::{Progress, ProgressState, RunContext, SecretLookup};
 use chainlift_model::hash::definition_hash;
+use chainlift_model::lifecycle::RunStatus;
 use chainlift_model::secret::SecretValue;
 use chainlift_secrets::{account, SecretSource};
 use chainlift_store::runs::{self as table, RunEnd, RunFilter, RunRow, StepRow};
@@ -101,7 +102,7 @@ pub struct PreparedRun {
 
 impl PreparedRun {
     /// The run as recorded when it was accepted (`queued`), without reading it back.
-    pub fn view(&self) -> RunView {
+    pub fn view(&self) -> Result<RunView> {
         view(self.row.clone(), vec![])
     }
 }
@@ -154,12 +155,21 @@ fn preview(path: &Path) -> Option<String> {
     Some(text.chars().take(PREVIEW_CHARS).collect())
 }
 
-fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
+fn view(row: RunRow, steps: Vec<StepRow>) -> Result<RunView> {
+    let status = RunStatus::parse(&row.status).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "run {} has status `{}`, which this version of Chainlift does not know",
+                row.id, row.status
+            ),
+        )
+    })?;
     let version = row
         .version_tag
         .clone()
         .unwrap_or_else(|| row.version_hash.chars().take(12).collect());
-    RunView {
+    Ok(RunView {
         output_preview: row.output.as_deref().and_then(|p| preview(Path::new(p))),
         id: row.id,
         project: row.project,
@@ -168,7 +178,7 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
         version,
         version_hash: row.version_hash,
         deployment_id: row.deployment_id,
-        status: row.status,
+        status,
         cost: row.cost,
         tokens_in: row.tokens_in.max(0) as u64,
         tokens_out: row.tokens_out.max(0) as u64,
@@ -195,7 +205,7 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> RunView {
                 error: s.error,
             })
             .collect(),
-    }
+    })
 }
 
 /// The largest input, fixture or cassette file read whole (a hostile 10 GB file is refused).
@@ -745,7 +755,7 @@ impl Chainlift {
         row.tokens_out = end.tokens_out;
         row.output = end.output;
         row.error = end.error;
-        Ok(view(row, steps))
+        view(row, steps)
     }
 
     pub async fn run_show(&self, id: &str) -> Result<RunView> {
@@ -756,7 +766,7 @@ impl Chainlift {
             )
         })?;
         let steps = table::steps(&self.pool, id).await?;
-        Ok(view(row, steps))
+        view(row, steps)
     }
 
     /// The events of a run in order (from its `.events/` folder; payloads as the engine wrote
@@ -859,7 +869,7 @@ impl Chainlift {
         match table::last(&self.pool, &filter).await? {
             Some(row) => {
                 let steps = table::steps(&self.pool, &row.id).await?;
-                Ok(Some(view(row, steps)))
+                Ok(Some(view(row, steps)?))
             }
             None => Ok(None),
         }
@@ -871,7 +881,7 @@ impl Chainlift {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let steps = table::steps(&self.pool, &row.id).await?;
-            out.push(view(row, steps));
+            out.push(view(row, steps)?);
         }
         Ok(out)
     }

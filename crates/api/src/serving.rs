@@ -437,7 +437,7 @@ impl Chainlift {
         let Ok((project, chain)) = self.chain_shared(at).await else {
             return vec![];
         };
-        let completed = run.status == "completed";
+        let completed = run.status == chainlift_model::lifecycle::RunStatus::Completed;
         let wanted = if completed {
             NotifyOn::Completion
         } else {

@@ -56,6 +56,15 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<chainlift_api::dto::ServeStatusView>(&mut stale)?;
     check::<chainlift_api::dto::ChangeFeed>(&mut stale)?;
     check::<Trigger>(&mut stale)?;
+    check::<RolloutView>(&mut stale)?;
+    check::<RolloutPhase>(&mut stale)?;
+    check::<MetricThreshold>(&mut stale)?;
+    check::<AnalysisView>(&mut stale)?;
+    check::<chainlift_model::lifecycle::RolloutState>(&mut stale)?;
+    check::<chainlift_model::lifecycle::PromotionState>(&mut stale)?;
+    check::<chainlift_model::lifecycle::RunStatus>(&mut stale)?;
+    check::<chainlift_model::lifecycle::Metric>(&mut stale)?;
+    check::<chainlift_model::lifecycle::Verdict>(&mut stale)?;
     check::<RunProgress>(&mut stale)?;
     check::<GraphNode>(&mut stale)?;
     check::<GraphEdge>(&mut stale)?;

@@ -127,7 +127,13 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             } else {
                 print_run(&run);
             }
-            Ok(if run.status == "completed" { 0 } else { 1 })
+            Ok(
+                if run.status == chainlift_model::lifecycle::RunStatus::Completed {
+                    0
+                } else {
+                    1
+                },
+            )
         }
         Command::ValidateOutput { file, schema } => {
             let check = app.validate_output(&file, &schema)?;
@@ -346,7 +352,13 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 .promote(&at(&cli.project, chain)?, &to, version.as_deref())
                 .await?;
             print_promotion(json, &p);
-            Ok(if p.state == "gates_failed" { 1 } else { 0 })
+            Ok(
+                if p.state == chainlift_model::lifecycle::PromotionState::GatesFailed {
+                    1
+                } else {
+                    0
+                },
+            )
         }
         Command::Checklist {
             promotion,

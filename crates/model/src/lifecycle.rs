@@ -30,6 +30,13 @@ macro_rules! names {
             }
         }
 
+        /// Compared with its stored name (`status == "completed"` in tests and reports).
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())

@@ -564,7 +564,7 @@ pub(crate) fn record(st: &State, run: &RunView) {
             chain: run.chain.clone(),
             env: run.env.clone(),
             version: run.version.clone(),
-            status: run.status.clone(),
+            status: run.status.as_str().into(),
             trigger: run.trigger.as_str().to_string(),
         })
         .inc();

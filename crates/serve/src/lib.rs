@@ -247,7 +247,15 @@ impl State {
                 return Err(e.into());
             }
         };
-        let run = prepared.view();
+        let run = match prepared.view() {
+            Ok(run) => run,
+            Err(e) => {
+                slots.waiting.fetch_sub(1, Ordering::SeqCst);
+                let _ = self.api.abandon(prepared, &e.message).await;
+                self.end();
+                return Err(e.into());
+            }
+        };
         let labels = metrics::EnvLabels {
             env: env.to_string(),
         };
@@ -290,16 +298,17 @@ impl State {
             };
             slots.live.fetch_sub(1, Ordering::SeqCst);
             match &result {
-                Ok(run) if run.status != "completed" => slots.record_error(format!(
-                    "{} {}: run {} {}{}",
-                    run.chain,
-                    run.version,
-                    run.id,
-                    run.status,
-                    run.error
-                        .as_deref()
-                        .map_or(String::new(), |e| format!(": {e}"))
-                )),
+                Ok(run) if run.status != chainlift_model::lifecycle::RunStatus::Completed => slots
+                    .record_error(format!(
+                        "{} {}: run {} {}{}",
+                        run.chain,
+                        run.version,
+                        run.id,
+                        run.status,
+                        run.error
+                            .as_deref()
+                            .map_or(String::new(), |e| format!(": {e}"))
+                    )),
                 Ok(_) => {}
                 Err(e) => slots.record_error(e.message.clone()),
             }
