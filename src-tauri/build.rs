@@ -66,6 +66,8 @@ const COMMANDS: &[&str] = &[
     "run_events",
     "watch_changes",
     "serve_status",
+    "rollout",
+    "rollout_act",
 ];
 
 fn main() {

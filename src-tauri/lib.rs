@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chainlift_api::dto::{
     AuditView, ChangeFeed, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff,
     EventView, FlagView, GateProgress, GateRunView, NodePosition, ProjectView, PromotionView,
-    RunProgress, RunView, SecretStatus, ServeStatusView, VersionDiff, VersionView,
+    RolloutView, RunProgress, RunView, SecretStatus, ServeStatusView, VersionDiff, VersionView,
 };
 use chainlift_api::editor::ChainEdit;
 use chainlift_api::{
@@ -513,6 +513,50 @@ async fn deploy(
         .await
 }
 
+/// The newest rollout of (chain, env), open or ended; none when there never was one.
+#[tauri::command]
+async fn rollout(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+) -> Result<Option<RolloutView>, ApiError> {
+    let project = state.api.project_of(&project_args(&project, None)).await?;
+    state.api.rollout_newest(&project, &chain, &env).await
+}
+
+/// Promote, Abort, Pause or Resume the open rollout (the app confirms first).
+#[tauri::command]
+async fn rollout_act(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+    action: RolloutRequest,
+) -> Result<RolloutView, ApiError> {
+    use chainlift_api::rollout::RolloutAction as A;
+    let action = match action {
+        RolloutRequest::Promote => A::Promote,
+        RolloutRequest::Abort => A::Abort,
+        RolloutRequest::Pause => A::Pause,
+        RolloutRequest::Resume => A::Resume,
+    };
+    state
+        .api
+        .rollout_act(&project_args(&project, Some(chain)), &env, action)
+        .await
+}
+
+/// What the rollout panel's buttons ask.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RolloutRequest {
+    Promote,
+    Abort,
+    Pause,
+    Resume,
+}
+
 #[tauri::command]
 async fn rollback(
     state: State<'_, AppState>,
@@ -703,7 +747,9 @@ pub fn run() {
             cancel_run,
             run_events,
             watch_changes,
-            serve_status
+            serve_status,
+            rollout,
+            rollout_act
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

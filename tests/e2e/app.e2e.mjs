@@ -509,6 +509,9 @@ async function approveAndDeploy(env) {
   return deployedIn(env);
 }
 
+// The two versions the promotion test deployed to production (the rollout test reuses them).
+let productionVersions = null;
+
 uiTest("promotion: staging then production; a ticked item survives a restart; deploy and rollback move production", async () => {
   for (const env of ["staging", "production"]) {
     execFileSync(cli, ["secrets", "set", "--env", env, "SLACK_WEBHOOK"], {
@@ -555,6 +558,7 @@ uiTest("promotion: staging then production; a ticked item survives a restart; de
   await tickManual();
   const second = await approveAndDeploy("production");
   assert.notEqual(second, first);
+  productionVersions = { first, second };
   await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-deployed.png"));
 
   await (await byTestId("rollback-button")).click();
@@ -760,6 +764,84 @@ uiTest("serve: Home shows who serves production, and its runs appear on Runs by 
     timeout: 5000,
     timeoutMsg: "Home still shows a serve after it stopped",
   });
+});
+
+// Issue 14: a guarded rollout. The second production version (its writer at temperature 0.5)
+// comes back as a canary for half the requests while the provider refuses its calls; serve's
+// monitor rolls it back, and Home shows it happen without a click.
+uiTest("rollout: a canary in production on Home, paused and resumed, then rolled back by serve by itself", async () => {
+  assert.ok(productionVersions, "the promotion test deployed two versions to production");
+  const { first, second } = productionVersions;
+  const policy = path.join(sampleRoot, "chainlift.yaml");
+  const original = readFileSync(policy, "utf8");
+  writeFileSync(
+    policy,
+    original.replace(/monitor: \{[^}]*\}/, "monitor: {window: 60s, interval: 3s, min_runs: 3, steps: [50], step_for: 60s, max_latency_ratio: 1000}"),
+  );
+  const log = openSync(path.join(artifacts, "serve-rollout.log"), "w");
+  const serve = spawn(cli, ["serve", "--env", "production", "--listen", "127.0.0.1:0"], {
+    cwd: sampleRoot,
+    stdio: ["ignore", "pipe", log],
+  });
+  try {
+    const base = await new Promise((resolve, reject) => {
+      serve.stdout.once("data", (d) => resolve(String(d).split(/\s+/)[2]));
+      serve.once("exit", (code) => reject(new Error(`serve exited ${code}: see artifacts/serve-rollout.log`)));
+    });
+    execFileSync(cli, ["deploy", "content-pipeline", "--version", second, "--env", "production", "--canary", "50"], { cwd: sampleRoot });
+    await (await byTestId("nav-home")).click();
+    await (await byTestId("rollout-panel-production")).waitForDisplayed({ timeout: 5000 });
+    await browser.waitUntil(async () => new RegExp(`${second} takes 50 %`).test(await (await byTestId("rollout-weight-production")).getText()), {
+      timeout: 5000,
+      timeoutMsg: "the panel does not show the canary's share",
+    });
+    await (await byTestId("rollout-metric-failure_rate")).waitForDisplayed({ timeout: 5000 });
+    // Pause and resume, each confirmed.
+    await (await byTestId("rollout-pause-button")).click();
+    await (await byTestId("confirm-button")).click();
+    await browser.waitUntil(async () => /paused/.test(await (await byTestId("rollout-panel-production")).getText()), { timeout: 5000 });
+    await (await byTestId("rollout-resume-button")).click();
+    await (await byTestId("confirm-button")).click();
+    await (await byTestId("rollout-pause-button")).waitForDisplayed({ timeout: 5000 });
+    await browser.saveScreenshot(path.join(artifacts, "e2e-rollout-canary.png"));
+    // Traffic with a key per user; the candidate's calls fail at the provider.
+    providers.state.failTemperature = 0.5;
+    const input = readFileSync(path.join(chainDir, "test-fixtures/sample-input.json"), "utf8");
+    let sent = 0;
+    let seen = false;
+    const traffic = (async () => {
+      while (sent < 200 && !seen) {
+        await Promise.all(
+          Array.from({ length: 6 }, () =>
+            fetch(`${base}/v1/chains/content-pipeline/runs?wait=60`, {
+              method: "POST",
+              headers: { "content-type": "application/json", "x-chainlift-key": `user-${sent++}` },
+              body: input,
+            }).then((r) => r.json()),
+          ),
+        );
+      }
+    })();
+    await browser.waitUntil(async () => /rolled back/.test(await (await byTestId("rollout-panel-production")).getText()), {
+      timeout: 30000,
+      timeoutMsg: "the app did not show serve's rollback by itself",
+    });
+    seen = true;
+    await traffic;
+    const panel = await (await byTestId("rollout-panel-production")).getText();
+    assert.match(panel, /failure rate 1\.00 > 0\.10 over \d+ runs of/);
+    assert.equal(await deployedIn("production"), first);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-rollout-rolled-back.png"));
+    // Away and back: the same.
+    await (await byTestId("nav-runs")).click();
+    await (await byTestId("nav-home")).click();
+    await browser.waitUntil(async () => /failure rate/.test(await (await byTestId("rollout-panel-production")).getText()), { timeout: 10000 });
+  } finally {
+    providers.state.failTemperature = null;
+    writeFileSync(policy, original);
+    serve.kill("SIGTERM");
+    await new Promise((resolve) => (serve.exitCode !== null ? resolve() : serve.once("exit", resolve)));
+  }
 });
 
 uiTest("a chain that does not load says where, and comes back when fixed on disk", async () => {

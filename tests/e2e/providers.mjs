@@ -30,7 +30,7 @@ function answer(schema, prompt) {
 
 export function startProviders() {
   // Tests slow the answers down to catch a run in flight.
-  const state = { delayMs: 0, requests: 0 };
+  const state = { delayMs: 0, requests: 0, failTemperature: null };
   const server = http.createServer((req, res) => {
     state.requests += 1;
     let body = "";
@@ -46,6 +46,11 @@ export function startProviders() {
       const prompt = String(request.messages?.[0]?.content ?? "");
       const anthropic = req.url.endsWith("/messages");
       const schema = anthropic ? request.tools?.[0]?.input_schema : request.response_format?.json_schema?.schema;
+      // A version whose calls the provider refuses (the rollout test's bad candidate).
+      if (state.failTemperature !== null && request.temperature === state.failTemperature) {
+        res.writeHead(400, { "content-type": "application/json" }).end('{"error":{"type":"invalid_request_error","message":"refused for the test"}}');
+        return;
+      }
       const out = answer(schema, prompt);
       setTimeout(() => respond(out), state.delayMs);
     function respond(out) {

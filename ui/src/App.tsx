@@ -5,6 +5,7 @@ import type { PromotionView } from "./bindings/PromotionView";
 import type { VersionView } from "./bindings/VersionView";
 import { EnvironmentsScreen } from "./components/EnvironmentsScreen";
 import { PromotionScreen } from "./components/PromotionScreen";
+import { RolloutPanel } from "./components/RolloutPanel";
 import { RunsScreen } from "./components/RunsScreen";
 import { VersionsScreen } from "./components/VersionsScreen";
 import { EditorScreen } from "./components/EditorScreen";
@@ -207,10 +208,18 @@ export default function App() {
   // The change feed: what any process changes (a serve's runs, a deploy from the CLI) is on
   // screen within a second, without a reload.
   const [feed, setFeed] = useState<ChangeFeed | null>(null);
+  // The open promotion follows what any process does to it (serve's monitor rolling back).
+  const promotionId = promotion?.id;
+  const refreshPromotion = useCallback(() => {
+    if (!root || !promotionId) return;
+    backend.promotion(root, promotionId).then(setPromotion, (e) => setActionError(toApiError(e)));
+  }, [root, promotionId]);
   useEffect(() => {
     backend.watchChanges(setFeed).catch((e) => setActionError(toApiError(e)));
   }, []);
   const seen = useRef<ChangeFeed | null>(null);
+  // The history topic's sequence: the rollout panels reload when it moves.
+  const [historyKey, setHistoryKey] = useState(0);
   const [serving, setServing] = useState<Record<string, ServeStatusView> | undefined>(undefined);
   const loadServing = useCallback(() => {
     if (!root) return;
@@ -236,9 +245,13 @@ export default function App() {
     if (!before) return;
     if (feed.runs !== before.runs) setRunsKey((k) => k + 1);
     if (feed.history !== before.history || feed.runs !== before.runs) reloadSoon();
-    if (feed.history !== before.history) setActivityKey((k) => k + 1);
+    if (feed.history !== before.history) {
+      setActivityKey((k) => k + 1);
+      setHistoryKey(feed.history);
+      refreshPromotion();
+    }
     if (feed.serve !== before.serve) loadServing();
-  }, [feed, reloadSoon, loadServing]);
+  }, [feed, reloadSoon, loadServing, refreshPromotion]);
   // "since", "in flight" and a lease that stopped being renewed change with time alone.
   useEffect(() => {
     const timer = setInterval(loadServing, 5000);
@@ -401,6 +414,7 @@ export default function App() {
             activity={
               <Activity root={project.root} chain={chain.name} environments={project.environments} refreshKey={activityKey} />
             }
+            rollout={promotion && <RolloutPanel root={project.root} chain={chain.name} env={promotion.to_env} refresh={historyKey} />}
             onTick={(key, note) =>
               void act("ticking", async () => {
                 if (!promotion) return;
@@ -543,6 +557,7 @@ export default function App() {
               envs={chain.envs}
               busy={busy}
               serving={serving}
+              rollouts={project ? { root: project.root, chain: chain.name, refresh: historyKey } : undefined}
               onOpenPromotion={openPromotion}
               onRollback={(env) =>
                 void act("rolling back", async () => {

@@ -25,6 +25,10 @@ import type { RunView } from "./bindings/RunView";
 import type { Trigger } from "./bindings/Trigger";
 import type { ChangeFeed } from "./bindings/ChangeFeed";
 import type { ServeStatusView } from "./bindings/ServeStatusView";
+import type { RolloutView } from "./bindings/RolloutView";
+
+/** What the rollout panel's buttons ask of the open rollout. */
+export type RolloutRequest = "promote" | "abort" | "pause" | "resume";
 
 /** Turn whatever a command rejected with into an ApiError. */
 export function toApiError(e: unknown): ApiError {
@@ -105,6 +109,15 @@ export function approve(project: string, id: string, note: string): Promise<Prom
 
 export function deploy(project: string, chain: string, version: string, env: string): Promise<DeploymentView> {
   return call<DeploymentView>("deploy", { project, chain, version, env });
+}
+
+/** The newest rollout of a chain in an env, open or ended (none: never one). */
+export function rollout(project: string, chain: string, env: string): Promise<RolloutView | null> {
+  return call<RolloutView | null>("rollout", { project, chain, env });
+}
+
+export function rolloutAct(project: string, chain: string, env: string, action: RolloutRequest): Promise<RolloutView> {
+  return call<RolloutView>("rollout_act", { project, chain, env, action });
 }
 
 export function rollback(project: string, chain: string, env: string): Promise<DeploymentView> {

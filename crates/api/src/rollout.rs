@@ -465,8 +465,8 @@ impl Chainlift {
         self.rollout_view(&r).await
     }
 
-    /// The open rollout of (chain, env), if any (the app's Home).
-    pub async fn rollout_open(
+    /// The newest rollout of (chain, env), open or ended, if any (the app's Home).
+    pub async fn rollout_newest(
         &self,
         project: &Project,
         chain: &str,

@@ -778,3 +778,193 @@ fn sigterm_with_ten_runs_in_flight_loses_none() -> TestResult {
     );
     Ok(())
 }
+
+/// DESIGN.md §10 on a running serve: a canary whose calls fail is rolled back by serve's
+/// monitor within an interval of the failing one, the notify target hears why, `/metrics`
+/// counts it, and the next requests all go to the stable version.
+#[test]
+fn a_failing_canary_is_rolled_back_by_serve_within_an_interval() -> TestResult {
+    let inner = support::sample_responder();
+    let provider = OpenAiServer::start(Arc::new(move |req, n| {
+        if req.body.to_string().contains("Write a broken report") {
+            support::Reply::json(400, &json!({"error": {"message": "the model refused"}}))
+        } else {
+            inner(req, n)
+        }
+    }))?;
+    let slack = OpenAiServer::start(Arc::new(|_, _| support::Reply::raw(200, "ok")))?;
+    let sb = deployed_with(Some(&provider), None)?;
+    let policy = sb.project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    std::fs::write(
+        &policy,
+        text.replace(
+            "  - {name: dev}",
+            "  - name: dev\n    monitor: {window: 20s, interval: 2s, min_runs: 3, steps: [50], max_latency_ratio: 1000}",
+        ),
+    )?;
+    let writer = sb.chain_dir().join("agents/writer.yaml");
+    let text = std::fs::read_to_string(&writer)?;
+    std::fs::write(
+        &writer,
+        text.replace("Write a report", "Write a broken report"),
+    )?;
+    let cli = |args: &[&str]| -> Result<Value, Box<dyn std::error::Error>> {
+        let out = sb.cli().args(args).output()?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+    };
+    cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
+    let hook = format!("{}/hooks/T000/B000/rollout", slack.base_url);
+    let serve = Serve::start_with(
+        &sb,
+        Some(&provider),
+        &["--env", "dev"],
+        false,
+        &[("SLACK_WEBHOOK", &hook)],
+    )?;
+    cli(&[
+        "deploy",
+        "content-pipeline",
+        "--env",
+        "dev",
+        "--version",
+        "v2",
+        "--canary",
+        "20",
+    ])?;
+    let rollout = cli(&[
+        "rollout",
+        "content-pipeline",
+        "--env",
+        "dev",
+        "--format",
+        "json",
+    ])?;
+    assert_eq!(rollout["state"], "monitoring");
+    assert_eq!(rollout["weight"], 20);
+    assert_eq!(rollout["candidate"], "v2");
+    let input = std::fs::read(sb.input())?;
+    let rt = runtime()?;
+    let http = reqwest::Client::new();
+    let send = |key: String| {
+        let (http, url, body) = (
+            http.clone(),
+            serve.url("/v1/chains/content-pipeline/runs?wait=60"),
+            input.clone(),
+        );
+        async move {
+            let r = http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-chainlift-key", key)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            r.json::<Value>().await.map_err(|e| e.to_string())
+        }
+    };
+    // Side by side, as concurrent clients.
+    async fn all<F>(futures: Vec<F>) -> Vec<Result<Value, String>>
+    where
+        F: std::future::Future<Output = Result<Value, String>> + Send + 'static,
+    {
+        let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.map_err(|e| e.to_string()).and_then(|r| r));
+        }
+        out
+    }
+    // Traffic until the monitor acts (at most 15 s).
+    let mut first_failure: Option<std::time::Instant> = None;
+    let mut rolled_back_at = None;
+    let start = std::time::Instant::now();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_secs(15) {
+        let runs = rt.block_on(async {
+            let batch: Vec<_> = (0..10)
+                .map(|k| send(format!("user-{}", i * 10 + k)))
+                .collect();
+            all(batch).await
+        });
+        i += 1;
+        for run in runs {
+            let run = run?;
+            if run["version"] == "v2" && run["status"] == "failed" && first_failure.is_none() {
+                first_failure = Some(std::time::Instant::now());
+            }
+        }
+        let r = cli(&[
+            "rollout",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--format",
+            "json",
+        ])?;
+        if r["state"] == "rolled_back" {
+            rolled_back_at = Some((std::time::Instant::now(), r));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let first_failure = first_failure.ok_or("no run reached the canary")?;
+    let (when, r) = rolled_back_at.ok_or("the monitor did not roll back within 15 s")?;
+    // The failing interval ends at most one interval after the first failure; the pass that
+    // judges it comes within the scheduler's poll (0.5 s) after that.
+    let took = when.duration_since(first_failure);
+    assert!(
+        took < Duration::from_millis(4_800),
+        "rolled back {took:?} after the first failure"
+    );
+    let why = r["reason"].as_str().unwrap_or("");
+    assert!(why.starts_with("failure rate 1.00 > 0.10 over "), "{why}");
+    assert_eq!(r["candidate"], Value::Null);
+    assert_eq!(r["weight"], 0);
+    let failed = r["analyses"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["verdict"] == "failed"))
+        .ok_or("no failed analysis")?;
+    assert_eq!(failed["metric"], "failure_rate");
+
+    // Every key goes to the stable version now.
+    let after =
+        rt.block_on(async { all((0..10).map(|k| send(format!("user-{k}"))).collect()).await });
+    for run in after {
+        assert_eq!(run?["version"], "v1");
+    }
+    // The notify target heard it, with the reason.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let said = || {
+        slack
+            .requests()
+            .iter()
+            .filter_map(|r| r.body["text"].as_str().map(String::from))
+            .find(|t| t.contains("rolled back automatically"))
+    };
+    while said().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = said().ok_or("the notify target heard nothing of the rollback")?;
+    assert!(
+        text.contains("failure rate") && text.contains("v2"),
+        "{text}"
+    );
+    let metrics =
+        rt.block_on(async { http.get(serve.url("/metrics")).send().await?.text().await })?;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("chainlift_rollbacks_total{")
+                && l.contains("reason=\"failure_rate\"")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    Ok(())
+}

@@ -5,6 +5,7 @@ import { money, seconds, when } from "../format";
 import { StatusBadge, gateGlyph } from "./StatusBadge";
 import { ServeLine } from "./ServeLine";
 import type { ServeStatusView } from "../bindings/ServeStatusView";
+import { RolloutPanel } from "./RolloutPanel";
 
 interface Actions {
   onPromote?: (env: string) => void;
@@ -13,9 +14,11 @@ interface Actions {
   busy?: string | null;
   /** Per env, the serve process holding it (absent: not loaded, nothing shown). */
   serving?: Record<string, ServeStatusView>;
+  /** Where the rollout panels read from, and a number that changes when history does. */
+  rollouts?: { root: string; chain: string; refresh: number };
 }
 
-export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy, serving }: { envs: EnvColumn[] } & Actions) {
+export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy, serving, rollouts }: { envs: EnvColumn[] } & Actions) {
   const [confirm, setConfirm] = useState<string | null>(null);
   return (
     <div className="env-columns">
@@ -61,6 +64,9 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy,
             )}
           </div>
           {serving && <ServeLine env={col.env} status={serving[col.env]} />}
+          {rollouts && col.deployed_version && (
+            <RolloutPanel root={rollouts.root} chain={rollouts.chain} env={col.env} refresh={rollouts.refresh} />
+          )}
           <div className={col.gates_of ? "env-gates stale" : "env-gates"} data-testid={`env-gates-${col.env}`}>
             {col.gates_of && <span className="muted small">gates of {col.gates_of} (files changed since):</span>}
             {col.gates.length === 0 ? (

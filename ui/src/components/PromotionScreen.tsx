@@ -11,6 +11,8 @@ interface Props {
   onTick: (key: string, note: string | null) => void;
   /** Deployments, flags and audit entries of the chain. */
   activity?: React.ReactNode;
+  /** The rollout this promotion's deploy opened (shown once deployed). */
+  rollout?: React.ReactNode;
   onApprove: () => void;
   onDeploy: () => void;
   onRollback: (env: string) => void;
@@ -18,7 +20,7 @@ interface Props {
 }
 
 /** One promotion: its gates, the checklist, and the approve → deploy → rollback actions. */
-export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback, onWaive, activity }: Props) {
+export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback, onWaive, activity, rollout }: Props) {
   const [confirm, setConfirm] = useState<string | null>(null);
   if (!promotion) {
     return (
@@ -40,7 +42,7 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
           <span className={`badge badge-${promotion.state}`} data-testid="promotion-state">
             {promotion.state.replace(/_/g, " ")}
           </span>
-          {(promotion.state === "deployed" || promotion.state === "rolled_back") && deployed[env] && deployed[env] !== promotion.version && (
+          {["deployed", "monitoring", "paused", "stable", "rolled_back"].includes(promotion.state) && deployed[env] && deployed[env] !== promotion.version && (
             <span className="badge badge-waived" data-testid="superseded">
               {" "}
               {env} now runs {deployed[env]}
@@ -62,6 +64,7 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
           </button>
         </div>
       </div>
+      {["deployed", "monitoring", "paused", "stable", "rolled_back"].includes(promotion.state) && rollout}
       <div className="card">
         <h3>Gates</h3>
         <ul className="gates">
@@ -72,7 +75,7 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
               </span>{" "}
               <strong>{g.gate}</strong> <span className="muted">{g.summary}</span>
               {g.waiver_note && <span className="muted"> — waived by {g.waived_by}: {g.waiver_note}</span>}
-              {g.status === "failed" && promotion.state !== "deployed" && promotion.state !== "rolled_back" && (
+              {g.status === "failed" && ["created", "gates_running", "gates_failed", "awaiting_approval", "approved"].includes(promotion.state) && (
                 <WaiveControl gate={g.gate} onWaive={(reason) => onWaive(g.gate, reason)} />
               )}
             </li>
