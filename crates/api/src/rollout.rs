@@ -100,20 +100,27 @@ fn p95(sorted: &[i64]) -> Option<f64> {
         .map(|&d| d as f64)
 }
 
+/// One metric of one interval, judged.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Judged {
+    pub metric: Metric,
+    pub verdict: Verdict,
+    /// What is held against the threshold (a rate, a ratio).
+    pub value: Option<f64>,
+    pub threshold: f64,
+    /// The candidate's runs counted.
+    pub runs: i64,
+    /// The candidate's and the stable's own figure.
+    pub candidate: Option<f64>,
+    pub stable: Option<f64>,
+}
+
 /// The analysis of one interval: a row per metric, and the interval's verdict.
 pub(crate) fn analyze(
     policy: &MonitorPolicy,
     candidate: &IntervalRuns,
     baseline: &IntervalRuns,
-) -> Vec<(
-    Metric,
-    Verdict,
-    Option<f64>,
-    f64,
-    i64,
-    Option<f64>,
-    Option<f64>,
-)> {
+) -> Vec<Judged> {
     let enough = |r: &IntervalRuns| r.runs >= i64::from(policy.min_runs);
     let rate = |r: &IntervalRuns| (r.runs > 0).then(|| r.failures as f64 / r.runs as f64);
     let mut out = Vec::new();
@@ -123,15 +130,15 @@ pub(crate) fn analyze(
         Some(_) if enough(candidate) => Verdict::Successful,
         _ => Verdict::Inconclusive,
     };
-    out.push((
-        Metric::FailureRate,
+    out.push(Judged {
+        metric: Metric::FailureRate,
         verdict,
-        cand_rate,
-        policy.max_failure_rate,
-        candidate.runs,
-        cand_rate,
-        rate(baseline),
-    ));
+        value: cand_rate,
+        threshold: policy.max_failure_rate,
+        runs: candidate.runs,
+        candidate: cand_rate,
+        stable: rate(baseline),
+    });
     let ratio = |c: Option<f64>, b: Option<f64>| match (c, b) {
         (Some(c), Some(b)) if b > 0.0 => Some(c / b),
         (Some(c), Some(b)) if b == 0.0 && c == 0.0 => Some(1.0),
@@ -144,35 +151,35 @@ pub(crate) fn analyze(
     };
     let costed = |r: &IntervalRuns| r.costed >= i64::from(policy.min_runs);
     let cost = ratio(candidate.mean_cost, baseline.mean_cost);
-    out.push((
-        Metric::CostRatio,
-        judged(
+    out.push(Judged {
+        metric: Metric::CostRatio,
+        verdict: judged(
             cost,
             policy.max_cost_ratio,
             costed(candidate) && costed(baseline),
         ),
-        cost,
-        policy.max_cost_ratio,
-        candidate.costed,
-        candidate.mean_cost,
-        baseline.mean_cost,
-    ));
+        value: cost,
+        threshold: policy.max_cost_ratio,
+        runs: candidate.costed,
+        candidate: candidate.mean_cost,
+        stable: baseline.mean_cost,
+    });
     let timed = |r: &IntervalRuns| r.durations.len() >= policy.min_runs as usize;
     let (c95, b95) = (p95(&candidate.durations), p95(&baseline.durations));
     let latency = ratio(c95, b95);
-    out.push((
-        Metric::LatencyRatio,
-        judged(
+    out.push(Judged {
+        metric: Metric::LatencyRatio,
+        verdict: judged(
             latency,
             policy.max_latency_ratio,
             timed(candidate) && timed(baseline),
         ),
-        latency,
-        policy.max_latency_ratio,
-        candidate.durations.len() as i64,
-        c95,
-        b95,
-    ));
+        value: latency,
+        threshold: policy.max_latency_ratio,
+        runs: candidate.durations.len() as i64,
+        candidate: c95,
+        stable: b95,
+    });
     out
 }
 
@@ -775,22 +782,20 @@ impl Chainlift {
             .await?;
             let rows: Vec<AnalysisRow> = analyze(&policy, &candidate, &baseline)
                 .into_iter()
-                .map(
-                    |(metric, verdict, value, threshold, runs, cv, sv)| AnalysisRow {
-                        rollout_id: read.id.clone(),
-                        interval_start: f.clone(),
-                        interval_end: t.clone(),
-                        at: now.to_rfc3339(),
-                        metric: metric.as_str().into(),
-                        verdict: verdict.as_str().into(),
-                        value,
-                        threshold: Some(threshold),
-                        runs,
-                        candidate_value: cv,
-                        stable_value: sv,
-                        detail: None,
-                    },
-                )
+                .map(|j| AnalysisRow {
+                    rollout_id: read.id.clone(),
+                    interval_start: f.clone(),
+                    interval_end: t.clone(),
+                    at: now.to_rfc3339(),
+                    metric: j.metric.as_str().into(),
+                    verdict: j.verdict.as_str().into(),
+                    value: j.value,
+                    threshold: Some(j.threshold),
+                    runs: j.runs,
+                    candidate_value: j.candidate,
+                    stable_value: j.stable,
+                    detail: None,
+                })
                 .collect();
             table::add_analyses(&mut tx, &rows).await?;
             outcome.intervals += 1;
@@ -996,11 +1001,11 @@ mod tests {
     #[test]
     fn a_failing_candidate_fails_on_its_failure_rate() {
         let rows = analyze(&policy(), &runs(10, 5, 0.01, 50), &runs(90, 0, 0.01, 50));
-        assert_eq!(rows[0].0, Metric::FailureRate);
-        assert_eq!(rows[0].1, Verdict::Failed);
-        assert_eq!(rows[0].2, Some(0.5));
+        assert_eq!(rows[0].metric, Metric::FailureRate);
+        assert_eq!(rows[0].verdict, Verdict::Failed);
+        assert_eq!(rows[0].value, Some(0.5));
         assert_eq!(
-            overall(&rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+            overall(&rows.iter().map(|r| r.verdict).collect::<Vec<_>>()),
             Verdict::Failed
         );
     }
@@ -1008,19 +1013,19 @@ mod tests {
     #[test]
     fn cost_and_latency_are_ratios_over_the_stable() {
         let rows = analyze(&policy(), &runs(10, 0, 0.03, 50), &runs(90, 0, 0.01, 50));
-        assert_eq!(rows[1].1, Verdict::Failed, "{rows:?}");
-        assert!((rows[1].2.unwrap_or_default() - 3.0).abs() < 1e-9);
-        assert_eq!(rows[2].1, Verdict::Successful);
+        assert_eq!(rows[1].verdict, Verdict::Failed, "{rows:?}");
+        assert!((rows[1].value.unwrap_or_default() - 3.0).abs() < 1e-9);
+        assert_eq!(rows[2].verdict, Verdict::Successful);
         let slow = analyze(&policy(), &runs(10, 0, 0.01, 300), &runs(90, 0, 0.01, 100));
-        assert_eq!(slow[2].1, Verdict::Failed);
-        assert_eq!(slow[2].2, Some(3.0));
+        assert_eq!(slow[2].verdict, Verdict::Failed);
+        assert_eq!(slow[2].value, Some(3.0));
     }
 
     #[test]
     fn too_few_runs_is_inconclusive_not_a_pass() {
         let rows = analyze(&policy(), &runs(2, 0, 0.01, 50), &runs(90, 0, 0.01, 50));
         assert!(
-            rows.iter().all(|r| r.1 == Verdict::Inconclusive),
+            rows.iter().all(|r| r.verdict == Verdict::Inconclusive),
             "{rows:?}"
         );
         let none = analyze(
@@ -1029,7 +1034,7 @@ mod tests {
             &IntervalRuns::default(),
         );
         assert_eq!(
-            overall(&none.iter().map(|r| r.1).collect::<Vec<_>>()),
+            overall(&none.iter().map(|r| r.verdict).collect::<Vec<_>>()),
             Verdict::Inconclusive
         );
     }

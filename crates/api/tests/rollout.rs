@@ -2,7 +2,7 @@
 //! moves: a failing canary rolled back by the monitor, a clean one walking its steps to
 //! `stable`, too little traffic held, and a person's abort.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chainlift_api::dto::RolloutPhase;
@@ -47,7 +47,7 @@ struct World {
 /// deployed (a first deploy: nothing to watch) and version 2 made by `change`.
 async fn world(
     monitor: &str,
-    change: impl Fn(&PathBuf) -> std::io::Result<()>,
+    change: impl Fn(&Path) -> std::io::Result<()>,
 ) -> Result<World, Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let t0 = Utc::now();
@@ -131,14 +131,14 @@ impl World {
     }
 }
 
-fn same_file_other_hash(dir: &PathBuf) -> std::io::Result<()> {
+fn same_file_other_hash(dir: &Path) -> std::io::Result<()> {
     // A comment: version 2 differs in hash, not in what it sends (the cassette still answers).
     let path = dir.join("chain.yaml");
     let text = std::fs::read_to_string(&path)?;
     std::fs::write(&path, format!("{text}\n# v2: same prompts, new hash\n"))
 }
 
-fn broken_prompt(dir: &PathBuf) -> std::io::Result<()> {
+fn broken_prompt(dir: &Path) -> std::io::Result<()> {
     // A changed prompt: the cassette has no answer for it, so version 2's runs fail.
     let path = dir.join("agents/writer.yaml");
     let text = std::fs::read_to_string(&path)?;
