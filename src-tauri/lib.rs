@@ -379,16 +379,35 @@ async fn watch_changes(
     on_change: Channel<ChangeFeed>,
 ) -> Result<(), ApiError> {
     let mut last = state.api.changes().await?;
+    let mut heard = state.api.audit_head().await?;
     on_change
         .send(last.clone())
         .map_err(|e| internal("the change feed", e))?;
     let task = tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(FEED_POLL).await;
-            let now = match app.state::<AppState>().api.changes().await {
+            let api = &app.state::<AppState>().api;
+            let now = match api.changes().await {
                 Ok(n) => n,
                 Err(_) => continue, // a busy database answers next time
             };
+            if now.history != last.history {
+                // A rollback by serve's monitor is news for the person at the desk.
+                if let Ok(news) = api.monitor_rollbacks_after(heard).await {
+                    for r in news {
+                        heard = r.seq;
+                        let _ = app
+                            .notification()
+                            .builder()
+                            .title("Chainlift rollback")
+                            .body(format!(
+                                "{} in {} rolled back automatically: {}",
+                                r.chain, r.env, r.reason
+                            ))
+                            .show();
+                    }
+                }
+            }
             if now != last {
                 if on_change.send(now.clone()).is_err() {
                     return; // the webview that asked is gone

@@ -778,6 +778,7 @@ uiTest("rollout: a canary in production on Home, paused and resumed, then rolled
     policy,
     original.replace(/monitor: \{[^}]*\}/, "monitor: {window: 60s, interval: 3s, min_runs: 3, steps: [50], step_for: 60s, max_latency_ratio: 1000}"),
   );
+  const monitors = [];
   const log = openSync(path.join(artifacts, "serve-rollout.log"), "w");
   const serve = spawn(cli, ["serve", "--env", "production", "--listen", "127.0.0.1:0"], {
     cwd: sampleRoot,
@@ -804,7 +805,13 @@ uiTest("rollout: a canary in production on Home, paused and resumed, then rolled
     await (await byTestId("confirm-button")).click();
     await (await byTestId("rollout-pause-button")).waitForDisplayed({ timeout: 5000 });
     await browser.saveScreenshot(path.join(artifacts, "e2e-rollout-canary.png"));
-    // Traffic with a key per user; the candidate's calls fail at the provider.
+    // Traffic with a key per user; the candidate's calls fail at the provider. The app, open
+    // on Home, tells the person at the desk: watch the session bus for its notification.
+    let bus = "";
+    const monitor = spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications',member='Notify'"]);
+    monitor.stdout.on("data", (d) => (bus += d));
+    monitors.push(monitor);
+    await new Promise((r) => setTimeout(r, 300));
     providers.state.failTemperature = 0.5;
     const input = readFileSync(path.join(chainDir, "test-fixtures/sample-input.json"), "utf8");
     let sent = 0;
@@ -831,12 +838,18 @@ uiTest("rollout: a canary in production on Home, paused and resumed, then rolled
     const panel = await (await byTestId("rollout-panel-production")).getText();
     assert.match(panel, /failure rate 1\.00 > 0\.10 over \d+ runs of/);
     assert.equal(await deployedIn("production"), first);
+    await browser.waitUntil(async () => bus.includes("Chainlift rollback"), {
+      timeout: 10000,
+      timeoutMsg: `no desktop notification of the rollback on the session bus: ${bus}`,
+    });
+    assert.match(bus, /string "content-pipeline in production rolled back automatically: failure rate/);
     await browser.saveScreenshot(path.join(artifacts, "e2e-rollout-rolled-back.png"));
     // Away and back: the same.
     await (await byTestId("nav-runs")).click();
     await (await byTestId("nav-home")).click();
     await browser.waitUntil(async () => /failure rate/.test(await (await byTestId("rollout-panel-production")).getText()), { timeout: 10000 });
   } finally {
+    for (const m of monitors) m.kill();
     providers.state.failTemperature = null;
     writeFileSync(policy, original);
     serve.kill("SIGTERM");

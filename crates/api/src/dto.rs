@@ -591,6 +591,8 @@ dto! {
         /// null when none.
         pub candidate: Option<String>,
         pub weight: u32,
+        /// The version this rollout brought (the candidate, whatever became of it).
+        pub version: String,
         pub state: chainlift_model::lifecycle::RolloutState,
         pub phase: RolloutPhase,
         pub window_ends_at: Option<String>,

@@ -24,6 +24,16 @@ pub const MONITOR_ACTOR: &str = "chainlift-monitor";
 /// Most intervals one pass analyzes (a monitor away for a long time catches up over passes).
 const MAX_INTERVALS_PER_PASS: usize = 500;
 
+/// An automatic rollback, as the app's desktop notification tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorRollback {
+    /// Its audit row: pass it back to hear only of newer ones.
+    pub seq: i64,
+    pub chain: String,
+    pub env: String,
+    pub reason: String,
+}
+
 /// What `rollout` asks of an open rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RolloutAction {
@@ -403,6 +413,41 @@ impl Chainlift {
         Ok((next, entry))
     }
 
+    /// Where the audit log is now: rollbacks after this are news.
+    pub async fn audit_head(&self) -> Result<i64> {
+        Ok(chainlift_store::audit::last_seq(&self.pool).await?)
+    }
+
+    /// The monitor's automatic rollbacks recorded after audit row `after` (any process), oldest
+    /// first: the app tells the person at the desk.
+    pub async fn monitor_rollbacks_after(&self, after: i64) -> Result<Vec<MonitorRollback>> {
+        let rows = chainlift_store::audit::by_actor_after(
+            &self.pool,
+            MONITOR_ACTOR,
+            "rollout-rollback",
+            after,
+            20,
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let reason = r
+                    .detail
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                    .and_then(|d| d.get("reason").and_then(|v| v.as_str()).map(String::from))
+                    .unwrap_or_else(|| "a failed analysis".into());
+                MonitorRollback {
+                    seq: r.seq,
+                    chain: r.chain.unwrap_or_default(),
+                    env: r.env.unwrap_or_default(),
+                    reason,
+                }
+            })
+            .collect())
+    }
+
     /// Roll an open rollout back by a person's rollback (its own transaction).
     pub(crate) async fn abort_rollout(&self, project: &Project, id: &str, why: &str) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -515,6 +560,7 @@ impl Chainlift {
         } else {
             RolloutPhase::Canary
         };
+        let version = new.clone();
         let (stable, candidate, weight) = match (state, phase) {
             (RolloutState::Stable, _) => (new, None, 0),
             (RolloutState::RolledBack, _) => (old, None, 0),
@@ -546,6 +592,7 @@ impl Chainlift {
             stable,
             candidate,
             weight,
+            version,
             state,
             phase,
             window_ends_at: r.window_ends_at.clone(),

@@ -39,6 +39,7 @@ struct World {
     clock: Arc<Manual>,
     at: ProjectArgs,
     chain_dir: PathBuf,
+    home: PathBuf,
     t0: DateTime<Utc>,
     _tmp: tempfile::TempDir,
 }
@@ -83,6 +84,7 @@ async fn world(
         clock,
         at,
         chain_dir,
+        home: tmp.path().to_path_buf(),
         t0,
         _tmp: tmp,
     })
@@ -117,6 +119,17 @@ impl World {
             versions.push(run.version);
         }
         Ok(versions)
+    }
+
+    /// Another process's view of the same data folder (and the same clock).
+    async fn second_process(&self) -> Result<Chainlift, Box<dyn std::error::Error>> {
+        Ok(Chainlift::open_with(&self.home, SecretSource::Env, self.clock.clone()).await?)
+    }
+
+    fn project(&self) -> Result<chainlift_model::Project, Box<dyn std::error::Error>> {
+        Ok(chainlift_model::Project::open(
+            self.at.project.as_ref().ok_or("no project")?,
+        )?)
     }
 
     async fn monitor_at(
@@ -333,5 +346,97 @@ async fn refusals_say_what_to_do() -> TestResult {
     let r = w.api.rollout(&w.at, "dev").await?;
     assert_eq!(r.state, RolloutState::RolledBack);
     assert_eq!(r.reason.as_deref(), Some("not today"));
+    Ok(())
+}
+
+/// Two processes' monitors on one database (a lease lost mid-pass, replicas): the interval is
+/// analyzed once and the rollback happens once.
+#[tokio::test]
+async fn two_monitors_at_once_act_once() -> TestResult {
+    let w = world(WATCH, broken_prompt).await?;
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(50))
+        .await?;
+    w.traffic(1.0, 30, "k").await?;
+    let other = w.second_process().await?;
+    let project = w.project()?;
+    w.clock.set(w.t0 + Duration::milliseconds(2100));
+    let (a, b) = tokio::join!(
+        w.api.monitor(&project, "dev"),
+        other.monitor(&project, "dev")
+    );
+    let outcomes: Vec<_> = a?.into_iter().chain(b?).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.rolled_back).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(r.state, RolloutState::RolledBack);
+    assert_eq!(
+        r.analyses.len(),
+        3,
+        "one interval, three metrics: {:?}",
+        r.analyses
+    );
+    let rollbacks = w
+        .api
+        .audit(None, 50)
+        .await?
+        .into_iter()
+        .filter(|e| e.action == "rollout-rollback")
+        .count();
+    assert_eq!(rollbacks, 1);
+    // What the app's desktop notification reads.
+    let news = w.api.monitor_rollbacks_after(0).await?;
+    assert_eq!(news.len(), 1);
+    assert!(news[0].reason.starts_with("failure rate"), "{news:?}");
+    assert!(w.api.monitor_rollbacks_after(news[0].seq).await?.is_empty());
+    Ok(())
+}
+
+/// A monitor that stops mid-window (serve killed) and another that starts later resume from
+/// the stored analyses: no interval twice, none lost, and the window ends as it would have.
+#[tokio::test]
+async fn a_restarted_monitor_resumes_the_window() -> TestResult {
+    let w = world(WATCH, same_file_other_hash).await?;
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(10))
+        .await?;
+    w.traffic(1.0, 60, "a").await?;
+    w.monitor_at(2.05).await?;
+    w.traffic(3.0, 60, "b").await?;
+    w.monitor_at(4.05).await?;
+    assert_eq!(
+        w.api.rollout(&w.at, "dev").await?.phase,
+        RolloutPhase::Window
+    );
+    // The first process is gone; traffic goes on; a new one starts two intervals later.
+    w.traffic(5.0, 40, "c").await?;
+    w.traffic(7.0, 40, "d").await?;
+    let restarted = w.second_process().await?;
+    let project = w.project()?;
+    w.clock.set(w.t0 + Duration::milliseconds(8050));
+    let caught_up = restarted.monitor(&project, "dev").await?;
+    assert_eq!(
+        caught_up.first().map(|o| o.intervals),
+        Some(2),
+        "{caught_up:?}"
+    );
+    w.traffic(9.0, 40, "e").await?;
+    w.traffic(11.0, 40, "f").await?;
+    w.clock.set(w.t0 + Duration::milliseconds(12050));
+    restarted.monitor(&project, "dev").await?;
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(r.state, RolloutState::Stable, "{r:?}");
+    let mut ends: Vec<&str> = r.analyses.iter().map(|a| a.at.as_str()).collect();
+    let all = ends.len();
+    ends.dedup();
+    assert_eq!(
+        all,
+        ends.len() * 3,
+        "each interval once, with its three metrics"
+    );
+    assert_eq!(ends.len(), 6, "intervals 0-2 s … 10-12 s: {ends:?}");
     Ok(())
 }

@@ -102,6 +102,34 @@ pub async fn list<'e>(
     .await?)
 }
 
+/// The newest row's seq (0 on an empty log).
+pub async fn last_seq<'e>(db: impl SqliteExecutor<'e>) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Rows of `actor` doing `action` after `seq`, oldest first, at most `limit`.
+pub async fn by_actor_after<'e>(
+    db: impl SqliteExecutor<'e>,
+    actor: &str,
+    action: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM audit WHERE seq > ? AND actor = ? AND action = ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after)
+    .bind(actor)
+    .bind(action)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Walk the whole log in order; the first problem found, if any, as a sentence.
 pub async fn verify<'e>(
     db: impl SqliteExecutor<'e>,

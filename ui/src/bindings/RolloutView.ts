@@ -16,7 +16,11 @@ stable: string,
  * The version taking `weight` % of requests now (in the window: the new one at 100);
  * null when none.
  */
-candidate: string | null, weight: number, state: RolloutState, phase: RolloutPhase, window_ends_at: string | null, started_at: string, ended_at: string | null, 
+candidate: string | null, weight: number, 
+/**
+ * The version this rollout brought (the candidate, whatever became of it).
+ */
+version: string, state: RolloutState, phase: RolloutPhase, window_ends_at: string | null, started_at: string, ended_at: string | null, 
 /**
  * Why it ended rolled back (or was held), in words a PM can read.
  */

@@ -76,7 +76,9 @@ function MetricChart({ r, metric }: { r: RolloutView; metric: Metric }) {
           <span className="muted">no analysis yet</span>
         )}
       </figcaption>
-      {data.length > 0 && (
+      {data.every((d) => d.candidate === null && d.stable === null) ? (
+        <div className="muted small chart-empty">{data.length === 0 ? "the first analysis comes after one interval" : "no runs counted yet"}</div>
+      ) : (
         <ResponsiveContainer width="100%" height={120}>
           <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
@@ -149,8 +151,16 @@ export function RolloutPanel({ root, chain, env, refresh }: { root: string; chai
   if (!open) {
     return (
       <div className="rollout-panel ended small" data-testid={`rollout-panel-${env}`}>
-        <span className={`badge badge-${r.state}`}>{r.state.replace("_", " ")}</span> last rollout of{" "}
-        <strong>{r.state === "stable" ? r.stable : "the candidate"}</strong>
+        <span className={`badge badge-${r.state}`}>{r.state.replace("_", " ")}</span>{" "}
+        {r.state === "stable" ? (
+          <>
+            rollout of <strong>{r.version}</strong> ended stable
+          </>
+        ) : (
+          <>
+            rollout of <strong>{r.version}</strong> rolled back: every request on <strong>{r.stable}</strong>
+          </>
+        )}
         {r.ended_at && <span className="muted"> {when(r.ended_at)}</span>}
         {r.reason && <div className="rollout-reason" data-testid={`rollout-reason-${env}`}>{r.reason}</div>}
       </div>
@@ -178,7 +188,9 @@ export function RolloutPanel({ root, chain, env, refresh }: { root: string; chai
           r.steps.map((s) => <span key={s} className="weight-step" style={{ left: `${s}%` }} title={`step ${s} %`} />)}
       </div>
       <div className="muted small">
-        {r.phase === "canary" ? `canary: steps ${[...r.steps, 100].filter((s) => s > r.weight).join(" → ") || "full switch next"}` : "full switch done: watching the window"}
+        {r.phase === "canary"
+          ? `canary · next: ${[...r.steps.filter((s) => s > r.weight).map((s) => `${s} %`), "the full switch"].join(" → ")}`
+          : "full switch done: watching the window"}
         {r.window_ends_at && ` · ${timeLeft(r.window_ends_at, now)}`} · one analysis every {r.interval_secs} s
       </div>
       <div className="rollout-metrics">
