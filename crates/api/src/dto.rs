@@ -431,6 +431,8 @@ dto! {
         pub checklist: ChecklistView,
         pub approved_by: Option<String>,
         pub approval_note: Option<String>,
+        /// Why its rollout ended as it did ("failure rate 0.42 > 0.10 over 57 runs of v3 …").
+        pub reason: Option<String>,
         /// Notifications that could not be sent (never their target).
         pub warnings: Vec<String>,
     }

@@ -104,6 +104,7 @@ impl Chainlift {
             checklist: self.checklist_view(&p.id).await?,
             approved_by: p.approved_by.clone(),
             approval_note: p.approval_note.clone(),
+            reason: p.reason.clone(),
             warnings,
         })
     }
@@ -346,6 +347,7 @@ impl Chainlift {
                     approved_by: None,
                     approved_at: None,
                     approval_note: None,
+                    reason: None,
                 };
                 table::insert(&self.pool, &p).await?;
                 p

@@ -300,6 +300,9 @@ impl Chainlift {
                     // A promotion already moved on by hand (rolled back) is left as it is.
                     if from.next(mirrored).is_ok() {
                         Self::move_promotion(tx, &p, mirrored, &now).await?;
+                        if let Some(why) = &next.reason {
+                            promotions::set_reason(&mut *tx, &p.id, why).await?;
+                        }
                     }
                 }
             }
@@ -844,6 +847,19 @@ impl Chainlift {
                     detail: None,
                 })
                 .collect();
+            let mut rows = rows;
+            if let Some(drift) = self
+                .model_drift(&mut tx, &read, &c_refs, &f, &t, candidate.runs)
+                .await?
+            {
+                rows.push(AnalysisRow {
+                    rollout_id: read.id.clone(),
+                    interval_start: f.clone(),
+                    interval_end: t.clone(),
+                    at: now.to_rfc3339(),
+                    ..drift
+                });
+            }
             table::add_analyses(&mut tx, &rows).await?;
             outcome.intervals += 1;
             let verdicts: Vec<Verdict> = rows
@@ -982,6 +998,66 @@ impl Chainlift {
             }
         }
         Ok(outcome)
+    }
+
+    /// Model drift (DESIGN.md §10): a provider-reported model for an agent of the candidate
+    /// that the gates never saw for that agent. Where no gate run of the version is on record
+    /// in the env, nothing is compared (no row); a drift is `inconclusive` (it holds the steps
+    /// for a person to look) with the agents and models named.
+    async fn model_drift(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        r: &RolloutRow,
+        candidate: &[&str],
+        from: &str,
+        to: &str,
+        runs: i64,
+    ) -> Result<Option<AnalysisRow>> {
+        let Some(first) = candidate.first() else {
+            return Ok(None);
+        };
+        let (seen, gated) = table::reported_models(tx, r, candidate, from, to, first).await?;
+        if gated.is_empty() || seen.is_empty() {
+            return Ok(None);
+        }
+        let drifted: Vec<String> = seen
+            .iter()
+            .filter(|(agent, model)| {
+                gated.iter().any(|(a, _)| a == agent)
+                    && !gated.iter().any(|(a, m)| a == agent && m == model)
+            })
+            .map(|(agent, model)| {
+                let saw: Vec<&str> = gated
+                    .iter()
+                    .filter(|(a, _)| a == agent)
+                    .map(|(_, m)| m.as_str())
+                    .collect();
+                format!(
+                    "{agent}: answered by {model} (the gates saw {})",
+                    saw.join(", ")
+                )
+            })
+            .collect();
+        Ok(Some(AnalysisRow {
+            rollout_id: String::new(),
+            interval_start: String::new(),
+            interval_end: String::new(),
+            at: String::new(),
+            metric: Metric::ModelDrift.as_str().into(),
+            verdict: if drifted.is_empty() {
+                Verdict::Successful
+            } else {
+                Verdict::Inconclusive
+            }
+            .as_str()
+            .into(),
+            value: Some(drifted.len() as f64),
+            threshold: Some(0.0),
+            runs,
+            candidate_value: None,
+            stable_value: None,
+            detail: (!drifted.is_empty()).then(|| drifted.join("; ")),
+        }))
     }
 
     /// The `inconclusive` policy at the end of a hold or a window: the event it asks for.

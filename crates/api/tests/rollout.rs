@@ -181,6 +181,39 @@ async fn a_failing_canary_is_rolled_back_by_the_monitor() -> TestResult {
         ("v1", Some("v2"))
     );
 
+    // The promotion that led here (dev takes none, so link one by hand): it follows the rollout.
+    let pool = chainlift_store::open(&w.home.join("chainlift.db")).await?;
+    let project_id = w.project()?.id;
+    let (v2,): (i64,) = sqlx::query_as("SELECT id FROM versions WHERE tag = 'v2'")
+        .fetch_one(&pool)
+        .await?;
+    let promotion = chainlift_store::promotions::PromotionRow {
+        id: "0199promotion-rollout-test".into(),
+        project: project_id,
+        chain: "content-pipeline".into(),
+        to_env: "dev".into(),
+        version_id: v2,
+        state: "monitoring".into(),
+        created_by: "dana".into(),
+        created_at: w.t0.to_rfc3339(),
+        updated_at: w.t0.to_rfc3339(),
+        approved_by: None,
+        approved_at: None,
+        approval_note: None,
+        reason: None,
+    };
+    chainlift_store::promotions::insert(&pool, &promotion).await?;
+    sqlx::query("UPDATE rollouts SET promotion_id = ?")
+        .bind(&promotion.id)
+        .execute(&pool)
+        .await?;
+    // A state outside the lifecycle is refused by the database itself.
+    let bad = sqlx::query("UPDATE promotions SET state = 'shipped' WHERE id = ?")
+        .bind(&promotion.id)
+        .execute(&pool)
+        .await;
+    assert!(bad.is_err_and(|e| e.to_string().contains("CHECK constraint failed")));
+
     let ran = w.traffic(1.0, 30, "k").await?;
     let to_v2 = ran.iter().filter(|v| *v == "v2").count();
     assert!(
@@ -211,6 +244,14 @@ async fn a_failing_canary_is_rolled_back_by_the_monitor() -> TestResult {
         .ok_or("no failure-rate analysis")?;
     assert_eq!(failure.verdict, Verdict::Failed);
     assert_eq!(failure.runs as usize, to_v2);
+
+    // The promotion reads the same, in words.
+    let p = w.api.promotion(&w.at, &promotion.id).await?;
+    assert_eq!(
+        p.state,
+        chainlift_model::lifecycle::PromotionState::RolledBack
+    );
+    assert_eq!(p.reason.as_deref(), Some(why.as_str()));
 
     // The next requests all go to the stable version, whatever their key.
     let after = w.traffic(2.5, 10, "k").await?;
@@ -438,5 +479,48 @@ async fn a_restarted_monitor_resumes_the_window() -> TestResult {
         "each interval once, with its three metrics"
     );
     assert_eq!(ends.len(), 6, "intervals 0-2 s … 10-12 s: {ends:?}");
+    Ok(())
+}
+
+/// A provider answering with another model than the gates saw is flagged, and holds the step.
+#[tokio::test]
+async fn model_drift_is_flagged_and_holds_the_step() -> TestResult {
+    let w = world(WATCH, same_file_other_hash).await?;
+    // The gates of v2 in dev, then as if the provider had answered them with another model.
+    w.api
+        .gate(&chainlift_api::GateArgs {
+            at: w.at.clone(),
+            env: "dev".into(),
+            only: Some(vec!["smoke".into()]),
+            version: Some("v2".into()),
+        })
+        .await?;
+    let pool = chainlift_store::open(&w.home.join("chainlift.db")).await?;
+    let changed = sqlx::query(
+        "UPDATE run_steps SET model_reported = 'gpt-5.4-mini-2026-01-01'
+          WHERE run_id IN (SELECT id FROM runs WHERE triggered_by = 'gate')",
+    )
+    .execute(&pool)
+    .await?
+    .rows_affected();
+    assert!(changed > 0, "the smoke gate ran the chain");
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(10))
+        .await?;
+    w.traffic(1.0, 60, "m").await?;
+    w.monitor_at(2.05).await?;
+    let r = w.api.rollout(&w.at, "dev").await?;
+    let drift = r
+        .analyses
+        .iter()
+        .find(|a| a.metric == Metric::ModelDrift)
+        .ok_or("no model-drift analysis")?;
+    assert_eq!(drift.verdict, Verdict::Inconclusive);
+    let detail = drift.detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("(the gates saw gpt-5.4-mini-2026-01-01)"),
+        "{detail}"
+    );
+    assert_eq!((r.state, r.weight), (RolloutState::Monitoring, 10), "held");
     Ok(())
 }

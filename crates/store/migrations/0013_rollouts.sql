@@ -49,6 +49,9 @@ CREATE TABLE rollout_analyses (
     PRIMARY KEY (rollout_id, interval_end, metric)
 );
 
+-- Why a promotion's rollout ended the way it did (a PM reads it on the promotion).
+ALTER TABLE promotions ADD COLUMN reason TEXT;
+
 -- The runs of an interval are those that ended in it.
 CREATE INDEX runs_by_end ON runs (project, chain, env, ended_at);
 

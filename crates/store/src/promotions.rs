@@ -18,6 +18,9 @@ pub struct PromotionRow {
     pub approved_by: Option<String>,
     pub approved_at: Option<String>,
     pub approval_note: Option<String>,
+    /// Why its rollout ended as it did (rolled back on a metric, promoted, held).
+    #[sqlx(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -157,6 +160,16 @@ pub async fn mark_rolled_back<'e>(
     .bind(version_id)
     .fetch_all(db)
     .await?)
+}
+
+/// Record why the promotion's rollout moved it.
+pub async fn set_reason<'e>(db: impl SqliteExecutor<'e>, id: &str, reason: &str) -> Result<()> {
+    sqlx::query("UPDATE promotions SET reason = ? WHERE id = ?")
+        .bind(reason)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn approve<'e>(

@@ -272,3 +272,49 @@ pub async fn interval_runs(
         durations,
     })
 }
+
+/// The models providers reported, per agent: for the runs of `deployments` that ended in
+/// `[from, to)`, and for the gate runs of the version of deployment `version_of` in the
+/// rollout's env (what the gates saw). Each as (agent, model) pairs, sorted.
+pub async fn reported_models(
+    db: &mut sqlx::SqliteConnection,
+    rollout: &RolloutRow,
+    deployments: &[&str],
+    from: &str,
+    to: &str,
+    version_of: &str,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let (project, chain, env) = (&rollout.project, &rollout.chain, &rollout.env);
+    let ids =
+        serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let seen: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT s.agent, s.model_reported FROM run_steps s JOIN runs r ON r.id = s.run_id
+          WHERE r.project = ? AND r.chain = ? AND r.env = ? AND r.ended_at >= ? AND r.ended_at < ?
+            AND r.deployment_id IN (SELECT value FROM json_each(?)) AND r.triggered_by <> 'gate'
+            AND s.model_reported IS NOT NULL
+          ORDER BY 1, 2",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(from)
+    .bind(to)
+    .bind(&ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let gated: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT s.agent, s.model_reported FROM run_steps s JOIN runs r ON r.id = s.run_id
+          WHERE r.project = ? AND r.chain = ? AND r.env = ? AND r.triggered_by = 'gate'
+            AND r.version_hash = (SELECT v.hash FROM deployments d JOIN versions v ON v.id = d.version_id
+                                   WHERE d.id = ?)
+            AND s.model_reported IS NOT NULL
+          ORDER BY 1, 2",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(version_of)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok((seen, gated))
+}

@@ -8,6 +8,10 @@ import type { PromotionState } from "./PromotionState";
  */
 export type PromotionView = { id: string, chain: string, to_env: string, version: string, state: PromotionState, gates: Array<PromotionGateView>, checklist: ChecklistView, approved_by: string | null, approval_note: string | null, 
 /**
+ * Why its rollout ended as it did ("failure rate 0.42 > 0.10 over 57 runs of v3 …").
+ */
+reason: string | null, 
+/**
  * Notifications that could not be sent (never their target).
  */
 warnings: Array<string>, };

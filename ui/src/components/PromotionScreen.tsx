@@ -49,6 +49,11 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
             </span>
           )}
         </h2>
+        {promotion.reason && (
+          <p className="promo-reason" data-testid="promotion-reason">
+            {promotion.reason}
+          </p>
+        )}
         <div className="promo-actions">
           <span className="muted">
             deployed in {env}: <strong data-testid={`deployed-version-${env}`}>{deployed[env] ?? "—"}</strong>

@@ -193,6 +193,14 @@ export function RolloutPanel({ root, chain, env, refresh }: { root: string; chai
           : "full switch done: watching the window"}
         {r.window_ends_at && ` · ${timeLeft(r.window_ends_at, now)}`} · one analysis every {r.interval_secs} s
       </div>
+      {(() => {
+        const drift = r.analyses.find((a) => a.metric === "model_drift");
+        return drift?.detail ? (
+          <div className="warn-text small" data-testid={`rollout-drift-${env}`}>
+            model drift (the steps wait): {drift.detail}
+          </div>
+        ) : null;
+      })()}
       <div className="rollout-metrics">
         {metrics.map((m) => (
           <MetricChart key={m} r={r} metric={m} />
