@@ -73,6 +73,13 @@ pub struct Chainlift {
     /// Projects and chains read from disk, kept while their files are unchanged (a run per
     /// request), and project folders bound to their id.
     memo: Arc<memo::Memo>,
+    /// A rollout window's baseline (the stable's runs before the full switch): a span in the
+    /// past does not change, so each rollout reads it once (bounded).
+    baselines: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<String, chainlift_store::rollouts::IntervalRuns>,
+        >,
+    >,
 }
 
 impl Chainlift {
@@ -113,6 +120,7 @@ impl Chainlift {
             env_permits: Arc::default(),
             verified: Arc::default(),
             memo: Arc::default(),
+            baselines: Arc::default(),
         };
         // Runs left `queued` or `running` by a process that died end `interrupted` (§9).
         api.interrupt_orphans().await?;

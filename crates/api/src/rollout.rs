@@ -820,16 +820,45 @@ impl Chainlift {
                 &t,
             )
             .await?;
-            let baseline = table::interval_runs(
-                &mut tx,
-                &read.project,
-                &read.chain,
-                &read.env,
-                &b_refs,
-                &base_from.to_rfc3339(),
-                &base_to.to_rfc3339(),
-            )
-            .await?;
+            // After the full switch the baseline is a span that has passed: read it once.
+            let key = format!(
+                "{}/{}/{}",
+                read.id,
+                base_from.to_rfc3339(),
+                base_to.to_rfc3339()
+            );
+            let kept = match &read.switch_id {
+                Some(_) => self
+                    .baselines
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&key).cloned()),
+                None => None,
+            };
+            let baseline = match kept {
+                Some(b) => b,
+                None => {
+                    let b = table::interval_runs(
+                        &mut tx,
+                        &read.project,
+                        &read.chain,
+                        &read.env,
+                        &b_refs,
+                        &base_from.to_rfc3339(),
+                        &base_to.to_rfc3339(),
+                    )
+                    .await?;
+                    if read.switch_id.is_some() && base_to <= now {
+                        if let Ok(mut m) = self.baselines.lock() {
+                            if m.len() >= 64 {
+                                m.clear();
+                            }
+                            m.insert(key, b.clone());
+                        }
+                    }
+                    b
+                }
+            };
             let rows: Vec<AnalysisRow> = analyze(&policy, &candidate, &baseline)
                 .into_iter()
                 .map(|j| AnalysisRow {

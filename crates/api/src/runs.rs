@@ -271,32 +271,31 @@ impl Chainlift {
         chain: &str,
         args: &RunArgs,
     ) -> Result<Option<chainlift_store::deployments::DeploymentRow>> {
-        let pointer =
-            chainlift_store::deployments::current(&self.pool, &project.id, chain, &args.env)
-                .await?;
-        if pointer.is_none() || args.trigger == Trigger::Schedule {
-            return Ok(pointer);
-        }
-        let Some(open) =
-            chainlift_store::rollouts::open(&self.pool, &project.id, chain, &args.env).await?
+        let Some((pointer, canary)) =
+            chainlift_store::deployments::current_routed(&self.pool, &project.id, chain, &args.env)
+                .await?
         else {
-            return Ok(pointer);
+            return Ok(None);
         };
-        let (Some(canary), None) = (&open.canary_id, &open.switch_id) else {
-            return Ok(pointer);
+        let Some((canary, weight)) = canary.filter(|_| args.trigger != Trigger::Schedule) else {
+            return Ok(Some(pointer));
         };
-        let fallback = uuid::Uuid::now_v7().to_string();
-        let key = args
-            .route_key
-            .as_deref()
-            .or(args.run_id.as_deref())
-            .unwrap_or(&fallback);
-        if i64::from(chainlift_model::monitor::bucket(key)) >= open.weight {
-            return Ok(pointer);
+        let fallback;
+        let key = match (&args.route_key, &args.run_id) {
+            (Some(k), _) | (None, Some(k)) => k.as_str(),
+            (None, None) => {
+                fallback = uuid::Uuid::now_v7().to_string();
+                fallback.as_str()
+            }
+        };
+        if i64::from(chainlift_model::monitor::bucket(key)) >= weight {
+            return Ok(Some(pointer));
         }
-        Ok(chainlift_store::deployments::get(&self.pool, canary)
-            .await?
-            .or(pointer))
+        Ok(Some(
+            chainlift_store::deployments::get(&self.pool, &canary)
+                .await?
+                .unwrap_or(pointer),
+        ))
     }
 
     async fn plan_run(

@@ -40,6 +40,41 @@ pub async fn current<'e>(
     .await?)
 }
 
+#[derive(sqlx::FromRow)]
+struct Routed {
+    #[sqlx(flatten)]
+    pointer: DeploymentRow,
+    canary_id: Option<String>,
+    weight: Option<i64>,
+}
+
+/// The pointer and, while a canary of (chain, env) is open, its candidate's deployment id and
+/// weight: what a request routes by, in one query.
+pub async fn current_routed<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+) -> Result<Option<(DeploymentRow, Option<(String, i64)>)>> {
+    let row: Option<Routed> = sqlx::query_as(
+        "SELECT d.*, r.canary_id AS canary_id, r.weight AS weight
+           FROM deployments d
+           LEFT JOIN rollouts r ON r.project = d.project AND r.chain = d.chain AND r.env = d.env
+                               AND r.state IN ('monitoring', 'paused') AND r.switch_id IS NULL
+          WHERE d.project = ? AND d.chain = ? AND d.env = ? AND d.action <> 'canary'
+          ORDER BY d.seq DESC LIMIT 1",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let canary = r.canary_id.zip(r.weight);
+        (r.pointer, canary)
+    }))
+}
+
 pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<DeploymentRow>> {
     Ok(sqlx::query_as("SELECT * FROM deployments WHERE id = ?")
         .bind(id)
