@@ -99,17 +99,6 @@ fn policy_of(r: &RolloutRow) -> Result<MonitorPolicy> {
     })
 }
 
-/// The p95 of ascending durations (nearest rank).
-fn p95(sorted: &[i64]) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((sorted.len() as f64) * 0.95).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len()) - 1)
-        .map(|&d| d as f64)
-}
-
 /// One metric of one interval, judged.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Judged {
@@ -174,8 +163,8 @@ pub(crate) fn analyze(
         candidate: candidate.mean_cost,
         stable: baseline.mean_cost,
     });
-    let timed = |r: &IntervalRuns| r.durations.len() >= policy.min_runs as usize;
-    let (c95, b95) = (p95(&candidate.durations), p95(&baseline.durations));
+    let timed = |r: &IntervalRuns| r.timed >= i64::from(policy.min_runs);
+    let (c95, b95) = (candidate.p95_ms, baseline.p95_ms);
     let latency = ratio(c95, b95);
     out.push(Judged {
         metric: Metric::LatencyRatio,
@@ -186,7 +175,7 @@ pub(crate) fn analyze(
         ),
         value: latency,
         threshold: policy.max_latency_ratio,
-        runs: candidate.durations.len() as i64,
+        runs: candidate.timed,
         candidate: c95,
         stable: b95,
     });
@@ -1142,7 +1131,8 @@ mod tests {
             failures,
             mean_cost: (n > 0).then_some(cost),
             costed: n,
-            durations: vec![ms; (n - failures).max(0) as usize],
+            timed: (n - failures).max(0),
+            p95_ms: (n > failures).then_some(ms as f64),
         }
     }
 
@@ -1189,13 +1179,5 @@ mod tests {
             overall(&none.iter().map(|r| r.verdict).collect::<Vec<_>>()),
             Verdict::Inconclusive
         );
-    }
-
-    #[test]
-    fn p95_is_nearest_rank() {
-        let d: Vec<i64> = (1..=100).collect();
-        assert_eq!(p95(&d), Some(95.0));
-        assert_eq!(p95(&[7]), Some(7.0));
-        assert_eq!(p95(&[]), None);
     }
 }

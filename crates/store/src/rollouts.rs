@@ -214,8 +214,14 @@ pub struct IntervalRuns {
     /// Mean cost of the runs with a known cost, and how many those were.
     pub mean_cost: Option<f64>,
     pub costed: i64,
-    /// Durations in ms, ascending (for percentiles).
-    pub durations: Vec<i64>,
+    /// Completed runs with a duration, and the p95 of those durations in ms (nearest rank).
+    pub timed: i64,
+    pub p95_ms: Option<f64>,
+}
+
+/// The 0-based position of the p95 among `n` sorted values (nearest rank: ⌈0.95·n⌉).
+pub fn p95_offset(n: i64) -> Option<i64> {
+    (n > 0).then(|| (((n as f64) * 0.95).ceil() as i64).clamp(1, n) - 1)
 }
 
 pub async fn interval_runs(
@@ -232,44 +238,53 @@ pub async fn interval_runs(
     }
     let ids =
         serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    let (runs, failures, mean_cost, costed): (i64, i64, Option<f64>, i64) = sqlx::query_as(
-        "SELECT COUNT(*),
+    let (runs, failures, mean_cost, costed, timed): (i64, i64, Option<f64>, i64, i64) =
+        sqlx::query_as(
+            "SELECT COUNT(*),
                 COALESCE(SUM(status IN ('failed', 'timed_out', 'budget_exceeded', 'interrupted')), 0),
-                AVG(cost), COUNT(cost)
+                AVG(cost), COUNT(cost),
+                COALESCE(SUM(status = 'completed' AND duration_ms IS NOT NULL), 0)
            FROM runs
           WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
             AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
             AND status <> 'cancelled'",
-    )
-    .bind(project)
-    .bind(chain)
-    .bind(env)
-    .bind(from)
-    .bind(to)
-    .bind(&ids)
-    .fetch_one(&mut *db)
-    .await?;
-    let durations: Vec<i64> = sqlx::query_scalar(
-        "SELECT duration_ms FROM runs
-          WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
-            AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
-            AND status = 'completed' AND duration_ms IS NOT NULL
-          ORDER BY duration_ms",
-    )
-    .bind(project)
-    .bind(chain)
-    .bind(env)
-    .bind(from)
-    .bind(to)
-    .bind(&ids)
-    .fetch_all(&mut *db)
-    .await?;
+        )
+        .bind(project)
+        .bind(chain)
+        .bind(env)
+        .bind(from)
+        .bind(to)
+        .bind(&ids)
+        .fetch_one(&mut *db)
+        .await?;
+    // The percentile is picked by the database: one value crosses over, not every duration.
+    let p95_ms = match p95_offset(timed) {
+        None => None,
+        Some(offset) => sqlx::query_scalar::<_, i64>(
+            "SELECT duration_ms FROM runs
+              WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
+                AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+                AND status = 'completed' AND duration_ms IS NOT NULL
+              ORDER BY duration_ms LIMIT 1 OFFSET ?",
+        )
+        .bind(project)
+        .bind(chain)
+        .bind(env)
+        .bind(from)
+        .bind(to)
+        .bind(&ids)
+        .bind(offset)
+        .fetch_optional(&mut *db)
+        .await?
+        .map(|d| d as f64),
+    };
     Ok(IntervalRuns {
         runs,
         failures,
         mean_cost,
         costed,
-        durations,
+        timed,
+        p95_ms,
     })
 }
 
@@ -302,9 +317,11 @@ pub async fn reported_models(
     .bind(&ids)
     .fetch_all(&mut *db)
     .await?;
+    // `+project` etc.: found through the version's (or the gate trigger's) index, never by a
+    // scan of every run of the chain in the env.
     let gated: Vec<(String, String)> = sqlx::query_as(
         "SELECT DISTINCT s.agent, s.model_reported FROM run_steps s JOIN runs r ON r.id = s.run_id
-          WHERE r.project = ? AND r.chain = ? AND r.env = ? AND r.triggered_by = 'gate'
+          WHERE +r.project = ? AND +r.chain = ? AND +r.env = ? AND r.triggered_by = 'gate'
             AND r.version_hash = (SELECT v.hash FROM deployments d JOIN versions v ON v.id = d.version_id
                                    WHERE d.id = ?)
             AND s.model_reported IS NOT NULL
@@ -317,4 +334,17 @@ pub async fn reported_models(
     .fetch_all(&mut *db)
     .await?;
     Ok((seen, gated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::p95_offset;
+
+    #[test]
+    fn p95_is_nearest_rank() {
+        assert_eq!(p95_offset(100), Some(94), "the 95th of 100");
+        assert_eq!(p95_offset(1), Some(0));
+        assert_eq!(p95_offset(20), Some(18));
+        assert_eq!(p95_offset(0), None);
+    }
 }
