@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use chainlift_gates::cost::{Baseline, CostInput, StepCost};
 use chainlift_gates::infra::{SystemProbe, Targets};
@@ -637,111 +636,33 @@ impl Chainlift {
         chain: &ChainDef,
         args: &GateArgs,
     ) -> Result<GateReport> {
-        use chainlift_gates::report::evidence;
         let env = args.env.as_str();
         let untracked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE project = ? AND chain = ? AND (version_hash IS NULL OR version_hash = '')")
             .bind(&project.id)
             .bind(&chain.name)
             .fetch_one(&self.pool)
             .await?;
-        let runs_tracked = evidence(
-            "runs carry their version",
-            untracked == 0,
-            if untracked == 0 {
-                "checked: every run of the chain records its version hash (and a deployment's runs its id)".to_string()
-            } else {
-                format!("{untracked} run(s) of the chain record no version")
-            },
-            Some("new-data-identifiable"),
-        );
         let Some(current) = deployments::current(&self.pool, &project.id, &chain.name, env).await?
         else {
-            let ev = vec![
-                evidence(
-                    "previous version recoverable",
-                    true,
-                    format!("not applicable: nothing is deployed to `{env}` yet, so a rollback of this first deploy is an undeploy"),
-                    Some("previous-version-tagged"),
-                ),
-                evidence(
-                    "rollback drill",
-                    true,
-                    "not run: there is no earlier version to roll back to",
-                    Some("rollback-under-5-min"),
-                ),
-                runs_tracked,
-            ];
-            return Ok(GateReport::from_evidence(
-                "rollback",
-                ev,
-                format!("first deploy to `{env}`: rollback = undeploy; runs carry their version"),
-                |f| {
-                    f.iter()
-                        .map(|e| format!("{}: {}", e.check, e.detail))
-                        .collect::<Vec<_>>()
-                        .join(" · ")
-                },
-            ));
+            return Ok(chainlift_gates::rollback::run(env, untracked, None, &NoDrill).await);
         };
-        let mut ev = Vec::new();
-        let v = versions::get(&self.pool, current.version_id)
+        let version = versions::get(&self.pool, current.version_id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the deployed version is missing"))?;
-        let label = crate::history::label(&v);
-        let started = Instant::now();
-
-        // 1. Rebuilt from the store's bytes (not the cache) and hash-verified.
-        let rebuilt = self.verify_from_store(&v).await;
-        ev.push(evidence(
-            "the version a rollback restores is recoverable",
-            rebuilt.is_ok(),
-            match (&rebuilt, &v.tag) {
-                (Ok(n), Some(t)) => format!("{t}: {n} file(s) rebuilt from the history, hash verified"),
-                (Ok(n), None) => format!("{label}: {n} file(s) rebuilt from the history, hash verified (untagged: production deploys tag it)"),
-                (Err(e), _) => e.message.clone(),
-            },
-            Some("previous-version-tagged"),
-        ));
-
-        // 2. The rollback code itself moves a scratch pointer from a stand-in for the new
-        //    deployment back to the current one; the transaction is then discarded.
-        let drill = self
-            .drill_pointer(project, &chain.name, env, &current)
-            .await;
-        let pointer_took = started.elapsed();
-        ev.push(evidence(
-            "rollback drill under 5 minutes",
-            drill.is_ok() && pointer_took.as_secs() < 300,
-            match &drill {
-                Ok(()) => format!(
-                    "the rollback code moved a scratch pointer back to {label} (same version and config snapshot) in {:.1} ms",
-                    pointer_took.as_secs_f64() * 1e3
-                ),
-                Err(e) => format!("the drill failed: {}", e.message),
-            },
-            Some("rollback-under-5-min"),
-        ));
-
-        // 3. The restored version answers its smoke input, replayed from a cassette.
-        if rebuilt.is_ok() {
-            ev.push(self.drill_replay(project, chain, args, &v, &label).await);
-        }
-        ev.push(runs_tracked);
-        let took = started.elapsed();
-        Ok(GateReport::from_evidence(
-            "rollback",
-            ev,
-            format!(
-                "`{env}` can roll back to {label}: drilled end to end in {:.1} s",
-                took.as_secs_f64()
-            ),
-            |f| {
-                f.iter()
-                    .map(|e| format!("{}: {}", e.check, e.detail))
-                    .collect::<Vec<_>>()
-                    .join(" · ")
-            },
-        ))
+        let restored = chainlift_gates::rollback::Restored {
+            label: crate::history::label(&version),
+            tagged: version.tag.is_some(),
+        };
+        let drill = Drill {
+            api: self,
+            project,
+            chain,
+            args,
+            current: &current,
+            version: &version,
+            label: &restored.label,
+        };
+        Ok(chainlift_gates::rollback::run(env, untracked, Some(&restored), &drill).await)
     }
 
     /// The drill's pointer move: a scratch env gets the current deployment and a stand-in for
@@ -893,6 +814,67 @@ impl Chainlift {
                 item,
             ),
         }
+    }
+}
+
+/// The rollback drill against the real history and engine (DESIGN.md §5).
+struct Drill<'a> {
+    api: &'a Chainlift,
+    project: &'a Project,
+    chain: &'a ChainDef,
+    args: &'a GateArgs,
+    current: &'a deployments::DeploymentRow,
+    version: &'a versions::VersionRow,
+    label: &'a str,
+}
+
+impl chainlift_gates::rollback::RollbackDrill for Drill<'_> {
+    async fn rebuild(&self) -> std::result::Result<usize, String> {
+        self.api
+            .verify_from_store(self.version)
+            .await
+            .map_err(|e| e.message)
+    }
+
+    async fn move_pointer_back(&self) -> std::result::Result<(), String> {
+        self.api
+            .drill_pointer(self.project, &self.chain.name, &self.args.env, self.current)
+            .await
+            .map_err(|e| e.message)
+    }
+
+    async fn replay_smoke(&self) -> chainlift_gates::report::Evidence {
+        self.api
+            .drill_replay(
+                self.project,
+                self.chain,
+                self.args,
+                self.version,
+                self.label,
+            )
+            .await
+    }
+}
+
+/// Nothing is deployed: nothing to drill (the gate never calls these).
+struct NoDrill;
+
+impl chainlift_gates::rollback::RollbackDrill for NoDrill {
+    async fn rebuild(&self) -> std::result::Result<usize, String> {
+        Err("nothing is deployed".into())
+    }
+
+    async fn move_pointer_back(&self) -> std::result::Result<(), String> {
+        Err("nothing is deployed".into())
+    }
+
+    async fn replay_smoke(&self) -> chainlift_gates::report::Evidence {
+        chainlift_gates::report::evidence(
+            "the restored version runs its smoke input",
+            true,
+            "not run: nothing is deployed",
+            None,
+        )
     }
 }
 

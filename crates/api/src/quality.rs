@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chainlift_gates::report::evidence;
-use chainlift_gates::{
-    CellScore, CriterionScore, GateReport, GateStatus, InputScores, QualityScores,
+use chainlift_gates::quality::{
+    self as judge, reviewer_schema, Baseline, QualityPolicy, QualityRunner, Scored, REVIEWER_PROMPT,
 };
+use chainlift_gates::GateReport;
 use chainlift_model::subst::{substitute, Lookup};
 use chainlift_model::{ChainDef, Project};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -23,36 +23,79 @@ use crate::project::resolve_env_with_file;
 use crate::runs::read_bounded;
 use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result, RunArgs};
 
-pub const DEFAULT_CRITERIA: [&str; 4] = ["completeness", "accuracy", "formatting", "relevance"];
-
-const REVIEWER_PROMPT: &str =
-    "You review the output of an LLM agent chain against quality criteria.\n\
-Score each criterion from 1 (poor) to 5 (excellent) and give a one-sentence rationale.\n\
-Judge only what is in the output; do not give an overall verdict.\n\n\
-Criteria: {{ input.criteria | join(\", \") }}\n\n\
-The chain's input:\n{{ input.input | tojson }}\n\n\
-The chain's output:\n{{ input.output }}\n";
-
-fn reviewer_schema(criteria: &[String]) -> Value {
-    let mut props = serde_json::Map::new();
-    for c in criteria {
-        props.insert(
-            c.clone(),
-            json!({"type": "object", "required": ["score", "rationale"], "additionalProperties": false,
-                   "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "rationale": {"type": "string"}}}),
-        );
-    }
-    json!({"type": "object", "required": criteria, "additionalProperties": false, "properties": props})
-}
-
 fn q(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
-struct Scored {
-    input: String,
-    run_id: Option<String>,
-    scores: std::result::Result<BTreeMap<String, (i64, String)>, String>,
+/// The quality gate's runs, for [`chainlift_gates::quality::run`]: each input through the
+/// chain and the reviewer, and the baseline from the store.
+struct Runner {
+    api: Chainlift,
+    args: GateArgs,
+    project: String,
+    chain: String,
+    reviewer_root: PathBuf,
+    criteria: Vec<String>,
+}
+
+impl QualityRunner for Runner {
+    async fn score_all(&self, inputs: Vec<PathBuf>) -> std::result::Result<Vec<Scored>, String> {
+        // Every input runs at once, each as its own task, so the work around the model calls
+        // uses every core; the env's concurrency limit still paces the calls themselves.
+        let mut pending: FuturesUnordered<_> = inputs
+            .into_iter()
+            .map(|file| {
+                tokio::spawn(score_input(
+                    self.api.clone(),
+                    self.args.clone(),
+                    file,
+                    self.reviewer_root.clone(),
+                    self.criteria.clone(),
+                ))
+            })
+            .collect();
+        let mut scored = Vec::new();
+        while let Some(s) = pending.next().await {
+            scored.push(s.map_err(|e| format!("a quality input's task failed: {e}"))?);
+        }
+        Ok(scored)
+    }
+
+    async fn baseline(&self) -> std::result::Result<Option<Baseline>, String> {
+        let pool = &self.api.pool;
+        let env = self.args.env.as_str();
+        let store = |e: chainlift_store::StoreError| e.to_string();
+        let Some(d) = chainlift_store::deployments::current(pool, &self.project, &self.chain, env)
+            .await
+            .map_err(store)?
+        else {
+            return Ok(None);
+        };
+        let Some(v) = chainlift_store::versions::get(pool, d.version_id)
+            .await
+            .map_err(store)?
+        else {
+            return Ok(None);
+        };
+        let Some(row) = chainlift_store::gate_reports::latest(
+            pool,
+            &self.project,
+            &self.chain,
+            &v.hash,
+            "quality",
+            None,
+        )
+        .await
+        .map_err(store)?
+        else {
+            return Ok(None);
+        };
+        let before: Value = serde_json::from_str(&row.report).unwrap_or(Value::Null);
+        Ok(Some(Baseline::from_report(
+            &crate::history::label(&v),
+            &before,
+        )))
+    }
 }
 
 impl Chainlift {
@@ -147,27 +190,13 @@ impl Chainlift {
         args: &GateArgs,
     ) -> Result<GateReport> {
         let env = args.env.as_str();
-        let gates = chain.gates.clone().unwrap_or_default();
-        let Some(inputs_dir) = gates.pointer("/quality/inputs").and_then(|v| v.as_str()) else {
+        let policy = QualityPolicy::from_gates(&chain.gates.clone().unwrap_or_default());
+        let Some(inputs_dir) = policy.inputs.clone() else {
             return Ok(GateReport::skipped(
                 "quality",
                 "no `gates.quality.inputs` in chain.yaml: nothing to score",
             ));
         };
-        let min_average = gates
-            .pointer("/quality/min_average")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(4.0);
-        let criteria: Vec<String> = gates
-            .pointer("/quality/criteria")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c.as_str().map(String::from))
-                    .collect()
-            })
-            .filter(|c: &Vec<String>| !c.is_empty())
-            .unwrap_or_else(|| DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect());
         let resolved = match resolve_env_with_file(project, chain, env, &BTreeMap::new())?.1 {
             Ok(r) => r,
             Err(_) => {
@@ -177,10 +206,7 @@ impl Chainlift {
                 ))
             }
         };
-        let raw_model = gates
-            .pointer("/quality/reviewer/model")
-            .and_then(|v| v.as_str())
-            .unwrap_or("${REVIEWER_MODEL}");
+        let raw_model = policy.reviewer_model.as_str();
         let model = substitute(raw_model, &|n: &str| {
             resolved
                 .config
@@ -196,9 +222,9 @@ impl Chainlift {
                 ),
             )
         })?;
-        let reviewer_root = self.reviewer_project(project, chain, env, &model, &criteria)?;
+        let reviewer_root = self.reviewer_project(project, chain, env, &model, &policy.criteria)?;
 
-        let mut files: Vec<PathBuf> = std::fs::read_dir(chain.dir.join(inputs_dir))
+        let mut files: Vec<PathBuf> = std::fs::read_dir(chain.dir.join(&inputs_dir))
             .into_iter()
             .flatten()
             .flatten()
@@ -212,226 +238,17 @@ impl Chainlift {
                 format!("{inputs_dir} holds no .json inputs"),
             ));
         }
-
-        // Every input runs at once; the env's concurrency limit paces the agent calls.
-        // Each input is its own task, so the work around the model calls uses every core;
-        // the env's concurrency limit still paces the calls themselves.
-        let tasks: Vec<_> = files
-            .into_iter()
-            .map(|file| {
-                tokio::spawn(score_input(
-                    self.clone(),
-                    args.clone(),
-                    file,
-                    reviewer_root.clone(),
-                    criteria.clone(),
-                ))
-            })
-            .collect();
-        let mut pending: FuturesUnordered<_> = tasks.into_iter().collect();
-        let mut scored = Vec::new();
-        while let Some(s) = pending.next().await {
-            match s {
-                Ok(s) => scored.push(s),
-                Err(e) => {
-                    return Err(ApiError::new(
-                        ErrorCode::Internal,
-                        format!("a quality input's task failed: {e}"),
-                    ))
-                }
-            }
-        }
-        scored.sort_by(|a, b| a.input.cmp(&b.input));
-
-        let mut ev = Vec::new();
-        let mut per_criterion: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for s in &scored {
-            match &s.scores {
-                Ok(scores) => {
-                    let avg = scores.values().map(|(v, _)| *v as f64).sum::<f64>()
-                        / scores.len().max(1) as f64;
-                    let detail = scores
-                        .iter()
-                        .map(|(c, (v, why))| format!("{c} {v} ({why})"))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    ev.push(evidence(
-                        &format!("{} scored", s.input),
-                        true,
-                        format!("average {avg:.2}: {detail}"),
-                        None,
-                    ));
-                    for (c, (v, _)) in scores {
-                        per_criterion.entry(c.clone()).or_default().push(*v);
-                    }
-                }
-                Err(e) => ev.push(evidence(
-                    &format!("{} scored", s.input),
-                    false,
-                    e.clone(),
-                    Some("output-quality"),
-                )),
-            }
-        }
-        let averages: BTreeMap<String, f64> = per_criterion
-            .iter()
-            .map(|(c, v)| (c.clone(), v.iter().sum::<i64>() as f64 / v.len() as f64))
-            .collect();
-        let all: Vec<i64> = per_criterion.values().flatten().copied().collect();
-        let overall = if all.is_empty() {
-            0.0
-        } else {
-            all.iter().sum::<i64>() as f64 / all.len() as f64
+        let runner = Runner {
+            api: self.clone(),
+            args: args.clone(),
+            project: project.id.clone(),
+            chain: chain.name.clone(),
+            reviewer_root,
+            criteria: policy.criteria.clone(),
         };
-        for (c, a) in &averages {
-            ev.push(evidence(
-                &format!("criterion:{c}"),
-                true,
-                format!("{a:.2}"),
-                None,
-            ));
-        }
-        ev.push(evidence(
-            "average score",
-            !all.is_empty() && overall >= min_average,
-            format!(
-                "{overall:.2} across {} input(s) (minimum {min_average:.1})",
-                scored.iter().filter(|s| s.scores.is_ok()).count()
-            ),
-            Some("output-quality"),
-        ));
-        ev.push(evidence(
-            "reviewer",
-            true,
-            format!("model {model}, temperature 0, prompt:\n{REVIEWER_PROMPT}"),
-            None,
-        ));
-
-        // Regressions against the version deployed here.
-        let mut regressions = Vec::new();
-        let mut baseline: BTreeMap<String, f64> = BTreeMap::new();
-        let mut baseline_label = None;
-        if let Some(d) =
-            chainlift_store::deployments::current(&self.pool, &project.id, &chain.name, env).await?
-        {
-            if let Some(v) = chainlift_store::versions::get(&self.pool, d.version_id).await? {
-                if let Some(row) = chainlift_store::gate_reports::latest(
-                    &self.pool,
-                    &project.id,
-                    &chain.name,
-                    &v.hash,
-                    "quality",
-                    None,
-                )
-                .await?
-                {
-                    let before: Value = serde_json::from_str(&row.report).unwrap_or(Value::Null);
-                    let label = v
-                        .tag
-                        .clone()
-                        .unwrap_or_else(|| v.hash.chars().take(12).collect());
-                    for e in before["evidence"].as_array().into_iter().flatten() {
-                        let Some(c) = e["check"]
-                            .as_str()
-                            .and_then(|c| c.strip_prefix("criterion:"))
-                        else {
-                            continue;
-                        };
-                        let (Some(old), Some(new)) = (
-                            e["detail"].as_str().and_then(|d| d.parse::<f64>().ok()),
-                            averages.get(c),
-                        ) else {
-                            continue;
-                        };
-                        baseline.insert(c.to_string(), old);
-                        baseline_label = Some(label.clone());
-                        if new + 0.5 <= old {
-                            regressions
-                                .push(format!("{c} fell from {old:.1} to {new:.1} (vs {label})"));
-                        }
-                    }
-                }
-            }
-        }
-        if !regressions.is_empty() {
-            ev.push(evidence(
-                "regressions against the baseline",
-                true,
-                regressions.join("; "),
-                None,
-            ));
-        }
-        let regression_note = if regressions.is_empty() {
-            String::new()
-        } else {
-            format!("; regressions: {}", regressions.join("; "))
-        };
-        let crit = averages
-            .iter()
-            .map(|(c, a)| format!("{c} {a:.1}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut report = GateReport::from_evidence(
-            "quality",
-            ev,
-            format!("average {overall:.2} ≥ {min_average:.1} ({crit}){regression_note}"),
-            |f| {
-                let lowest = averages
-                    .iter()
-                    .min_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(c, a)| format!("; lowest: {c} {a:.1}"))
-                    .unwrap_or_default();
-                let failed: Vec<String> = f
-                    .iter()
-                    .filter(|e| e.check != "average score")
-                    .map(|e| format!("{}: {}", e.check, e.detail))
-                    .collect();
-                let mut s = format!("average {overall:.2} is below {min_average:.1} ({crit}){lowest}{regression_note}");
-                if !failed.is_empty() {
-                    s = format!("{s} · {}", failed.join(" · "));
-                }
-                s
-            },
-        );
-        report.run_ids = scored.iter().filter_map(|s| s.run_id.clone()).collect();
-        report.quality = Some(QualityScores {
-            min_average,
-            overall,
-            baseline: baseline_label,
-            criteria: averages
-                .iter()
-                .map(|(c, a)| CriterionScore {
-                    name: c.clone(),
-                    average: *a,
-                    baseline: baseline.get(c).copied(),
-                })
-                .collect(),
-            inputs: scored
-                .iter()
-                .map(|s| InputScores {
-                    input: s.input.clone(),
-                    run_id: s.run_id.clone(),
-                    error: s.scores.as_ref().err().cloned(),
-                    scores: s
-                        .scores
-                        .as_ref()
-                        .map(|m| {
-                            m.iter()
-                                .map(|(c, (v, why))| CellScore {
-                                    criterion: c.clone(),
-                                    score: *v,
-                                    rationale: why.clone(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
-                .collect(),
-        });
-        if report.status == GateStatus::Passed && all.is_empty() {
-            report.status = GateStatus::Failed;
-        }
-        Ok(report)
+        judge::run(&policy, &model, files, &runner)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e))
     }
 }
 
@@ -498,25 +315,7 @@ async fn score_input(
             std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .map(|v| {
-                    criteria
-                        .iter()
-                        .filter_map(|c| {
-                            let s = v.get(c)?;
-                            Some((
-                                c.clone(),
-                                (
-                                    s.get("score")?.as_i64()?.clamp(1, 5),
-                                    s.get("rationale")
-                                        .and_then(|r| r.as_str())
-                                        .unwrap_or("")
-                                        .to_string(),
-                                ),
-                            ))
-                        })
-                        .collect::<BTreeMap<_, _>>()
-                })
-                .filter(|m| m.len() == criteria.len())
+                .and_then(|v| judge::read_review(&v, &criteria))
                 .ok_or_else(|| {
                     "the reviewer's answer lacks a score for every criterion".to_string()
                 })

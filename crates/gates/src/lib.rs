@@ -9,7 +9,9 @@ pub mod config;
 pub mod cost;
 pub mod infra;
 pub mod junit;
+pub mod quality;
 pub mod report;
+pub mod rollback;
 pub mod smoke;
 
 pub use report::{
