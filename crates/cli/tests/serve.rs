@@ -968,3 +968,135 @@ fn a_failing_canary_is_rolled_back_by_serve_within_an_interval() -> TestResult {
     );
     Ok(())
 }
+
+/// DESIGN.md §10: serve killed with `kill -9` in a rollout's window and started again resumes
+/// the window from the stored analyses: every interval analyzed once, none lost, no rollback,
+/// and the window ends `stable`.
+#[test]
+fn a_killed_serve_resumes_the_rollout_window() -> TestResult {
+    let provider = OpenAiServer::start(support::sample_responder())?;
+    let sb = deployed_with(Some(&provider), None)?;
+    let policy = sb.project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    std::fs::write(
+        &policy,
+        text.replace(
+            "  - {name: dev}",
+            "  - name: dev\n    monitor: {window: 8s, interval: 2s, min_runs: 3, step_for: 2s, max_latency_ratio: 1000}",
+        ),
+    )?;
+    let yaml = sb.chain_dir().join("chain.yaml");
+    let text = std::fs::read_to_string(&yaml)?;
+    std::fs::write(&yaml, format!("{text}# v2\n"))?;
+    let cli = |args: &[&str]| -> Result<Value, Box<dyn std::error::Error>> {
+        let out = sb.cli().args(args).output()?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+    };
+    let rollout = || {
+        cli(&[
+            "rollout",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--format",
+            "json",
+        ])
+    };
+    cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
+    let mut first = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
+    cli(&[
+        "deploy",
+        "content-pipeline",
+        "--env",
+        "dev",
+        "--version",
+        "v2",
+        "--canary",
+        "50",
+    ])?;
+    let input = std::fs::read(sb.input())?;
+    let rt = runtime()?;
+    let http = reqwest::Client::new();
+    // A batch of requests, all answered before it returns: nothing is in flight between
+    // batches (a run killed mid-flight would count as a failure of the candidate).
+    let batch = |base: &str, n: usize| -> TestResult {
+        rt.block_on(async {
+            for k in 0..n {
+                let r = http
+                    .post(format!("{base}/v1/chains/content-pipeline/runs?wait=60"))
+                    .header("content-type", "application/json")
+                    .header("x-chainlift-key", format!("user-{k}"))
+                    .body(input.clone())
+                    .send()
+                    .await?;
+                assert_eq!(r.status().as_u16(), 200);
+            }
+            Ok(())
+        })
+    };
+    // Into the window: the first passing interval takes the canary to the full switch.
+    let start = std::time::Instant::now();
+    while rollout()?["phase"] != "window" {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no full switch: {}",
+            rollout()?
+        );
+        batch(&first.base, 4)?;
+    }
+    first.child.kill()?; // SIGKILL, with nothing in flight
+    first.child.wait()?;
+    let second = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
+    // The new process serves at once; its monitor waits for the dead one's lease to expire,
+    // then catches up on the intervals it missed.
+    let start = std::time::Instant::now();
+    let r = loop {
+        let r = rollout()?;
+        if r["state"] != "monitoring" {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "the window never ended: {r}\n{}",
+            second.log()
+        );
+        batch(&second.base, 4)?;
+    };
+    assert_eq!(r["state"], "stable", "{r}");
+    assert_eq!(r["stable"], "v2");
+    let analyses = r["analyses"].as_array().cloned().unwrap_or_default();
+    let mut intervals: Vec<(String, String)> = analyses
+        .iter()
+        .filter(|a| a["metric"] == "failure_rate")
+        .map(|a| {
+            (
+                a["interval_start"].as_str().unwrap_or("").to_string(),
+                a["at"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    intervals.reverse();
+    assert_eq!(
+        analyses.len(),
+        intervals.len() * 3,
+        "every interval once, with its three metrics"
+    );
+    for pair in intervals.windows(2) {
+        assert_eq!(pair[0].1, pair[1].0, "no interval lost: {intervals:?}");
+    }
+    assert!(
+        analyses.iter().all(|a| a["verdict"] == "successful"),
+        "{analyses:?}"
+    );
+    let audit = cli(&["audit", "--limit", "200"])?;
+    assert!(
+        !audit.to_string().contains("rollout-rollback"),
+        "no rollback: {audit}"
+    );
+    Ok(())
+}
