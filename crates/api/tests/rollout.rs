@@ -524,3 +524,37 @@ async fn model_drift_is_flagged_and_holds_the_step() -> TestResult {
     assert_eq!((r.state, r.weight), (RolloutState::Monitoring, 10), "held");
     Ok(())
 }
+
+/// A candidate costing three times the stable per run is rolled back on cost, and says so.
+#[tokio::test]
+async fn a_costly_canary_is_rolled_back_on_cost() -> TestResult {
+    let w = world(WATCH, same_file_other_hash).await?;
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(50))
+        .await?;
+    w.traffic(1.0, 30, "c").await?;
+    // Its prompts grew: every run of the candidate cost three times what it did.
+    let pool = chainlift_store::open(&w.home.join("chainlift.db")).await?;
+    let tripled = sqlx::query(
+        "UPDATE runs SET cost = cost * 3
+          WHERE deployment_id = (SELECT canary_id FROM rollouts WHERE state = 'monitoring')",
+    )
+    .execute(&pool)
+    .await?
+    .rows_affected();
+    assert!(tripled >= 3, "{tripled} runs reached the canary");
+    let out = w.monitor_at(2.1).await?;
+    assert_eq!(
+        out.first().and_then(|o| o.failed_metric),
+        Some(Metric::CostRatio),
+        "{out:?}"
+    );
+    let r = w.api.rollout(&w.at, "dev").await?;
+    assert_eq!(r.state, RolloutState::RolledBack);
+    let why = r.reason.unwrap_or_default();
+    assert!(
+        why.starts_with("cost per run (candidate / stable) 3.00 > 1.50 over "),
+        "{why}"
+    );
+    Ok(())
+}
