@@ -520,14 +520,16 @@ async fn deploy(
     chain: String,
     version: String,
     env: String,
+    canary: Option<u8>,
 ) -> Result<DeploymentView, ApiError> {
     state
         .api
-        .deploy(
+        .deploy_canary(
             &project_args(&project, Some(chain)),
             &version,
             &env,
             Some("from the app"),
+            canary,
         )
         .await
 }

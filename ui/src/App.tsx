@@ -434,10 +434,10 @@ export default function App() {
                 setPromotion(await backend.approve(project.root, promotion.id, "approved in the app"));
               })
             }
-            onDeploy={() =>
+            onDeploy={(canary) =>
               void act("deploying", async () => {
                 if (!promotion) return;
-                await backend.deploy(project.root, promotion.chain, promotion.version, promotion.to_env);
+                await backend.deploy(project.root, promotion.chain, promotion.version, promotion.to_env, canary);
                 setActivityKey((k) => k + 1);
                 setPromotion(await backend.promotion(project.root, promotion.id));
               })

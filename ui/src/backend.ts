@@ -107,8 +107,9 @@ export function approve(project: string, id: string, note: string): Promise<Prom
   return call<PromotionView>("approve", { project, id, note });
 }
 
-export function deploy(project: string, chain: string, version: string, env: string): Promise<DeploymentView> {
-  return call<DeploymentView>("deploy", { project, chain, version, env });
+/** Deploy a version; with `canary`, as a canary for that percent of requests (DESIGN.md §10). */
+export function deploy(project: string, chain: string, version: string, env: string, canary: number | null = null): Promise<DeploymentView> {
+  return call<DeploymentView>("deploy", { project, chain, version, env, canary });
 }
 
 /** The newest rollout of a chain in an env, open or ended (none: never one). */

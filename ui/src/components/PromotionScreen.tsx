@@ -14,7 +14,8 @@ interface Props {
   /** The rollout this promotion's deploy opened (shown once deployed). */
   rollout?: React.ReactNode;
   onApprove: () => void;
-  onDeploy: () => void;
+  /** Deploy the promoted version: in full, or as a canary for that percent of requests. */
+  onDeploy: (canary: number | null) => void;
   onRollback: (env: string) => void;
   onWaive: (gate: string, reason: string) => Promise<void>;
 }
@@ -22,6 +23,7 @@ interface Props {
 /** One promotion: its gates, the checklist, and the approve → deploy → rollback actions. */
 export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDeploy, onRollback, onWaive, activity, rollout }: Props) {
   const [confirm, setConfirm] = useState<string | null>(null);
+  const [canaryPct, setCanaryPct] = useState(10);
   if (!promotion) {
     return (
       <div className="empty card">
@@ -61,9 +63,29 @@ export function PromotionScreen({ promotion, deployed, onTick, onApprove, onDepl
           <button data-testid="approve-button" onClick={onApprove} disabled={promotion.state !== "awaiting_approval"}>
             Approve
           </button>
-          <button className="primary" data-testid="deploy-button" onClick={onDeploy} disabled={promotion.state !== "approved"}>
+          <button className="primary" data-testid="deploy-button" onClick={() => onDeploy(null)} disabled={promotion.state !== "approved"}>
             Deploy {promotion.version}
           </button>
+          {deployed[env] && (
+            <span className="canary-deploy">
+              <label>
+                as a canary for{" "}
+                <input
+                  type="number"
+                  min={1}
+                  max={99}
+                  value={canaryPct}
+                  data-testid="canary-percent"
+                  aria-label="canary share of requests, percent"
+                  onChange={(e) => setCanaryPct(Math.min(99, Math.max(1, Number(e.target.value) || 1)))}
+                />{" "}
+                %
+              </label>{" "}
+              <button data-testid="deploy-canary-button" onClick={() => onDeploy(canaryPct)} disabled={promotion.state !== "approved"}>
+                Deploy as canary
+              </button>
+            </span>
+          )}
           <button data-testid="rollback-button" onClick={() => setConfirm(env)} disabled={!deployed[env]}>
             Rollback {env}
           </button>
