@@ -411,8 +411,7 @@ dto! {
 
     pub struct PromotionGateView {
         pub gate: String,
-        /// passed, failed, skipped or waived.
-        pub status: String,
+        pub status: chainlift_gates::GateStatus,
         pub summary: String,
         pub waived_by: Option<String>,
         pub waiver_note: Option<String>,

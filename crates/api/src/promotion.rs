@@ -74,17 +74,30 @@ impl Chainlift {
         let mut gates: Vec<PromotionGateView> = table::gates(&self.pool, &p.id)
             .await?
             .into_iter()
-            .map(|g| PromotionGateView {
-                quality: serde_json::from_str::<chainlift_gates::GateReport>(&g.report)
-                    .ok()
-                    .and_then(|r| r.quality),
-                gate: g.gate,
-                status: g.status,
-                summary: g.summary,
-                waived_by: g.waived_by,
-                waiver_note: g.waiver_note,
+            .map(|g| {
+                let status = GateStatus::parse(&g.status).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "the {} gate of promotion {} has status `{}`, which this version of Chainlift does not know",
+                            g.gate,
+                            short(&p.id),
+                            g.status
+                        ),
+                    )
+                })?;
+                Ok(PromotionGateView {
+                    quality: serde_json::from_str::<chainlift_gates::GateReport>(&g.report)
+                        .ok()
+                        .and_then(|r| r.quality),
+                    gate: g.gate,
+                    status,
+                    summary: g.summary,
+                    waived_by: g.waived_by,
+                    waiver_note: g.waiver_note,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         gates.sort_by_key(|g| {
             chainlift_gates::GATES
                 .iter()

@@ -378,7 +378,7 @@ pub(crate) fn print_promotion(json: bool, p: &chainlift_api::dto::PromotionView)
     for g in &p.gates {
         println!(
             "  {:<7} {:<9} {}",
-            g.status.to_uppercase(),
+            g.status.as_str().to_uppercase(),
             g.gate,
             g.summary
         );

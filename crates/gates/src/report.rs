@@ -25,6 +25,18 @@ impl GateStatus {
             GateStatus::Waived => "waived",
         }
     }
+
+    /// The status a stored name names; `None` for anything else.
+    pub fn parse(text: &str) -> Option<GateStatus> {
+        [
+            GateStatus::Passed,
+            GateStatus::Failed,
+            GateStatus::Skipped,
+            GateStatus::Waived,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 /// One checked fact. `item` names the checklist key it decides, when it decides one.
