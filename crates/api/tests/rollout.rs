@@ -558,3 +558,45 @@ async fn a_costly_canary_is_rolled_back_on_cost() -> TestResult {
     );
     Ok(())
 }
+
+/// Scheduled runs stay on the stable version during a canary; a deploy while a rollout is open
+/// ends it first (a canary `rolled_back`, saying why) and opens its own (a full switch: the
+/// window, watched the same way).
+#[tokio::test]
+async fn schedules_skip_the_canary_and_a_deploy_ends_an_open_rollout() -> TestResult {
+    let w = world(WATCH, same_file_other_hash).await?;
+    w.api
+        .deploy_canary(&w.at, "v2", "dev", None, Some(99))
+        .await?;
+    let input = w.api.smoke_input(&w.at)?;
+    for i in 0..10 {
+        let run = w
+            .api
+            .run(
+                &RunArgs {
+                    at: w.at.clone(),
+                    env: "dev".into(),
+                    input: input.clone(),
+                    route_key: Some(format!("tick-{i}")),
+                    trigger: chainlift_api::dto::Trigger::Schedule,
+                    ..RunArgs::default()
+                },
+                &|_| {},
+            )
+            .await?;
+        assert_eq!(run.version, "v1", "a scheduled run went to the canary");
+    }
+    let canary = w.api.rollout(&w.at, "dev").await?;
+    w.api.deploy(&w.at, "v2", "dev", Some("all in")).await?;
+    let window = w.api.rollout(&w.at, "dev").await?;
+    assert_ne!(window.id, canary.id);
+    assert_eq!((window.phase, window.weight), (RolloutPhase::Window, 100));
+    assert_eq!(window.stable, "v1", "a rollback returns to v1");
+    let pool = chainlift_store::open(&w.home.join("chainlift.db")).await?;
+    let ended = chainlift_store::rollouts::get(&pool, &canary.id)
+        .await?
+        .ok_or("the canary's rollout is gone")?;
+    assert_eq!(ended.state, "rolled_back");
+    assert_eq!(ended.reason.as_deref(), Some("a deploy of v2 replaced it"));
+    Ok(())
+}
