@@ -212,7 +212,11 @@ export default function App() {
   const promotionId = promotion?.id;
   const refreshPromotion = useCallback(() => {
     if (!root || !promotionId) return;
-    backend.promotion(root, promotionId).then(setPromotion, (e) => setActionError(toApiError(e)));
+    // Only onto the promotion it was asked for: one opened meanwhile (Promote finished) wins.
+    backend.promotion(root, promotionId).then(
+      (fresh) => setPromotion((current) => (current && current.id === fresh.id ? fresh : current)),
+      (e) => setActionError(toApiError(e)),
+    );
   }, [root, promotionId]);
   useEffect(() => {
     backend.watchChanges(setFeed).catch((e) => setActionError(toApiError(e)));

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { AnalysisView } from "../bindings/AnalysisView";
 import type { Metric } from "../bindings/Metric";
@@ -130,9 +130,13 @@ export function RolloutPanel({ root, chain, env, refresh }: { root: string; chai
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<RolloutRequest | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  // Loads overlap when the feed moves fast: only the newest answer is shown.
+  const latest = useRef(0);
   const reload = useCallback(() => {
+    const mine = ++latest.current;
     backend.rollout(root, chain, env).then(
       (v) => {
+        if (mine !== latest.current) return;
         setR(v);
         setError(null);
       },
