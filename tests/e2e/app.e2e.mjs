@@ -702,6 +702,24 @@ uiTest("home: a second chain appears in the chains × environments table, and ch
   await gone("chain-matrix");
 });
 
+/** `chainlift serve --env production` on a free port, logging to artifacts/<log>: `base` is its
+ * URL once it listens; `stop()` sends SIGTERM and waits for it to drain and exit. */
+function startServe(log) {
+  const child = spawn(cli, ["serve", "--env", "production", "--listen", "127.0.0.1:0"], {
+    cwd: sampleRoot,
+    stdio: ["ignore", "pipe", openSync(path.join(artifacts, log), "w")],
+  });
+  const base = new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(String(d).split(/\s+/)[2]));
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: see artifacts/${log}`)));
+  });
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+  };
+  return { base, stop };
+}
+
 // Issue 13: production for real. A `chainlift serve` of production takes requests from curl's
 // stand-in (fetch); the app, which made none of it, shows the serve on Home and the runs on the
 // Runs screen by itself (the change feed), within a second of each change.
@@ -710,16 +728,9 @@ uiTest("serve: Home shows who serves production, and its runs appear on Runs by 
   const line = await byTestId("serve-status-production");
   await line.waitForDisplayed({ timeout: 10000 });
   assert.match(await line.getText(), /not served here/);
-  const log = openSync(path.join(artifacts, "serve.log"), "w");
-  const serve = spawn(cli, ["serve", "--env", "production", "--listen", "127.0.0.1:0"], {
-    cwd: sampleRoot,
-    stdio: ["ignore", "pipe", log],
-  });
+  const serve = startServe("serve.log");
   try {
-    const base = await new Promise((resolve, reject) => {
-      serve.stdout.once("data", (d) => resolve(String(d).split(/\s+/)[2]));
-      serve.once("exit", (code) => reject(new Error(`serve exited ${code}: see artifacts/serve.log`)));
-    });
+    const base = await serve.base;
     await browser.waitUntil(async () => /served by/.test(await (await byTestId("serve-status-production")).getText()), {
       timeout: 5000,
       timeoutMsg: "Home did not show the serve holding production",
@@ -755,8 +766,7 @@ uiTest("serve: Home shows who serves production, and its runs appear on Runs by 
     for (const id of ids) await (await byTestId(`run-row-${id}`)).waitForExist({ timeout: 5000 });
     await (await byTestId("runs-trigger")).selectByAttribute("value", "");
   } finally {
-    serve.kill("SIGTERM");
-    await new Promise((resolve) => (serve.exitCode !== null ? resolve() : serve.once("exit", resolve)));
+    await serve.stop();
   }
   // A drained serve gives its lease up: Home says nobody serves production any more.
   await (await byTestId("nav-home")).click();
@@ -779,16 +789,9 @@ uiTest("rollout: a canary in production on Home, paused and resumed, then rolled
     original.replace(/monitor: \{[^}]*\}/, "monitor: {window: 60s, interval: 3s, min_runs: 3, steps: [50], step_for: 60s, max_latency_ratio: 1000}"),
   );
   const monitors = [];
-  const log = openSync(path.join(artifacts, "serve-rollout.log"), "w");
-  const serve = spawn(cli, ["serve", "--env", "production", "--listen", "127.0.0.1:0"], {
-    cwd: sampleRoot,
-    stdio: ["ignore", "pipe", log],
-  });
+  const serve = startServe("serve-rollout.log");
   try {
-    const base = await new Promise((resolve, reject) => {
-      serve.stdout.once("data", (d) => resolve(String(d).split(/\s+/)[2]));
-      serve.once("exit", (code) => reject(new Error(`serve exited ${code}: see artifacts/serve-rollout.log`)));
-    });
+    const base = await serve.base;
     execFileSync(cli, ["deploy", "content-pipeline", "--version", second, "--env", "production", "--canary", "50"], { cwd: sampleRoot });
     await (await byTestId("nav-home")).click();
     await (await byTestId("rollout-panel-production")).waitForDisplayed({ timeout: 5000 });
@@ -852,8 +855,7 @@ uiTest("rollout: a canary in production on Home, paused and resumed, then rolled
     for (const m of monitors) m.kill();
     providers.state.failTemperature = null;
     writeFileSync(policy, original);
-    serve.kill("SIGTERM");
-    await new Promise((resolve) => (serve.exitCode !== null ? resolve() : serve.once("exit", resolve)));
+    await serve.stop();
   }
 });
 

@@ -6,32 +6,13 @@
 //! the interval, of which serve adds at most its 0.5 s poll), and what routing adds to a
 //! request (the open-rollout lookup and the key's bucket).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chainlift_api::rollout::RolloutAction;
-use chainlift_api::{Chainlift, Clock, ProjectArgs};
+use chainlift_api::{Chainlift, ManualClock, ProjectArgs};
 use chainlift_secrets::SecretSource;
-use chrono::{DateTime, Utc};
-
-struct Manual(Mutex<DateTime<Utc>>);
-
-impl Clock for Manual {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-            .lock()
-            .map(|t| *t)
-            .unwrap_or_else(|e| *e.into_inner())
-    }
-}
-
-impl Manual {
-    fn set(&self, t: DateTime<Utc>) {
-        if let Ok(mut now) = self.0.lock() {
-            *now = t;
-        }
-    }
-}
+use chrono::Utc;
 
 const WINDOW_SECS: i64 = 24 * 3600;
 const INTERVAL_SECS: i64 = 300;
@@ -47,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     rt.block_on(async move {
         let t0 = Utc::now();
-        let clock = Arc::new(Manual(Mutex::new(t0)));
+        let clock = Arc::new(ManualClock::new(t0));
         let home = tmp.path().join("home");
         let api = Chainlift::open_with(&home, SecretSource::Env, clock.clone()).await?;
         let project = chainlift_api::sample::materialize(tmp.path())?;

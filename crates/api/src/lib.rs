@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 /// Every way a value breaks a JSON schema (compiled once per schema, kept).
 pub use chainlift_engine::run::schema_errors;
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, ErrorCode};
 pub use gates::{required_gates, GateArgs};
 pub use owner::host_name;

@@ -3,40 +3,20 @@
 //! `stable`, too little traffic held, and a person's abort.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chainlift_api::dto::RolloutPhase;
 use chainlift_api::rollout::RolloutAction;
-use chainlift_api::{Chainlift, Clock, ProjectArgs, RunArgs};
+use chainlift_api::{Chainlift, ManualClock, ProjectArgs, RunArgs};
 use chainlift_model::lifecycle::{Metric, RolloutState, Verdict};
 use chainlift_secrets::SecretSource;
 use chrono::{DateTime, Duration, Utc};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A clock that moves only when the test says so.
-struct Manual(Mutex<DateTime<Utc>>);
-
-impl Clock for Manual {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-            .lock()
-            .map(|t| *t)
-            .unwrap_or_else(|e| *e.into_inner())
-    }
-}
-
-impl Manual {
-    fn set(&self, t: DateTime<Utc>) {
-        if let Ok(mut now) = self.0.lock() {
-            *now = t;
-        }
-    }
-}
-
 struct World {
     api: Chainlift,
-    clock: Arc<Manual>,
+    clock: Arc<ManualClock>,
     at: ProjectArgs,
     chain_dir: PathBuf,
     home: PathBuf,
@@ -52,7 +32,7 @@ async fn world(
 ) -> Result<World, Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let t0 = Utc::now();
-    let clock = Arc::new(Manual(Mutex::new(t0)));
+    let clock = Arc::new(ManualClock::new(t0));
     let api = Chainlift::open_with(tmp.path(), SecretSource::Env, clock.clone()).await?;
     let project = chainlift_api::sample::materialize(tmp.path())?;
     let policy = project.join("chainlift.yaml");

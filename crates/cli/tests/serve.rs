@@ -70,6 +70,32 @@ fn deployed_with(
     Ok(sb)
 }
 
+/// [`deployed_with`] calling `server`, with dev watched by `monitor` (DESIGN.md §10).
+fn watched(server: &OpenAiServer, monitor: &str) -> Result<Sandbox, Box<dyn std::error::Error>> {
+    let sb = deployed_with(Some(server), None)?;
+    let policy = sb.project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    std::fs::write(
+        &policy,
+        text.replace(
+            "  - {name: dev}",
+            &format!("  - name: dev\n    monitor: {monitor}"),
+        ),
+    )?;
+    Ok(sb)
+}
+
+/// The CLI, which must succeed: its JSON answer (null when it printed none).
+fn cli_ok(sb: &Sandbox, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
+    let out = sb.cli().args(args).output()?;
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
 struct Serve {
     child: Child,
     base: String,
@@ -793,15 +819,9 @@ fn a_failing_canary_is_rolled_back_by_serve_within_an_interval() -> TestResult {
         }
     }))?;
     let slack = OpenAiServer::start(Arc::new(|_, _| support::Reply::raw(200, "ok")))?;
-    let sb = deployed_with(Some(&provider), None)?;
-    let policy = sb.project.join("chainlift.yaml");
-    let text = std::fs::read_to_string(&policy)?;
-    std::fs::write(
-        &policy,
-        text.replace(
-            "  - {name: dev}",
-            "  - name: dev\n    monitor: {window: 20s, interval: 2s, min_runs: 3, steps: [50], max_latency_ratio: 1000}",
-        ),
+    let sb = watched(
+        &provider,
+        "{window: 20s, interval: 2s, min_runs: 3, steps: [50], max_latency_ratio: 1000}",
     )?;
     let writer = sb.chain_dir().join("agents/writer.yaml");
     let text = std::fs::read_to_string(&writer)?;
@@ -809,15 +829,7 @@ fn a_failing_canary_is_rolled_back_by_serve_within_an_interval() -> TestResult {
         &writer,
         text.replace("Write a report", "Write a broken report"),
     )?;
-    let cli = |args: &[&str]| -> Result<Value, Box<dyn std::error::Error>> {
-        let out = sb.cli().args(args).output()?;
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
-    };
+    let cli = |args: &[&str]| cli_ok(&sb, args);
     cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
     let hook = format!("{}/hooks/T000/B000/rollout", slack.base_url);
     let serve = Serve::start_with(
@@ -975,28 +987,14 @@ fn a_failing_canary_is_rolled_back_by_serve_within_an_interval() -> TestResult {
 #[test]
 fn a_killed_serve_resumes_the_rollout_window() -> TestResult {
     let provider = OpenAiServer::start(support::sample_responder())?;
-    let sb = deployed_with(Some(&provider), None)?;
-    let policy = sb.project.join("chainlift.yaml");
-    let text = std::fs::read_to_string(&policy)?;
-    std::fs::write(
-        &policy,
-        text.replace(
-            "  - {name: dev}",
-            "  - name: dev\n    monitor: {window: 8s, interval: 2s, min_runs: 3, step_for: 2s, max_latency_ratio: 1000}",
-        ),
+    let sb = watched(
+        &provider,
+        "{window: 8s, interval: 2s, min_runs: 3, step_for: 2s, max_latency_ratio: 1000}",
     )?;
     let yaml = sb.chain_dir().join("chain.yaml");
     let text = std::fs::read_to_string(&yaml)?;
     std::fs::write(&yaml, format!("{text}# v2\n"))?;
-    let cli = |args: &[&str]| -> Result<Value, Box<dyn std::error::Error>> {
-        let out = sb.cli().args(args).output()?;
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
-    };
+    let cli = |args: &[&str]| cli_ok(&sb, args);
     let rollout = || {
         cli(&[
             "rollout",
