@@ -259,6 +259,7 @@ impl Chainlift {
             reason: None,
             actor: actor(project),
             updated_at: now.to_rfc3339(),
+            rev: 0,
         };
         table::insert(tx, &row).await?;
         Ok(row)
@@ -297,11 +298,8 @@ impl Chainlift {
             }
         }
         next.updated_at = now;
-        if next.updated_at == read.updated_at {
-            // Two changes within one clock tick still differ for the compare-and-swap.
-            next.updated_at = format!("{}~", next.updated_at);
-        }
-        if !table::update(tx, &next, &read.state, &read.updated_at).await? {
+        next.rev = read.rev + 1;
+        if !table::update(tx, &next).await? {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
                 format!(

@@ -25,6 +25,7 @@ CREATE TABLE rollouts (
     reason         TEXT,
     actor          TEXT NOT NULL,
     updated_at     TEXT NOT NULL,
+    rev            INTEGER NOT NULL DEFAULT 0,                 -- bumped by every change (compare-and-swap)
     CHECK (canary_id IS NOT NULL OR switch_id IS NOT NULL)
 );
 -- One open rollout per (chain, env): a second writer fails instead of racing.

@@ -26,6 +26,8 @@ pub struct RolloutRow {
     pub reason: Option<String>,
     pub actor: String,
     pub updated_at: String,
+    /// Bumped by every change: what a compare-and-swap compares.
+    pub rev: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -76,18 +78,14 @@ pub async fn insert(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<(
     Ok(())
 }
 
-/// Write a rollout's new fields, compare-and-swap on the state and `updated_at` it was read
-/// with: `false` (nothing written) when another writer moved it first.
-pub async fn update(
-    db: &mut sqlx::SqliteConnection,
-    r: &RolloutRow,
-    read_state: &str,
-    read_updated_at: &str,
-) -> Result<bool> {
+/// Write a rollout's new fields, compare-and-swap on the revision it was read at: `false`
+/// (nothing written) when another writer moved it first. The row's `rev` is the read one + 1.
+pub async fn update(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE rollouts SET switch_id = ?, weight = ?, step = ?, step_since = ?, state = ?,
-                analyzed_to = ?, window_ends_at = ?, ended_at = ?, reason = ?, updated_at = ?
-          WHERE id = ? AND state = ? AND updated_at = ?",
+                analyzed_to = ?, window_ends_at = ?, ended_at = ?, reason = ?, updated_at = ?,
+                rev = rev + 1
+          WHERE id = ? AND rev = ?",
     )
     .bind(&r.switch_id)
     .bind(r.weight)
@@ -100,8 +98,7 @@ pub async fn update(
     .bind(&r.reason)
     .bind(&r.updated_at)
     .bind(&r.id)
-    .bind(read_state)
-    .bind(read_updated_at)
+    .bind(r.rev - 1)
     .execute(&mut *db)
     .await?;
     Ok(done.rows_affected() == 1)
