@@ -183,28 +183,18 @@ impl Chainlift {
         Ok(root)
     }
 
-    pub(crate) async fn quality_gate(
+    /// The reviewer of a chain in an env: its model (resolved in the env) and its generated
+    /// project; `None` when the env does not resolve.
+    pub(crate) fn reviewer_for(
         &self,
         project: &Project,
         chain: &ChainDef,
-        args: &GateArgs,
-    ) -> Result<GateReport> {
-        let env = args.env.as_str();
-        let policy = QualityPolicy::from_gates(&chain.gates.clone().unwrap_or_default());
-        let Some(inputs_dir) = policy.inputs.clone() else {
-            return Ok(GateReport::skipped(
-                "quality",
-                "no `gates.quality.inputs` in chain.yaml: nothing to score",
-            ));
-        };
+        env: &str,
+        policy: &QualityPolicy,
+    ) -> Result<Option<(String, PathBuf)>> {
         let resolved = match resolve_env_with_file(project, chain, env, &BTreeMap::new())?.1 {
             Ok(r) => r,
-            Err(_) => {
-                return Ok(GateReport::skipped(
-                    "quality",
-                    format!("`{env}` does not resolve (see the config gate)"),
-                ))
-            }
+            Err(_) => return Ok(None),
         };
         let raw_model = policy.reviewer_model.as_str();
         let model = substitute(raw_model, &|n: &str| {
@@ -222,7 +212,30 @@ impl Chainlift {
                 ),
             )
         })?;
-        let reviewer_root = self.reviewer_project(project, chain, env, &model, &policy.criteria)?;
+        let root = self.reviewer_project(project, chain, env, &model, &policy.criteria)?;
+        Ok(Some((model, root)))
+    }
+
+    pub(crate) async fn quality_gate(
+        &self,
+        project: &Project,
+        chain: &ChainDef,
+        args: &GateArgs,
+    ) -> Result<GateReport> {
+        let env = args.env.as_str();
+        let policy = QualityPolicy::from_gates(&chain.gates.clone().unwrap_or_default());
+        let Some(inputs_dir) = policy.inputs.clone() else {
+            return Ok(GateReport::skipped(
+                "quality",
+                "no `gates.quality.inputs` in chain.yaml: nothing to score",
+            ));
+        };
+        let Some((model, reviewer_root)) = self.reviewer_for(project, chain, env, &policy)? else {
+            return Ok(GateReport::skipped(
+                "quality",
+                format!("`{env}` does not resolve (see the config gate)"),
+            ));
+        };
 
         let mut files: Vec<PathBuf> = std::fs::read_dir(chain.dir.join(&inputs_dir))
             .into_iter()
@@ -285,37 +298,48 @@ async fn score_input(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
+    let scores = review(this, &args.env, &reviewer_root, &output, &input, &criteria).await;
+    Scored {
+        input: name,
+        run_id: Some(run.id),
+        scores,
+    }
+}
+
+/// Have the reviewer score one output (with the input that produced it) on every criterion.
+pub(crate) async fn review(
+    api: &Chainlift,
+    env: &str,
+    reviewer_root: &Path,
+    output: &str,
+    input: &Value,
+    criteria: &[String],
+) -> std::result::Result<BTreeMap<String, (i64, String)>, String> {
     let review_input = reviewer_root.join(format!(".input-{}.json", uuid::Uuid::now_v7()));
     let body = json!({"output": output, "input": input, "criteria": criteria});
-    if let Err(e) = std::fs::write(&review_input, body.to_string()) {
-        return Scored {
-            input: name,
-            run_id: Some(run.id),
-            scores: Err(e.to_string()),
-        };
-    }
+    std::fs::write(&review_input, body.to_string()).map_err(|e| e.to_string())?;
     let review_args = RunArgs {
         at: ProjectArgs {
-            project: Some(reviewer_root.clone()),
+            project: Some(reviewer_root.to_path_buf()),
             chain: Some("quality-reviewer".into()),
-            cwd: reviewer_root.clone(),
+            cwd: reviewer_root.to_path_buf(),
         },
-        env: args.env.clone(),
+        env: env.to_string(),
         input: review_input.clone(),
         working: true,
         trigger: crate::dto::Trigger::Gate,
         ..RunArgs::default()
     };
     let quiet = |_| {};
-    let reviewed = this.run(&review_args, &quiet).await;
+    let reviewed = api.run(&review_args, &quiet).await;
     let _ = std::fs::remove_file(&review_input);
-    let scores = match reviewed {
+    match reviewed {
         Ok(r) if r.status == chainlift_model::lifecycle::RunStatus::Completed => {
             let path = Path::new(&r.run_dir).join("outputs/reviewer/output.json");
             std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .and_then(|v| judge::read_review(&v, &criteria))
+                .and_then(|v| judge::read_review(&v, criteria))
                 .ok_or_else(|| {
                     "the reviewer's answer lacks a score for every criterion".to_string()
                 })
@@ -325,10 +349,5 @@ async fn score_input(
             r.error.unwrap_or_else(|| r.status.as_str().into())
         )),
         Err(e) => Err(format!("the reviewer could not run: {}", e.message)),
-    };
-    Scored {
-        input: name,
-        run_id: Some(run.id),
-        scores,
     }
 }

@@ -21,6 +21,9 @@ use crate::{ApiError, Chainlift, ErrorCode, ProjectArgs, Result};
 /// Who the monitor's changes are by, in the audit log.
 pub const MONITOR_ACTOR: &str = "chainlift-monitor";
 
+/// Most sampled outputs reviewed per interval (each review is a model call).
+const MAX_REVIEWS: usize = 20;
+
 /// Most intervals one pass analyzes (a monitor away for a long time catches up over passes).
 const MAX_INTERVALS_PER_PASS: usize = 500;
 
@@ -209,8 +212,13 @@ fn reason_for(a: &AnalysisRow, version: &str) -> String {
             .map(|t| t.with_timezone(&Utc).format("%H:%M:%S").to_string())
             .unwrap_or_else(|_| t.to_string())
     };
+    let cmp = if a.metric == Metric::Quality.as_str() {
+        "<"
+    } else {
+        ">"
+    };
     format!(
-        "{name} {:.2} > {:.2} over {} runs of {version} between {} and {} UTC",
+        "{name} {:.2} {cmp} {:.2} over {} runs of {version} between {} and {} UTC",
         a.value.unwrap_or_default(),
         a.threshold.unwrap_or_default(),
         a.runs,
@@ -759,6 +767,10 @@ impl Chainlift {
             if to > now || !state_of(&r)?.is_open() {
                 break;
             }
+            // Sampled quality first: reviews are model calls, never made inside the write lock.
+            let quality = self
+                .sampled_quality(project, &r, &policy, &from.to_rfc3339(), &to.to_rfc3339())
+                .await?;
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             // Read again under the write lock: another process may have moved it.
             let Some(read) = table::get(&mut *tx, &r.id).await? else {
@@ -864,6 +876,15 @@ impl Chainlift {
                 })
                 .collect();
             let mut rows = rows;
+            if let Some(q) = quality {
+                rows.push(AnalysisRow {
+                    rollout_id: read.id.clone(),
+                    interval_start: f.clone(),
+                    interval_end: t.clone(),
+                    at: now.to_rfc3339(),
+                    ..q
+                });
+            }
             if let Some(drift) = self
                 .model_drift(&mut tx, &read, &c_refs, &f, &t, candidate.runs)
                 .await?
@@ -1014,6 +1035,113 @@ impl Chainlift {
             }
         }
         Ok(outcome)
+    }
+
+    /// Sampled quality (DESIGN.md §10): `quality_sample` of the candidate's completed runs
+    /// of the interval (picked by their id's bucket, at most [`MAX_REVIEWS`]) scored by the
+    /// quality gate's reviewer; their average against `min_quality` (default: the gate's
+    /// `min_average`). `None` when the policy samples nothing.
+    async fn sampled_quality(
+        &self,
+        project: &Project,
+        r: &RolloutRow,
+        policy: &MonitorPolicy,
+        from: &str,
+        to: &str,
+    ) -> Result<Option<AnalysisRow>> {
+        if policy.quality_sample <= 0.0 {
+            return Ok(None);
+        }
+        let candidate: Vec<&str> = match (&r.switch_id, &r.canary_id) {
+            (Some(s), Some(c)) => vec![s.as_str(), c.as_str()],
+            (Some(s), None) => vec![s.as_str()],
+            (None, Some(c)) => vec![c.as_str()],
+            (None, None) => vec![],
+        };
+        let mut conn = self.pool.acquire().await?;
+        let runs = table::completed_in(&mut conn, r, &candidate, from, to, 10_000).await?;
+        drop(conn);
+        let share = (policy.quality_sample * 100.0).round() as u8;
+        let sampled: Vec<_> = runs
+            .into_iter()
+            .filter(|(id, _, _)| chainlift_model::monitor::bucket(id) < share)
+            .take(MAX_REVIEWS)
+            .collect();
+        let dir = project.chain_dir(&r.chain)?;
+        let chain = self.chain_at(&dir)?;
+        let gate = chainlift_gates::quality::QualityPolicy::from_gates(
+            &chain.gates.clone().unwrap_or_default(),
+        );
+        let threshold = policy.min_quality.unwrap_or(gate.min_average);
+        let row = |verdict: Verdict, value: Option<f64>, runs: i64, detail: Option<String>| {
+            Some(AnalysisRow {
+                rollout_id: String::new(),
+                interval_start: String::new(),
+                interval_end: String::new(),
+                at: String::new(),
+                metric: Metric::Quality.as_str().into(),
+                verdict: verdict.as_str().into(),
+                value,
+                threshold: Some(threshold),
+                runs,
+                candidate_value: value,
+                stable_value: None,
+                detail,
+            })
+        };
+        let Some((_, reviewer)) = self.reviewer_for(project, &chain, &r.env, &gate)? else {
+            return Ok(row(
+                Verdict::Inconclusive,
+                None,
+                0,
+                Some(format!("`{}` does not resolve: no reviewer", r.env)),
+            ));
+        };
+        let mut scores = Vec::new();
+        let mut problems = Vec::new();
+        for (id, run_dir, output) in &sampled {
+            let text = output
+                .as_deref()
+                .and_then(|p| crate::runs::read_bounded(std::path::Path::new(p), "output").ok())
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .chars()
+                        .take(20_000)
+                        .collect::<String>()
+                });
+            let input =
+                std::fs::read(std::path::Path::new(run_dir).join(".events/0001-chain_start.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    .map(|e| e["payload"].clone())
+                    .unwrap_or(serde_json::Value::Null);
+            let Some(text) = text else {
+                problems.push(format!("run {id}: its output is not readable here"));
+                continue;
+            };
+            match crate::quality::review(self, &r.env, &reviewer, &text, &input, &gate.criteria)
+                .await
+            {
+                Ok(s) => {
+                    let avg =
+                        s.values().map(|(v, _)| *v as f64).sum::<f64>() / s.len().max(1) as f64;
+                    scores.push(avg);
+                }
+                Err(e) => problems.push(format!("run {id}: {e}")),
+            }
+        }
+        let reviewed = scores.len() as i64;
+        let detail = (!problems.is_empty()).then(|| problems.join("; "));
+        if scores.is_empty() {
+            return Ok(row(Verdict::Inconclusive, None, 0, detail));
+        }
+        let avg = scores.iter().sum::<f64>() / scores.len() as f64;
+        let verdict = if avg < threshold {
+            Verdict::Failed
+        } else {
+            Verdict::Successful
+        };
+        Ok(row(verdict, Some(avg), reviewed, detail))
     }
 
     /// Model drift (DESIGN.md §10): a provider-reported model for an agent of the candidate

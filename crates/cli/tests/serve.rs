@@ -1098,3 +1098,88 @@ fn a_killed_serve_resumes_the_rollout_window() -> TestResult {
     );
     Ok(())
 }
+
+/// DESIGN.md §10's sampled quality: a canary whose outputs the gate's reviewer scores 2/5 is
+/// rolled back on quality, and says so.
+#[test]
+fn a_canary_the_reviewer_scores_low_is_rolled_back_on_quality() -> TestResult {
+    let inner = support::sample_responder();
+    let provider = OpenAiServer::start(Arc::new(move |req, n| {
+        let schema = &req.body["response_format"]["json_schema"]["schema"]["properties"];
+        if schema.get("completeness").is_some() {
+            let mut scores = serde_json::Map::new();
+            for c in ["completeness", "accuracy", "formatting", "relevance"] {
+                scores.insert(
+                    c.into(),
+                    json!({"score": 2, "rationale": format!("{c}: thin")}),
+                );
+            }
+            let text = Value::Object(scores).to_string();
+            support::Reply::json(200, &support::completion(&text, 400, 100))
+        } else {
+            inner(req, n)
+        }
+    }))?;
+    let sb = watched(
+        &provider,
+        "{window: 20s, interval: 2s, min_runs: 3, steps: [50], quality_sample: 1.0, max_latency_ratio: 1000}",
+    )?;
+    let yaml = sb.chain_dir().join("chain.yaml");
+    let text = std::fs::read_to_string(&yaml)?;
+    std::fs::write(&yaml, format!("{text}# v2\n"))?;
+    let cli = |args: &[&str]| cli_ok(&sb, args);
+    cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
+    let serve = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
+    cli(&[
+        "deploy",
+        "content-pipeline",
+        "--env",
+        "dev",
+        "--version",
+        "v2",
+        "--canary",
+        "50",
+    ])?;
+    let input = std::fs::read(sb.input())?;
+    let rt = runtime()?;
+    let http = reqwest::Client::new();
+    let start = std::time::Instant::now();
+    let mut i = 0;
+    let r = loop {
+        let r = cli(&[
+            "rollout",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--format",
+            "json",
+        ])?;
+        if r["state"] != "monitoring" {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not rolled back: {r}\n{}",
+            serve.log()
+        );
+        rt.block_on(async {
+            for _ in 0..4 {
+                i += 1;
+                http.post(serve.url("/v1/chains/content-pipeline/runs?wait=60"))
+                    .header("content-type", "application/json")
+                    .header("x-chainlift-key", format!("user-{i}"))
+                    .body(input.clone())
+                    .send()
+                    .await?;
+            }
+            Ok::<_, reqwest::Error>(())
+        })?;
+    };
+    assert_eq!(r["state"], "rolled_back", "{r}");
+    let why = r["reason"].as_str().unwrap_or("");
+    assert!(
+        why.starts_with("sampled quality 2.00 < 4.00 over "),
+        "{why}"
+    );
+    Ok(())
+}

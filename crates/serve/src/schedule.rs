@@ -35,6 +35,7 @@ pub async fn run(st: Arc<State>, env: String, holder: String) {
     let mut every = tokio::time::interval(POLL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut holding = false;
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         every.tick().await;
         if st.draining.load(Ordering::SeqCst) {
@@ -61,8 +62,16 @@ pub async fn run(st: Arc<State>, env: String, holder: String) {
             if let Err(e) = tick(&st, &env).await {
                 tracing::error!(env, error = %e.message, "a schedule tick failed");
             }
-            // The lease holder is the env's monitor too (DESIGN.md §10): one process acts.
-            watch(&st, &env).await;
+            // The lease holder is the env's monitor too (DESIGN.md §10): one process acts. A
+            // pass may review sampled outputs (model calls): it runs beside the ticks, one
+            // pass at a time.
+            if !watching.swap(true, Ordering::SeqCst) {
+                let (st, env, watching) = (st.clone(), env.clone(), watching.clone());
+                tokio::spawn(async move {
+                    watch(&st, &env).await;
+                    watching.store(false, Ordering::SeqCst);
+                });
+            }
         }
     }
     if holding {

@@ -285,6 +285,36 @@ pub async fn interval_runs(
     })
 }
 
+/// The completed runs of `deployments` that ended in `[from, to)` (gate runs excluded): id,
+/// run folder and output file, oldest first, at most `limit`.
+pub async fn completed_in(
+    db: &mut sqlx::SqliteConnection,
+    rollout: &RolloutRow,
+    deployments: &[&str],
+    from: &str,
+    to: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    let ids =
+        serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    Ok(sqlx::query_as(
+        "SELECT id, run_dir, output FROM runs
+          WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
+            AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+            AND status = 'completed'
+          ORDER BY ended_at LIMIT ?",
+    )
+    .bind(&rollout.project)
+    .bind(&rollout.chain)
+    .bind(&rollout.env)
+    .bind(from)
+    .bind(to)
+    .bind(&ids)
+    .bind(limit)
+    .fetch_all(&mut *db)
+    .await?)
+}
+
 /// The models providers reported, per agent: for the runs of `deployments` that ended in
 /// `[from, to)`, and for the gate runs of the version of deployment `version_of` in the
 /// rollout's env (what the gates saw). Each as (agent, model) pairs, sorted.

@@ -51,7 +51,7 @@ export function series(analyses: AnalysisView[], metric: Metric) {
       at: new Date(a.at).toLocaleTimeString(),
       candidate: a.candidate_value,
       stable: a.stable_value,
-      limit: metric === "failure_rate" ? a.threshold : a.stable_value !== null && a.threshold !== null ? a.stable_value * a.threshold : null,
+      limit: metric === "failure_rate" || metric === "quality" ? a.threshold : a.stable_value !== null && a.threshold !== null ? a.stable_value * a.threshold : null,
       verdict: a.verdict,
       runs: a.runs,
     }));
@@ -59,8 +59,10 @@ export function series(analyses: AnalysisView[], metric: Metric) {
 
 function MetricChart({ r, metric }: { r: RolloutView; metric: Metric }) {
   const data = series(r.analyses, metric);
-  const threshold = r.thresholds.find((t) => t.metric === metric)?.threshold;
   const latest = r.analyses.find((a) => a.metric === metric);
+  const threshold = r.thresholds.find((t) => t.metric === metric)?.threshold ?? latest?.threshold ?? undefined;
+  // A rate and a score are shown as they are; the others are ratios to the stable version.
+  const plain = metric === "failure_rate" || metric === "quality";
   const unit = UNITS[metric];
   return (
     <figure className="rollout-metric" data-testid={`rollout-metric-${metric}`}>
@@ -68,8 +70,13 @@ function MetricChart({ r, metric }: { r: RolloutView; metric: Metric }) {
         <strong>{METRIC_NAMES[metric]}</strong>{" "}
         {latest ? (
           <span className={`verdict verdict-${latest.verdict}`}>
-            {VERDICT_GLYPH[latest.verdict]} {latest.value === null ? "n/a" : metric === "failure_rate" ? unit(latest.value) : `${latest.value.toFixed(2)}×`}
-            {threshold !== undefined && <span className="muted"> (limit {metric === "failure_rate" ? unit(threshold) : `${threshold}×`})</span>}
+            {VERDICT_GLYPH[latest.verdict]} {latest.value === null ? "n/a" : plain ? unit(latest.value) : `${latest.value.toFixed(2)}×`}
+            {threshold !== undefined && (
+              <span className="muted">
+                {" "}
+                ({metric === "quality" ? "at least" : "limit"} {plain ? unit(threshold) : `${threshold}×`})
+              </span>
+            )}
             <span className="muted"> over {latest.runs} runs</span>
           </span>
         ) : (
@@ -88,7 +95,7 @@ function MetricChart({ r, metric }: { r: RolloutView; metric: Metric }) {
             <Legend wrapperStyle={{ fontSize: 11 }} />
             <Line type="monotone" dataKey="candidate" name="candidate" stroke="var(--accent)" dot={false} isAnimationActive={false} connectNulls />
             <Line type="monotone" dataKey="stable" name="stable" stroke="var(--muted)" dot={false} isAnimationActive={false} connectNulls />
-            {metric === "failure_rate" && threshold !== undefined ? (
+            {plain && threshold !== undefined ? (
               <ReferenceLine y={threshold} stroke="var(--bad)" strokeDasharray="4 2" label={{ value: "limit", fontSize: 10, position: "insideTopRight" }} />
             ) : (
               <Line type="stepAfter" dataKey="limit" name="limit" stroke="var(--bad)" strokeDasharray="4 2" dot={false} isAnimationActive={false} connectNulls />
@@ -175,6 +182,7 @@ export function RolloutPanel({ root, chain, env, refresh }: { root: string; chai
     backend.rolloutAct(root, chain, env, a).then(setR, (e: unknown) => setError(String((e as { message?: string }).message ?? e)));
   };
   const metrics: Metric[] = ["failure_rate", "cost_ratio", "latency_ratio"];
+  if (r.analyses.some((a) => a.metric === "quality")) metrics.push("quality");
   const timeline = r.analyses.filter((a) => a.metric === "failure_rate").slice(0, 12);
   return (
     <div className="rollout-panel card" data-testid={`rollout-panel-${env}`} aria-live="polite">
