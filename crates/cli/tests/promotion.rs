@@ -419,6 +419,112 @@ fn the_seeds_promotion_flow_end_to_end() -> TestResult {
     }
     flow.json(&["audit", "--verify"], 0)?;
 
+    // The seed's steps 9–10 on the sample's production (`monitor:` in chainlift.yaml): the next
+    // change is promoted, approved and deployed as a canary; the rollout carries the promotion;
+    // `--abort` rolls it back and production still runs the stable version.
+    flow.edit(
+        "agents/writer.yaml",
+        "Write a clear report on",
+        "Write a clear, sourced report on",
+    )?;
+    let next = flow.json(&["promote", "content-pipeline", "--to", "staging"], 0)?;
+    let nv = next["version"].as_str().unwrap_or("").to_string();
+    flow.json(
+        &[
+            "deploy",
+            "content-pipeline",
+            "--version",
+            &nv,
+            "--env",
+            "staging",
+        ],
+        0,
+    )?;
+    let prod2 = flow.json(
+        &[
+            "promote",
+            "content-pipeline",
+            "--to",
+            "production",
+            "--version",
+            &nv,
+        ],
+        0,
+    )?;
+    let pid = prod2["id"].as_str().unwrap_or("").to_string();
+    flow.json(
+        &[
+            "checklist",
+            &pid,
+            "--tick",
+            "rollback-documented",
+            "--note",
+            "same runbook",
+        ],
+        0,
+    )?;
+    flow.json(&["approve", &pid, "--note", "canary first"], 0)?;
+    let stable = deployed["version"].as_str().unwrap_or("").to_string();
+    flow.json(
+        &[
+            "deploy",
+            "content-pipeline",
+            "--version",
+            &nv,
+            "--env",
+            "production",
+            "--canary",
+            "10",
+        ],
+        0,
+    )?;
+    let r = flow.json(&["rollout", "content-pipeline", "--env", "production"], 0)?;
+    assert_eq!(
+        (
+            r["state"].as_str(),
+            r["phase"].as_str(),
+            r["weight"].as_u64()
+        ),
+        (Some("monitoring"), Some("canary"), Some(10)),
+        "{r}"
+    );
+    assert_eq!(r["promotion_id"], json!(pid));
+    assert_eq!(r["stable"], json!(stable));
+    assert_eq!(
+        r["steps"],
+        json!([]),
+        "the sample's production walks no steps"
+    );
+    let aborted = flow.json(
+        &[
+            "rollout",
+            "content-pipeline",
+            "--env",
+            "production",
+            "--abort",
+        ],
+        0,
+    )?;
+    assert_eq!(aborted["state"], "rolled_back", "{aborted}");
+    assert_eq!(aborted["reason"], "aborted by dana");
+    let runs_now = flow.json(
+        &[
+            "run",
+            "content-pipeline",
+            "--env",
+            "production",
+            "--input",
+            &input,
+        ],
+        0,
+    )?;
+    assert_eq!(
+        runs_now["version"],
+        json!(stable),
+        "production runs the stable version"
+    );
+    flow.json(&["audit", "--verify"], 0)?;
+
     // Leak test over the whole flow: no key and no webhook URL in any file written.
     for secret in [OPENAI, ANTHROPIC, "/hooks/T000/B000/promo"] {
         assert!(
