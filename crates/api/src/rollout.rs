@@ -81,6 +81,15 @@ fn span(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// The deployments the candidate's runs name: its canary row, and the full switch's once made.
+fn candidates(r: &RolloutRow) -> Vec<&str> {
+    r.switch_id
+        .iter()
+        .chain(r.canary_id.iter())
+        .map(String::as_str)
+        .collect()
+}
+
 fn state_of(r: &RolloutRow) -> Result<RolloutState> {
     RolloutState::parse(&r.state).ok_or_else(|| {
         ApiError::new(
@@ -781,33 +790,20 @@ impl Chainlift {
                 continue;
             }
             let started = at(&read.started_at, "started_at")?;
-            let (candidate_ids, baseline_ids, base_from, base_to) = match &read.switch_id {
-                None => (
-                    vec![read.canary_id.clone().unwrap_or_default()],
-                    vec![read.stable_id.clone()],
-                    from,
-                    to,
-                ),
-                Some(switch) => {
+            // The candidate's runs of the interval, against the stable's of the same interval
+            // (a canary) or of the window before the full switch.
+            let c_refs = candidates(&read);
+            let b_refs = [read.stable_id.as_str()];
+            let (base_from, base_to) = match &read.switch_id {
+                None => (from, to),
+                Some(_) => {
                     let ends = at(
                         read.window_ends_at.as_deref().unwrap_or(&read.started_at),
                         "window_ends_at",
                     )?;
-                    let switched = ends - span(policy.window);
-                    let mut ids = vec![switch.clone()];
-                    ids.extend(read.canary_id.clone());
-                    (
-                        ids,
-                        vec![read.stable_id.clone()],
-                        started - span(policy.window),
-                        switched,
-                    )
+                    (started - span(policy.window), ends - span(policy.window))
                 }
             };
-            let ids = |v: &Vec<String>| v.iter().map(String::clone).collect::<Vec<_>>();
-            let (c_ids, b_ids) = (ids(&candidate_ids), ids(&baseline_ids));
-            let c_refs: Vec<&str> = c_ids.iter().map(String::as_str).collect();
-            let b_refs: Vec<&str> = b_ids.iter().map(String::as_str).collect();
             let (f, t) = (from.to_rfc3339(), to.to_rfc3339());
             let candidate = table::interval_runs(
                 &mut tx,
@@ -1052,12 +1048,7 @@ impl Chainlift {
         if policy.quality_sample <= 0.0 {
             return Ok(None);
         }
-        let candidate: Vec<&str> = match (&r.switch_id, &r.canary_id) {
-            (Some(s), Some(c)) => vec![s.as_str(), c.as_str()],
-            (Some(s), None) => vec![s.as_str()],
-            (None, Some(c)) => vec![c.as_str()],
-            (None, None) => vec![],
-        };
+        let candidate = candidates(r);
         let mut conn = self.pool.acquire().await?;
         let runs = table::completed_in(&mut conn, r, &candidate, from, to, 10_000).await?;
         drop(conn);
