@@ -96,6 +96,35 @@ fn cli_ok(sb: &Sandbox, args: &[&str]) -> Result<Value, Box<dyn std::error::Erro
     Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
 }
 
+/// The files as they are now become v2; serve starts (with `vars`) and v2 is deployed to dev
+/// as a canary for `percent` % of requests.
+fn serve_with_canary(
+    sb: &Sandbox,
+    provider: &OpenAiServer,
+    percent: &str,
+    vars: &[(&str, &str)],
+) -> Result<Serve, Box<dyn std::error::Error>> {
+    cli_ok(
+        sb,
+        &["version", "create", "content-pipeline", "--tag", "v2"],
+    )?;
+    let serve = Serve::start_with(sb, Some(provider), &["--env", "dev"], false, vars)?;
+    cli_ok(
+        sb,
+        &[
+            "deploy",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--version",
+            "v2",
+            "--canary",
+            percent,
+        ],
+    )?;
+    Ok(serve)
+}
+
 struct Serve {
     child: Child,
     base: String,
@@ -830,25 +859,8 @@ fn a_failing_canary_is_rolled_back_by_serve_within_an_interval() -> TestResult {
         text.replace("Write a report", "Write a broken report"),
     )?;
     let cli = |args: &[&str]| cli_ok(&sb, args);
-    cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
     let hook = format!("{}/hooks/T000/B000/rollout", slack.base_url);
-    let serve = Serve::start_with(
-        &sb,
-        Some(&provider),
-        &["--env", "dev"],
-        false,
-        &[("SLACK_WEBHOOK", &hook)],
-    )?;
-    cli(&[
-        "deploy",
-        "content-pipeline",
-        "--env",
-        "dev",
-        "--version",
-        "v2",
-        "--canary",
-        "20",
-    ])?;
+    let serve = serve_with_canary(&sb, &provider, "20", &[("SLACK_WEBHOOK", &hook)])?;
     let rollout = cli(&[
         "rollout",
         "content-pipeline",
@@ -1005,18 +1017,7 @@ fn a_killed_serve_resumes_the_rollout_window() -> TestResult {
             "json",
         ])
     };
-    cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
-    let mut first = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
-    cli(&[
-        "deploy",
-        "content-pipeline",
-        "--env",
-        "dev",
-        "--version",
-        "v2",
-        "--canary",
-        "50",
-    ])?;
+    let mut first = serve_with_canary(&sb, &provider, "50", &[])?;
     let input = std::fs::read(sb.input())?;
     let rt = runtime()?;
     let http = reqwest::Client::new();
@@ -1128,18 +1129,7 @@ fn a_canary_the_reviewer_scores_low_is_rolled_back_on_quality() -> TestResult {
     let text = std::fs::read_to_string(&yaml)?;
     std::fs::write(&yaml, format!("{text}# v2\n"))?;
     let cli = |args: &[&str]| cli_ok(&sb, args);
-    cli(&["version", "create", "content-pipeline", "--tag", "v2"])?;
-    let serve = Serve::start(&sb, Some(&provider), &["--env", "dev"], false)?;
-    cli(&[
-        "deploy",
-        "content-pipeline",
-        "--env",
-        "dev",
-        "--version",
-        "v2",
-        "--canary",
-        "50",
-    ])?;
+    let serve = serve_with_canary(&sb, &provider, "50", &[])?;
     let input = std::fs::read(sb.input())?;
     let rt = runtime()?;
     let http = reqwest::Client::new();
