@@ -1100,12 +1100,14 @@ impl Chainlift {
                         .take(20_000)
                         .collect::<String>()
                 });
-            let input =
-                std::fs::read(std::path::Path::new(run_dir).join(".events/0001-chain_start.json"))
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                    .map(|e| e["payload"].clone())
-                    .unwrap_or(serde_json::Value::Null);
+            let input = crate::runs::read_bounded(
+                &std::path::Path::new(run_dir).join(".events/0001-chain_start.json"),
+                "input event",
+            )
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|e| e["payload"].clone())
+            .unwrap_or(serde_json::Value::Null);
             let Some(text) = text else {
                 problems.push(format!("run {id}: its output is not readable here"));
                 continue;
