@@ -38,6 +38,7 @@ const COMMANDS: &[&str] = &[
     "promote",
     "promotion",
     "tick",
+    "untick",
     "approve",
     "deploy",
     "rollback",

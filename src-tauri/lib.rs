@@ -501,6 +501,20 @@ async fn tick(
 }
 
 #[tauri::command]
+async fn untick(
+    state: State<'_, AppState>,
+    project: String,
+    id: String,
+    key: String,
+    note: Option<String>,
+) -> Result<ChecklistView, ApiError> {
+    state
+        .api
+        .untick(&project_args(&project, None), &id, &key, note.as_deref())
+        .await
+}
+
+#[tauri::command]
 async fn approve(
     state: State<'_, AppState>,
     project: String,
@@ -741,6 +755,7 @@ pub fn run() {
             promote,
             promotion,
             tick,
+            untick,
             approve,
             deploy,
             rollback,

@@ -355,6 +355,8 @@ dto! {
         pub subject: Option<String>,
         pub detail: Option<String>,
         pub hash: String,
+        /// The entry as a sentence ("dana ticked rollback-documented in production: “…”").
+        pub sentence: String,
     }
 
     pub struct AuditVerification {
@@ -393,14 +395,16 @@ dto! {
     pub struct ChecklistItemView {
         pub key: String,
         pub section: String,
-        /// `auto` or `manual`.
-        pub kind: String,
-        /// passed, failed, waived, not_applicable, unticked or ticked.
-        pub state: String,
+        pub kind: chainlift_model::lifecycle::ItemKind,
+        pub state: chainlift_model::lifecycle::ItemState,
+        /// For a manual item: what a person checks (a team item's `text`).
         pub evidence: Option<String>,
+        /// Who last ticked or unticked a manual item, when, and their note.
         pub ticked_by: Option<String>,
         pub ticked_at: Option<String>,
         pub note: Option<String>,
+        /// False for a team item that never blocks approval.
+        pub required: bool,
     }
 
     pub struct ChecklistView {
@@ -430,6 +434,12 @@ dto! {
         pub checklist: ChecklistView,
         pub approved_by: Option<String>,
         pub approval_note: Option<String>,
+        /// Who may approve promotions to this env (`approvers:`); `None`: anyone.
+        pub approvers: Option<Vec<String>>,
+        /// Who this process acts as (`user:` in chainlift.yaml, else the account).
+        pub acting_as: String,
+        /// Changes of the quality criteria since the previous promotion to this env.
+        pub criteria_changes: Vec<CriteriaChange>,
         /// Why its rollout ended as it did ("failure rate 0.42 > 0.10 over 57 runs of v3 …").
         pub reason: Option<String>,
         /// Notifications that could not be sent (never their target).
@@ -641,5 +651,70 @@ dto! {
         pub candidate_value: Option<f64>,
         pub stable_value: Option<f64>,
         pub detail: Option<String>,
+    }
+}
+
+dto! {
+    /// One run's side of a review: its output as written (bounded) and its scores.
+    pub struct ReviewSide {
+        pub version: String,
+        pub run_id: Option<String>,
+        pub output: Option<String>,
+        /// The output was longer than the panel shows (64 KiB).
+        pub output_cut: bool,
+        /// Why there is no output to show (no run, no file, the file is on another machine).
+        pub missing: Option<String>,
+        pub scores: Vec<chainlift_gates::CellScore>,
+        /// Why this input has no scores.
+        pub error: Option<String>,
+    }
+
+    /// One quality input as the reviewer saw it, beside the deployed version's answer.
+    pub struct ReviewView {
+        pub input: String,
+        /// The input event's payload, pretty JSON (None when the run's files are not here).
+        pub input_text: Option<String>,
+        pub candidate: ReviewSide,
+        pub baseline: Option<ReviewSide>,
+    }
+
+    /// A gated version on the quality trend.
+    pub struct TrendPoint {
+        pub version: String,
+        pub hash: String,
+        pub gated_at: String,
+        pub min_average: f64,
+        pub overall: f64,
+        #[ts(type = "Record<string, number>")]
+        pub criteria: std::collections::BTreeMap<String, f64>,
+        /// The average cost of the version's runs in this env (None: no priced run).
+        pub cost_per_run: Option<f64>,
+    }
+}
+
+/// A quality criterion as chain.yaml has it, and as the app edits it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct CriterionEdit {
+    pub name: String,
+    /// What the criterion means for this chain, told to the reviewer.
+    pub guidance: Option<String>,
+}
+
+/// The quality gate's criteria and threshold (`gates.quality` of chain.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
+#[ts(export_to = "../../../ui/src/bindings/")]
+pub struct QualityCriteria {
+    pub criteria: Vec<CriterionEdit>,
+    pub min_average: f64,
+}
+
+dto! {
+    /// A change of the criteria, as the promotion shows it ("threshold 4.0 → 3.8 by dana: …").
+    pub struct CriteriaChange {
+        pub summary: String,
+        pub by: String,
+        pub at: String,
+        pub reason: String,
     }
 }

@@ -59,6 +59,78 @@ fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
 }
 
+/// An audit row as a sentence a person reads ("dana ticked rollback-documented in production:
+/// runbook reviewed"): ids shortened to 8 characters, a note or reason quoted from the detail.
+pub(crate) fn audit_sentence(r: &chainlift_store::audit::AuditRow) -> String {
+    let short = |text: &str| -> String {
+        text.split(' ')
+            .map(|w| {
+                let uuid = w.len() == 36 && w.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+                if uuid {
+                    w.chars().take(8).collect()
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let subject = r.subject.as_deref().map(short).unwrap_or_default();
+    // "<promotion id> <key>" → the key; "<promotion id>" → "promotion 0190abcd".
+    let (promotion, rest) = match subject.split_once(' ') {
+        Some((id, rest)) if id.len() == 8 => (Some(id.to_string()), rest.to_string()),
+        _ if subject.len() == 8 && r.subject.as_deref().is_some_and(|s| s.len() == 36) => {
+            (Some(subject.clone()), String::new())
+        }
+        _ => (None, subject.clone()),
+    };
+    let verb = match r.action.as_str() {
+        "tick" => format!("ticked {rest}"),
+        "untick" => format!("unticked {rest}"),
+        "waive" => format!("waived the {rest} gate"),
+        "approve" => "approved the promotion".to_string(),
+        "criteria" => format!("changed the quality criteria ({rest})"),
+        "secret-set" => format!("set the secret {rest}"),
+        "secret-removed" => format!("removed the secret {rest}"),
+        other => {
+            let words = other.replace('-', " ");
+            if rest.is_empty() {
+                words
+            } else {
+                format!("{words} {rest}")
+            }
+        }
+    };
+    let mut out = format!("{} {}", r.actor, verb.trim_end());
+    if let Some(chain) = &r.chain {
+        out.push_str(&format!(" · {chain}"));
+    }
+    if let Some(env) = &r.env {
+        out.push_str(&format!(" in {env}"));
+    }
+    if let Some(p) =
+        promotion.filter(|_| !matches!(r.action.as_str(), "secret-set" | "secret-removed"))
+    {
+        out.push_str(&format!(" (promotion {p})"));
+    }
+    let detail: Option<serde_json::Value> = r
+        .detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    let said = detail.as_ref().and_then(|d| {
+        ["note", "reason"]
+            .iter()
+            .find_map(|k| d[*k].as_str().filter(|t| !t.is_empty()).map(String::from))
+    });
+    if let Some(said) = said {
+        out.push_str(&format!(
+            ": “{}”",
+            said.chars().take(300).collect::<String>()
+        ));
+    }
+    out
+}
+
 pub(crate) fn label(v: &VersionRow) -> String {
     v.tag.clone().unwrap_or_else(|| short(&v.hash))
 }
@@ -1082,6 +1154,7 @@ impl Chainlift {
                 .await?
                 .into_iter()
                 .map(|r| AuditView {
+                    sentence: audit_sentence(&r),
                     seq: r.seq,
                     at: r.at,
                     actor: r.actor,

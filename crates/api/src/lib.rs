@@ -2,6 +2,7 @@
 //! cases and get DTOs (exported to TypeScript) or an [`ApiError`] `{code, message}` back.
 
 mod clock;
+mod criteria;
 mod diff;
 pub mod dto;
 pub mod editor;
@@ -14,6 +15,8 @@ mod owner;
 mod project;
 mod promotion;
 mod quality;
+pub mod report;
+pub(crate) mod review;
 pub mod rollout;
 mod runs;
 pub mod sample;

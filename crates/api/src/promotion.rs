@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chainlift_gates::checklist::{self, Inputs, Tick};
 use chainlift_gates::{GateReport, GateStatus};
-use chainlift_model::lifecycle::{PromotionEvent, PromotionState};
+use chainlift_model::lifecycle::{ItemKind, ItemState, PromotionEvent, PromotionState};
 use chainlift_model::lint::{self, EnvLint, LintInput};
 use chainlift_model::{ChainDef, Project};
 use chainlift_store::promotions::{self as table, ChecklistRow, PromotionGateRow, PromotionRow};
@@ -66,6 +66,7 @@ impl Chainlift {
     async fn promotion_view(
         &self,
         p: &PromotionRow,
+        project: &Project,
         warnings: Vec<String>,
     ) -> Result<PromotionView> {
         let v = versions::get(&self.pool, p.version_id)
@@ -104,6 +105,12 @@ impl Chainlift {
                 .position(|x| *x == g.gate)
                 .unwrap_or(99)
         });
+        let previous = table::list(&self.pool, &p.project, Some(&p.chain))
+            .await?
+            .into_iter()
+            .find(|o| o.to_env == p.to_env && o.created_at < p.created_at);
+        let since = previous.as_ref().map_or(&p.created_at, |o| &o.created_at);
+        let criteria_changes = self.criteria_changes(&p.project, &p.chain, since).await?;
         Ok(PromotionView {
             id: p.id.clone(),
             chain: p.chain.clone(),
@@ -117,6 +124,9 @@ impl Chainlift {
             checklist: self.checklist_view(&p.id).await?,
             approved_by: p.approved_by.clone(),
             approval_note: p.approval_note.clone(),
+            approvers: project.approvers(&p.to_env).map(<[String]>::to_vec),
+            acting_as: actor(project),
+            criteria_changes,
             reason: p.reason.clone(),
             warnings,
         })
@@ -132,25 +142,42 @@ impl Chainlift {
         });
         let items: Vec<ChecklistItemView> = rows
             .into_iter()
-            .map(|r| ChecklistItemView {
-                key: r.key,
-                section: r.section,
-                kind: r.kind,
-                state: r.state,
-                evidence: r.evidence,
-                ticked_by: r.ticked_by,
-                ticked_at: r.ticked_at,
-                note: r.note,
+            .map(|r| {
+                let (Some(kind), Some(state)) = (ItemKind::parse(&r.kind), ItemState::parse(&r.state))
+                else {
+                    return Err(ApiError::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "checklist item {} of promotion {} is `{}`/`{}`, which this version of Chainlift does not know",
+                            r.key,
+                            short(id),
+                            r.kind,
+                            r.state
+                        ),
+                    ));
+                };
+                Ok(ChecklistItemView {
+                    key: r.key,
+                    section: r.section,
+                    kind,
+                    state,
+                    evidence: r.evidence,
+                    ticked_by: r.ticked_by,
+                    ticked_at: r.ticked_at,
+                    note: r.note,
+                    required: r.required,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let as_items: Vec<checklist::Item> = items
             .iter()
             .map(|i| checklist::Item {
                 key: i.key.clone(),
                 section: i.section.clone(),
-                kind: i.kind.clone(),
-                state: i.state.clone(),
+                kind: i.kind,
+                state: i.state,
                 evidence: i.evidence.clone(),
+                required: i.required,
             })
             .collect();
         Ok(ChecklistView {
@@ -200,7 +227,7 @@ impl Chainlift {
             .iter()
             .map(|i| Tick {
                 key: i.key.clone(),
-                ticked: i.state == "ticked",
+                ticked: i.state == ItemState::Ticked.as_str(),
             })
             .collect();
         let edge_dir = chain.dir.join(
@@ -216,29 +243,36 @@ impl Chainlift {
             .unwrap_or(false);
         let required = required_gates(project, &p.to_env);
         let problems = Self::event_problems(project, chain)?;
+        let team = project
+            .team_items(&p.to_env)
+            .map_err(|m| ApiError::new(ErrorCode::BadInput, format!("chainlift.yaml: {m}")))?;
         let items = checklist::compute(&Inputs {
             required_gates: &required,
             reports: &reports,
             event_problems: &problems,
             has_edge_fixtures: has_edge,
             ticks: &ticks,
+            team: &team,
         });
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for i in &items {
             let before = existing.iter().find(|e| e.key == i.key);
-            let keep = before.filter(|b| b.state == "ticked" && i.state == "ticked");
+            // Who ticked or unticked a manual item stays with it while it is still manual.
+            let keep = before
+                .filter(|b| b.kind == ItemKind::Manual.as_str() && i.kind == ItemKind::Manual);
             table::put_item(
                 &mut *tx,
                 &ChecklistRow {
                     promotion_id: p.id.clone(),
                     key: i.key.clone(),
                     section: i.section.clone(),
-                    kind: i.kind.clone(),
-                    state: i.state.clone(),
+                    kind: i.kind.as_str().into(),
+                    state: i.state.as_str().into(),
                     evidence: i.evidence.clone(),
                     ticked_by: keep.and_then(|b| b.ticked_by.clone()),
                     ticked_at: keep.and_then(|b| b.ticked_at.clone()),
                     note: keep.and_then(|b| b.note.clone()),
+                    required: i.required,
                 },
             )
             .await?;
@@ -301,6 +335,9 @@ impl Chainlift {
     ) -> Result<PromotionView> {
         let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, to_env)?;
+        project
+            .check_team_items()
+            .map_err(|m| ApiError::new(ErrorCode::BadInput, format!("chainlift.yaml: {m}")))?;
         let envs = project.environments();
         let index = envs.iter().position(|e| e == to_env).unwrap_or_default();
         if index == 0 {
@@ -440,7 +477,7 @@ impl Chainlift {
         let p = table::get(&self.pool, &p.id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
-        self.promotion_view(&p, warnings).await
+        self.promotion_view(&p, &project, warnings).await
     }
 
     fn after_gates(project: &Project, env: &str) -> PromotionEvent {
@@ -460,8 +497,8 @@ impl Chainlift {
 
     pub async fn promotion(&self, at: &ProjectArgs, id: &str) -> Result<PromotionView> {
         let p = self.find_promotion(id).await?;
-        let _ = self.project_for(at, &p).await?;
-        self.promotion_view(&p, vec![]).await
+        let (project, _) = self.project_for(at, &p).await?;
+        self.promotion_view(&p, &project, vec![]).await
     }
 
     /// Tick a manual checklist item, with who, when and an optional note.
@@ -472,26 +509,92 @@ impl Chainlift {
         key: &str,
         note: Option<&str>,
     ) -> Result<ChecklistView> {
-        let p = self.find_promotion(id).await?;
-        let (project, _) = self.project_for(at, &p).await?;
-        let items = table::items(&self.pool, &p.id).await?;
-        let Some(item) = items.iter().find(|i| i.key == key) else {
-            let known: Vec<&str> = chainlift_gates::CHECKLIST.iter().map(|k| k.key).collect();
+        self.mark_item(at, id, key, note, true).await
+    }
+
+    /// Untick a ticked manual item (a person takes their tick back), with who, when and a note.
+    pub async fn untick(
+        &self,
+        at: &ProjectArgs,
+        id: &str,
+        key: &str,
+        note: Option<&str>,
+    ) -> Result<ChecklistView> {
+        self.mark_item(at, id, key, note, false).await
+    }
+
+    async fn mark_item(
+        &self,
+        at: &ProjectArgs,
+        id: &str,
+        key: &str,
+        note: Option<&str>,
+        ticked: bool,
+    ) -> Result<ChecklistView> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > 2000) {
             return Err(ApiError::new(
                 ErrorCode::BadInput,
-                format!("no checklist item `{key}` (items: {})", known.join(", ")),
+                "a checklist note is at most 2000 characters",
             ));
-        };
-        if item.kind != "manual" {
-            return Err(ApiError::new(ErrorCode::Refused, format!("`{key}` is decided by its gate's evidence, not ticked by hand (waive the gate if a person accepts its failure)")));
         }
+        let p = self.find_promotion(id).await?;
+        let (project, _) = self.project_for(at, &p).await?;
         let now = self.clock.now().to_rfc3339();
         let who = actor(&project);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Read inside the write transaction: nobody approves between this check and the tick.
+        let p = table::get(&mut *tx, &p.id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "the promotion is gone"))?;
+        let state = promotion_state(&p)?;
+        if !matches!(
+            state,
+            PromotionState::Created
+                | PromotionState::GatesRunning
+                | PromotionState::GatesFailed
+                | PromotionState::AwaitingApproval
+        ) {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!(
+                    "the promotion is {state}: its checklist is the record of what was approved; promote again to review a new one"
+                ),
+            ));
+        }
+        let items = table::items(&mut *tx, &p.id).await?;
+        let Some(item) = items.iter().find(|i| i.key == key) else {
+            let known: Vec<&str> = items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Manual.as_str())
+                .map(|i| i.key.as_str())
+                .collect();
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "no checklist item `{key}` on this promotion (manual items: {})",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if item.kind != ItemKind::Manual.as_str() {
+            return Err(ApiError::new(ErrorCode::Refused, format!("`{key}` is decided by its gate's evidence, not ticked by hand (waive the gate if a person accepts its failure)")));
+        }
+        let (to, verb) = if ticked {
+            (ItemState::Ticked, "tick")
+        } else {
+            (ItemState::Unticked, "untick")
+        };
+        if item.state == to.as_str() {
+            return Err(ApiError::new(
+                ErrorCode::Refused,
+                format!("`{key}` is already {to}"),
+            ));
+        }
         table::put_item(
             &mut *tx,
             &ChecklistRow {
-                state: "ticked".into(),
+                state: to.as_str().into(),
                 ticked_by: Some(who.clone()),
                 ticked_at: Some(now.clone()),
                 note: note.map(String::from),
@@ -501,7 +604,7 @@ impl Chainlift {
         .await?;
         let entry = self.entry(
             &project,
-            "tick",
+            verb,
             Some(&p.chain),
             Some(&p.to_env),
             Some(format!("{} {key}", p.id)),
@@ -574,13 +677,35 @@ impl Chainlift {
         let p = table::get(&self.pool, &p.id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
-        self.promotion_view(&p, vec![]).await
+        self.promotion_view(&p, &project, vec![]).await
     }
 
-    /// Approve: no required item failed and every manual item ticked. Self-approval is allowed.
+    /// Approve: no required item failed and every required manual item ticked, by one of the
+    /// env's `approvers:` when it names them, with the person's own note. Self-approval is
+    /// allowed.
     pub async fn approve(&self, at: &ProjectArgs, id: &str, note: &str) -> Result<PromotionView> {
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 2000 {
+            return Err(ApiError::new(
+                ErrorCode::BadInput,
+                "an approval needs a note of 1-2000 characters saying what was reviewed: --note \"…\"",
+            ));
+        }
         let p = self.find_promotion(id).await?;
         let (project, _) = self.project_for(at, &p).await?;
+        let who = actor(&project);
+        if let Some(approvers) = project.approvers(&p.to_env) {
+            if !approvers.iter().any(|a| *a == who) {
+                return Err(ApiError::new(
+                    ErrorCode::Refused,
+                    format!(
+                        "only {} may approve promotions to {} (approvers: in chainlift.yaml); you are `{who}` (user: in chainlift.yaml, else $USER)",
+                        approvers.join(", "),
+                        p.to_env
+                    ),
+                ));
+            }
+        }
         // Checks and the change in one IMMEDIATE transaction: no writer can commit between
         // reading the state and checklist and approving (reads see every commit before it).
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -604,7 +729,6 @@ impl Chainlift {
             ));
         }
         let now = self.clock.now().to_rfc3339();
-        let who = actor(&project);
         if !table::approve(&mut *tx, &p.id, &who, &now, note).await? {
             return Err(changed_meanwhile(&p.id));
         }
@@ -620,7 +744,7 @@ impl Chainlift {
         let p = table::get(&self.pool, &p.id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the promotion vanished"))?;
-        self.promotion_view(&p, vec![]).await
+        self.promotion_view(&p, &project, vec![]).await
     }
 
     /// §6: may this version be deployed to this env? Returns the promotion it deploys, if any.

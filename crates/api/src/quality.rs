@@ -36,6 +36,7 @@ struct Runner {
     chain: String,
     reviewer_root: PathBuf,
     criteria: Vec<String>,
+    guidance: BTreeMap<String, String>,
 }
 
 impl QualityRunner for Runner {
@@ -51,6 +52,7 @@ impl QualityRunner for Runner {
                     file,
                     self.reviewer_root.clone(),
                     self.criteria.clone(),
+                    self.guidance.clone(),
                 ))
             })
             .collect();
@@ -258,6 +260,7 @@ impl Chainlift {
             chain: chain.name.clone(),
             reviewer_root,
             criteria: policy.criteria.clone(),
+            guidance: policy.guidance.clone(),
         };
         judge::run(&policy, &model, files, &runner)
             .await
@@ -272,6 +275,7 @@ async fn score_input(
     file: PathBuf,
     reviewer_root: PathBuf,
     criteria: Vec<String>,
+    guidance: BTreeMap<String, String>,
 ) -> Scored {
     let this = &api;
     let args = &args;
@@ -298,7 +302,16 @@ async fn score_input(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
-    let scores = review(this, &args.env, &reviewer_root, &output, &input, &criteria).await;
+    let scores = review(
+        this,
+        &args.env,
+        &reviewer_root,
+        &output,
+        &input,
+        &criteria,
+        &guidance,
+    )
+    .await;
     Scored {
         input: name,
         run_id: Some(run.id),
@@ -314,9 +327,13 @@ pub(crate) async fn review(
     output: &str,
     input: &Value,
     criteria: &[String],
+    guidance: &BTreeMap<String, String>,
 ) -> std::result::Result<BTreeMap<String, (i64, String)>, String> {
     let review_input = reviewer_root.join(format!(".input-{}.json", uuid::Uuid::now_v7()));
-    let body = json!({"output": output, "input": input, "criteria": criteria});
+    let mut body = json!({"output": output, "input": input, "criteria": criteria});
+    if !guidance.is_empty() {
+        body["guidance"] = json!(guidance);
+    }
     std::fs::write(&review_input, body.to_string()).map_err(|e| e.to_string())?;
     let review_args = RunArgs {
         at: ProjectArgs {

@@ -1091,29 +1091,23 @@ impl Chainlift {
         let mut scores = Vec::new();
         let mut problems = Vec::new();
         for (id, run_dir, output) in &sampled {
-            let text = output
-                .as_deref()
-                .and_then(|p| crate::runs::read_bounded(std::path::Path::new(p), "output").ok())
-                .map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .chars()
-                        .take(20_000)
-                        .collect::<String>()
-                });
-            let input = crate::runs::read_bounded(
-                &std::path::Path::new(run_dir).join(".events/0001-chain_start.json"),
-                "input event",
-            )
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .map(|e| e["payload"].clone())
-            .unwrap_or(serde_json::Value::Null);
+            let io = crate::review::run_io(run_dir, output.as_deref(), 20_000);
+            let text = io.output;
+            let input = io.input.unwrap_or(serde_json::Value::Null);
             let Some(text) = text else {
                 problems.push(format!("run {id}: its output is not readable here"));
                 continue;
             };
-            match crate::quality::review(self, &r.env, &reviewer, &text, &input, &gate.criteria)
-                .await
+            match crate::quality::review(
+                self,
+                &r.env,
+                &reviewer,
+                &text,
+                &input,
+                &gate.criteria,
+                &gate.guidance,
+            )
+            .await
             {
                 Ok(s) => {
                     let avg =

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Take LLM agent chains from dev to staging to production"
 )]
 pub(crate) struct Cli {
-    /// Output format
+    /// Output format (`html` and `md` are the forms of `report`)
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
     /// The project folder (else found from CHAIN or the working folder)
@@ -25,6 +25,8 @@ pub(crate) struct Cli {
 pub(crate) enum Format {
     Text,
     Json,
+    Html,
+    Md,
 }
 
 #[derive(Subcommand)]
@@ -106,11 +108,14 @@ pub(crate) enum Command {
         #[arg(long)]
         version: Option<String>,
     },
-    /// A promotion's checklist; `--tick KEY` ticks a manual item
+    /// A promotion's checklist; `--tick KEY` ticks a manual item, `--untick KEY` takes a tick
+    /// back (each with who, when and `--note`, audited)
     Checklist {
         promotion: String,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "untick")]
         tick: Option<String>,
+        #[arg(long)]
+        untick: Option<String>,
         #[arg(long)]
         note: Option<String>,
     },
@@ -121,7 +126,8 @@ pub(crate) enum Command {
         #[arg(long)]
         note: String,
     },
-    /// Approve a promotion (when nothing required failed and every manual item is ticked)
+    /// Approve a promotion (when nothing required failed and every required manual item is
+    /// ticked), as one of the env's `approvers:` when it names them
     Approve {
         promotion: String,
         #[arg(long)]
@@ -148,6 +154,15 @@ pub(crate) enum Command {
         /// stable, the steps of the env's `monitor:` follow, then the full switch
         #[arg(long, value_name = "PERCENT")]
         canary: Option<u8>,
+    },
+    /// A promotion's report to share: one self-contained HTML file (the default) or Markdown
+    /// for a pull request, with gates, scores and rationale, outputs, checklist, approvals,
+    /// the config diff, costs and audit entries
+    Report {
+        promotion: String,
+        /// Write here (else to stdout)
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// The newest rollout of a chain in an env (canary, window, analyses), or act on the open one
     Rollout {

@@ -39,6 +39,19 @@ pub(crate) fn parse_vars(vars: &[String]) -> chainlift_api::Result<BTreeMap<Stri
 pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
     let app = Chainlift::open(&chainlift_api::default_data_dir()?).await?;
     let json = cli.format == Format::Json;
+    let is_report = matches!(cli.command, Command::Report { .. });
+    if matches!(cli.format, Format::Html | Format::Md) != is_report
+        && !(is_report && cli.format == Format::Text)
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadInput,
+            if is_report {
+                "report is written as html (the default) or md: --format html|md"
+            } else {
+                "--format html and md are the forms of `report`; other commands take text or json"
+            },
+        ));
+    }
     match cli.command {
         Command::Validate { chain, env } => {
             let report = app
@@ -363,11 +376,18 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
         Command::Checklist {
             promotion,
             tick,
+            untick,
             note,
         } => {
             let here = at(&cli.project, None)?;
-            if let Some(key) = tick {
-                let c = app.tick(&here, &promotion, &key, note.as_deref()).await?;
+            let change = match (tick, untick) {
+                (Some(key), _) => Some(app.tick(&here, &promotion, &key, note.as_deref()).await?),
+                (None, Some(key)) => {
+                    Some(app.untick(&here, &promotion, &key, note.as_deref()).await?)
+                }
+                (None, None) => None,
+            };
+            if let Some(c) = change {
                 if json {
                     print_json(&c);
                 } else {
@@ -392,6 +412,30 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
                 .waive(&at(&cli.project, None)?, &promotion, &gate, &note)
                 .await?;
             print_promotion(json, &p);
+            Ok(0)
+        }
+        Command::Report { promotion, out } => {
+            let format = if cli.format == Format::Md {
+                chainlift_api::report::ReportFormat::Markdown
+            } else {
+                chainlift_api::report::ReportFormat::Html
+            };
+            let text = app
+                .report(&at(&cli.project, None)?, &promotion, format)
+                .await?;
+            match out {
+                Some(path) => {
+                    let dir = match path.parent() {
+                        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                        _ => std::path::PathBuf::from("."),
+                    };
+                    chainlift_model::confine::write_atomic(&dir, &path, text.as_bytes()).map_err(
+                        |e| ApiError::new(ErrorCode::BadInput, format!("{}: {e}", path.display())),
+                    )?;
+                    eprintln!("report written to {}", path.display());
+                }
+                None => print!("{text}"),
+            }
             Ok(0)
         }
         Command::Approve { promotion, note } => {

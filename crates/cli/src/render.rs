@@ -336,20 +336,31 @@ pub(crate) fn print_checklist(c: &chainlift_api::dto::ChecklistView) {
             section = i.section.clone();
             println!("  {section}");
         }
-        let mark = match i.state.as_str() {
-            "passed" | "ticked" => "[x]",
-            "failed" => "[!]",
-            "waived" => "[w]",
-            "not_applicable" => "[-]",
-            _ => "[ ]",
+        use chainlift_model::lifecycle::ItemState;
+        let mark = match i.state {
+            ItemState::Passed | ItemState::Ticked => "[x]",
+            ItemState::Failed => "[!]",
+            ItemState::Waived => "[w]",
+            ItemState::NotApplicable => "[-]",
+            ItemState::Unticked => "[ ]",
         };
-        let by = i
-            .ticked_by
-            .as_ref()
-            .map(|b| format!(" — {b} {}", i.ticked_at.clone().unwrap_or_default()))
-            .unwrap_or_default();
+        let verb = if i.state == ItemState::Ticked {
+            "ticked"
+        } else {
+            "unticked"
+        };
+        let by = match (&i.ticked_by, &i.ticked_at) {
+            (Some(b), Some(t)) => format!(" — {verb} by {b} {t}"),
+            (Some(b), None) => format!(" — {verb} by {b}"),
+            _ => String::new(),
+        };
+        let by = match &i.note {
+            Some(n) => format!("{by}: {n}"),
+            None => by,
+        };
+        let optional = if i.required { "" } else { " (optional)" };
         println!(
-            "    {mark} {:<24} {}{by}",
+            "    {mark} {:<24} {}{optional}{by}",
             i.key,
             i.evidence
                 .clone()

@@ -1,5 +1,8 @@
 //! The promotion checklist: the seed's four sections as fixed keys, decided by gate evidence
-//! (auto) or ticked by a person (manual).
+//! (auto) or ticked by a person (manual), then the team's own items from `chainlift.yaml`.
+
+use chainlift_model::lifecycle::{ItemKind, ItemState};
+use chainlift_model::project::TeamItem;
 
 use crate::report::{GateReport, GateStatus};
 use crate::CHECKLIST;
@@ -8,11 +11,11 @@ use crate::CHECKLIST;
 pub struct Item {
     pub key: String,
     pub section: String,
-    /// `auto` or `manual`.
-    pub kind: String,
-    /// passed | failed | waived | not_applicable | unticked | ticked
-    pub state: String,
+    pub kind: ItemKind,
+    pub state: ItemState,
     pub evidence: Option<String>,
+    /// False for a team item that never blocks approval.
+    pub required: bool,
 }
 
 /// Ticks people already gave, kept across re-runs of the gates.
@@ -28,6 +31,8 @@ pub struct Inputs<'a> {
     pub event_problems: &'a [String],
     pub has_edge_fixtures: bool,
     pub ticks: &'a [Tick],
+    /// The team's items for this env (`checklist:` in chainlift.yaml), after the built-in ones.
+    pub team: &'a [&'a TeamItem],
 }
 
 fn manual(key: &str, section: &str, ticks: &[Tick], why: &str) -> Item {
@@ -35,9 +40,25 @@ fn manual(key: &str, section: &str, ticks: &[Tick], why: &str) -> Item {
     Item {
         key: key.into(),
         section: section.into(),
-        kind: "manual".into(),
-        state: if ticked { "ticked" } else { "unticked" }.into(),
+        kind: ItemKind::Manual,
+        state: if ticked {
+            ItemState::Ticked
+        } else {
+            ItemState::Unticked
+        },
         evidence: Some(why.into()),
+        required: true,
+    }
+}
+
+fn auto(key: &str, section: &str, state: ItemState, evidence: String) -> Item {
+    Item {
+        key: key.into(),
+        section: section.into(),
+        kind: ItemKind::Auto,
+        state,
+        evidence: Some(evidence),
+        required: true,
     }
 }
 
@@ -65,24 +86,23 @@ pub fn compute(input: &Inputs<'_>) -> Vec<Item> {
             } else {
                 input.event_problems.join("; ")
             };
-            items.push(Item {
-                key: k.key.into(),
-                section: k.section.into(),
-                kind: "auto".into(),
-                state: if ok { "passed" } else { "failed" }.into(),
-                evidence: Some(evidence),
-            });
+            let state = if ok {
+                ItemState::Passed
+            } else {
+                ItemState::Failed
+            };
+            items.push(auto(k.key, k.section, state, evidence));
             continue;
         }
         let (state, evidence) = if !input.required_gates.iter().any(|g| g == k.from) {
             (
-                "not_applicable".to_string(),
+                ItemState::NotApplicable,
                 format!("the {} gate is not required in this env", k.from),
             )
         } else {
             match input.reports.iter().find(|r| r.gate == k.from) {
                 None => (
-                    "failed".to_string(),
+                    ItemState::Failed,
                     format!("the {} gate has not run", k.from),
                 ),
                 Some(r) => {
@@ -112,21 +132,25 @@ pub fn compute(input: &Inputs<'_>) -> Vec<Item> {
                         r.summary.clone()
                     };
                     let state = match (failed, r.status) {
-                        (true, GateStatus::Waived) => "waived",
-                        (true, _) => "failed",
-                        (false, _) => "passed",
+                        (true, GateStatus::Waived) => ItemState::Waived,
+                        (true, _) => ItemState::Failed,
+                        (false, _) => ItemState::Passed,
                     };
-                    (state.to_string(), text)
+                    (state, text)
                 }
             }
         };
-        items.push(Item {
-            key: k.key.into(),
-            section: k.section.into(),
-            kind: "auto".into(),
-            state,
-            evidence: Some(evidence),
-        });
+        items.push(auto(k.key, k.section, state, evidence));
+    }
+    for t in input.team {
+        let mut item = manual(
+            &t.key,
+            t.section.as_deref().unwrap_or("team"),
+            input.ticks,
+            &t.text,
+        );
+        item.required = t.required;
+        items.push(item);
     }
     items
 }
@@ -135,9 +159,10 @@ pub fn compute(input: &Inputs<'_>) -> Vec<Item> {
 pub fn blocking(items: &[Item]) -> Vec<String> {
     items
         .iter()
-        .filter_map(|i| match i.state.as_str() {
-            "failed" => Some(format!("{} failed", i.key)),
-            "unticked" => Some(format!("{} is not ticked", i.key)),
+        .filter(|i| i.required)
+        .filter_map(|i| match i.state {
+            ItemState::Failed => Some(format!("{} failed", i.key)),
+            ItemState::Unticked => Some(format!("{} is not ticked", i.key)),
             _ => None,
         })
         .collect()
@@ -170,13 +195,14 @@ mod tests {
             event_problems: &[],
             has_edge_fixtures: true,
             ticks: &ticks,
+            team: &[],
         });
         let state = |k: &str| {
             items
                 .iter()
                 .find(|i| i.key == k)
-                .map(|i| i.state.clone())
-                .unwrap_or_default()
+                .map(|i| i.state.as_str())
+                .unwrap_or("missing")
         };
         assert_eq!(items.len(), 20);
         assert_eq!(state("chain-completes"), "passed");
@@ -199,13 +225,14 @@ mod tests {
             event_problems: &[],
             has_edge_fixtures: false,
             ticks: &[],
+            team: &[],
         });
         let state = |k: &str| {
             items
                 .iter()
                 .find(|i| i.key == k)
-                .map(|i| i.state.clone())
-                .unwrap_or_default()
+                .map(|i| i.state.as_str())
+                .unwrap_or("missing")
         };
         assert_eq!(state("output-format"), "waived");
         assert_eq!(
@@ -220,5 +247,42 @@ mod tests {
                 "rollback-documented is not ticked"
             ]
         );
+    }
+
+    #[test]
+    fn team_items_are_manual_and_an_optional_one_never_blocks() {
+        let legal = TeamItem {
+            key: "legal-review".into(),
+            section: Some("team".into()),
+            text: "legal read the prompts".into(),
+            required: true,
+            envs: None,
+        };
+        let demo = TeamItem {
+            key: "demo".into(),
+            section: None,
+            text: "shown in the weekly demo".into(),
+            required: false,
+            envs: None,
+        };
+        let ticks = [Tick {
+            key: "rollback-documented".into(),
+            ticked: true,
+        }];
+        let items = compute(&Inputs {
+            required_gates: &[],
+            reports: &[],
+            event_problems: &[],
+            has_edge_fixtures: true,
+            ticks: &ticks,
+            team: &[&legal, &demo],
+        });
+        assert_eq!(items.len(), 22);
+        let legal_item = items.iter().find(|i| i.key == "legal-review");
+        assert_eq!(
+            legal_item.map(|i| (i.kind, i.state, i.section.as_str())),
+            Some((ItemKind::Manual, ItemState::Unticked, "team"))
+        );
+        assert_eq!(blocking(&items), ["legal-review is not ticked"]);
     }
 }

@@ -19,7 +19,8 @@ pub const REVIEWER_PROMPT: &str =
     "You review the output of an LLM agent chain against quality criteria.\n\
 Score each criterion from 1 (poor) to 5 (excellent) and give a one-sentence rationale.\n\
 Judge only what is in the output; do not give an overall verdict.\n\n\
-Criteria: {{ input.criteria | join(\", \") }}\n\n\
+Criteria: {{ input.criteria | join(\", \") }}{% if input.guidance %}\n\
+What each criterion means here: {{ input.guidance | tojson }}{% endif %}\n\n\
 The chain's input:\n{{ input.input | tojson }}\n\n\
 The chain's output:\n{{ input.output }}\n";
 
@@ -33,6 +34,8 @@ pub struct QualityPolicy {
     pub inputs: Option<String>,
     pub min_average: f64,
     pub criteria: Vec<String>,
+    /// What a criterion means for this chain, told to the reviewer (`{name, guidance}` items).
+    pub guidance: BTreeMap<String, String>,
     /// The reviewer's model as written (`${REVIEWER_MODEL}` by default).
     pub reviewer_model: String,
 }
@@ -40,16 +43,32 @@ pub struct QualityPolicy {
 impl QualityPolicy {
     /// Read from the chain's `gates:` value (absent keys take the defaults).
     pub fn from_gates(gates: &Value) -> QualityPolicy {
-        let criteria: Vec<String> = gates
+        // A criterion is a name, or `{name, guidance}` saying what it means for this chain.
+        let items = gates
             .pointer("/quality/criteria")
             .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c.as_str().map(String::from))
-                    .collect()
+            .cloned()
+            .unwrap_or_default();
+        let mut guidance = BTreeMap::new();
+        let criteria: Vec<String> = items
+            .iter()
+            .filter_map(|c| match c {
+                Value::String(name) => Some(name.clone()),
+                Value::Object(m) => {
+                    let name = m.get("name")?.as_str()?.to_string();
+                    if let Some(g) = m.get("guidance").and_then(Value::as_str) {
+                        guidance.insert(name.clone(), g.chars().take(500).collect());
+                    }
+                    Some(name)
+                }
+                _ => None,
             })
-            .filter(|c: &Vec<String>| !c.is_empty())
-            .unwrap_or_else(|| DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect());
+            .collect::<Vec<_>>();
+        let criteria = if criteria.is_empty() {
+            DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect()
+        } else {
+            criteria
+        };
         QualityPolicy {
             inputs: gates
                 .pointer("/quality/inputs")
@@ -60,6 +79,7 @@ impl QualityPolicy {
                 .and_then(|v| v.as_f64())
                 .unwrap_or(4.0),
             criteria,
+            guidance,
             reviewer_model: gates
                 .pointer("/quality/reviewer/model")
                 .and_then(|v| v.as_str())

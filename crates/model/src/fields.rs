@@ -148,6 +148,7 @@ const ENV_POLICY: Shape = Shape::Map(&[
     ("name", Shape::Any),
     ("gates", Shape::Any),
     ("approval", Shape::Any),
+    ("approvers", Shape::Any),
     (
         "monitor",
         Shape::Map(&[
@@ -173,6 +174,16 @@ pub const POLICY: Shape = Shape::Map(&[
     ("environments", ENVS),
     ("models", MODELS),
     ("entrypoints", Shape::Any),
+    (
+        "checklist",
+        Shape::List(&Shape::Map(&[
+            ("key", Shape::Any),
+            ("section", Shape::Any),
+            ("text", Shape::Any),
+            ("required", Shape::Any),
+            ("envs", Shape::Any),
+        ])),
+    ),
 ]);
 
 /// Check `value` (the parsed text of `file`) against `shape`.

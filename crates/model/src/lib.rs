@@ -5,6 +5,7 @@
 //! only where a value is really needed (the HTTP call, a child's environment).
 
 pub mod chain;
+pub mod checklist;
 pub mod confine;
 pub mod envfile;
 pub mod error;

@@ -46,6 +46,27 @@ macro_rules! names {
 }
 
 names! {
+    /// A checklist item's state (DESIGN.md §5): decided by a gate's evidence or the linter
+    /// (`passed`, `failed`, `waived`, `not_applicable`), or by a person (`ticked`, `unticked`).
+    pub enum ItemState {
+        Passed = "passed",
+        Failed = "failed",
+        Waived = "waived",
+        NotApplicable = "not_applicable",
+        Unticked = "unticked",
+        Ticked = "ticked",
+    }
+}
+
+names! {
+    /// Who decides a checklist item: its gate's evidence, or a person.
+    pub enum ItemKind {
+        Auto = "auto",
+        Manual = "manual",
+    }
+}
+
+names! {
     /// Where a promotion is (DESIGN.md §6).
     pub enum PromotionState {
         Created = "created",

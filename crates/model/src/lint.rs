@@ -106,6 +106,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("bad-schedule", Severity::Error, "`schedule:` is not a cron (5 or 6 fields), zone, `missed` or input the scheduler can use"),
     ("bad-entrypoint", Severity::Error, "an entry point in chainlift.yaml is not a chain name or one `${FLAG:then:else}` between two chains of the project"),
     ("bad-monitor", Severity::Error, "an env's `monitor:` in chainlift.yaml has a value the watch cannot use"),
+    ("bad-checklist", Severity::Error, "`checklist:` or an env's `approvers:` in chainlift.yaml cannot be used"),
     ("bad-workspace", Severity::Error, "a command agent's docker container or ssh host starts with `-` (it would be read as an option)"),
     ("invalid-fixture", Severity::Error, "a fixture is missing, not JSON, or invalid against the input schema"),
     ("bad-match-rule", Severity::Error, "expected-output.json holds a rule that cannot be applied"),
@@ -195,6 +196,15 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Lint> {
                 "monitor: {window: 24h, interval: 5m, max_failure_rate: 0.1, steps: [10, 50]} (DESIGN.md §10)",
             );
         }
+    }
+    if let Err(message) = input.project.check_team_items() {
+        out.push(
+            "bad-checklist",
+            None,
+            Some(input.project.policy_at("checklist")),
+            message,
+            "checklist: [{key: legal-review, section: team, text: \"Legal read the prompts\", envs: [production]}] (DESIGN.md §5)",
+        );
     }
     for (path, text) in &chain.sources {
         lint_secret_literals(path, text, &mut out);

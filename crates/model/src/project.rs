@@ -50,7 +50,26 @@ pub struct EnvPolicy {
     pub name: String,
     pub gates: Option<Vec<String>>,
     pub approval: Option<String>,
+    /// Who may approve promotions to this env (names as in `user:`); unset: anyone.
+    pub approvers: Option<Vec<String>>,
     pub monitor: Option<serde_json::Value>,
+}
+
+/// A team's own checklist item (DESIGN.md §5): manual, ticked by a person.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct TeamItem {
+    pub key: String,
+    pub section: Option<String>,
+    pub text: String,
+    /// A required item blocks approval until ticked; `required: false` never blocks.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// The envs whose promotions carry it; unset: every env.
+    pub envs: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -64,6 +83,9 @@ pub struct Policy {
     /// name or `${FLAG:then:else}` so the env's flag picks the chain at each request.
     #[serde(default)]
     pub entrypoints: BTreeMap<String, String>,
+    /// The team's own checklist items, added to the promotions of their envs.
+    #[serde(default)]
+    pub checklist: Vec<TeamItem>,
 }
 
 /// Why an entry point cannot be followed.
@@ -308,6 +330,99 @@ impl Project {
             .as_ref()
             .filter(|v| !v.is_null())
             .map(crate::monitor::MonitorPolicy::parse)
+    }
+
+    /// The team's checklist items for promotions to `env`, once every item of `checklist:` is
+    /// well formed (else what to fix).
+    pub fn team_items(&self, env: &str) -> Result<Vec<&TeamItem>, String> {
+        self.check_team_items()?;
+        Ok(self
+            .policy
+            .checklist
+            .iter()
+            .filter(|i| i.envs.as_ref().is_none_or(|e| e.iter().any(|x| x == env)))
+            .collect())
+    }
+
+    /// What is wrong with `checklist:` in chainlift.yaml, if anything.
+    pub fn check_team_items(&self) -> Result<(), String> {
+        const MAX_ITEMS: usize = 50;
+        let items = &self.policy.checklist;
+        if items.len() > MAX_ITEMS {
+            return Err(format!(
+                "checklist: {} items, at most {MAX_ITEMS}",
+                items.len()
+            ));
+        }
+        let envs = self.environments();
+        let mut seen = std::collections::BTreeSet::new();
+        for item in items {
+            let key = &item.key;
+            let slug = !key.is_empty()
+                && key.len() <= 64
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !slug {
+                return Err(format!(
+                    "checklist: key `{}` must be 1-64 lowercase letters, digits or dashes",
+                    key.chars().take(64).collect::<String>()
+                ));
+            }
+            if crate::checklist::CHECKLIST.iter().any(|k| k.key == key) {
+                return Err(format!(
+                    "checklist: `{key}` is one of the built-in items: give the team's item a key of its own"
+                ));
+            }
+            if !seen.insert(key.as_str()) {
+                return Err(format!("checklist: `{key}` appears twice"));
+            }
+            if item.text.trim().is_empty() || item.text.chars().count() > 500 {
+                return Err(format!(
+                    "checklist.{key}: text must say what a person checks, in 1-500 characters"
+                ));
+            }
+            if let Some(section) = &item.section {
+                if section.trim().is_empty() || section.chars().count() > 40 {
+                    return Err(format!("checklist.{key}: section must be 1-40 characters"));
+                }
+            }
+            for env in item.envs.iter().flatten() {
+                if !envs.contains(env) {
+                    return Err(format!(
+                        "checklist.{key}: env `{env}` is not one of the project's ({})",
+                        envs.join(", ")
+                    ));
+                }
+            }
+        }
+        for env in self.policy.environments.iter().flatten() {
+            for name in env.approvers.iter().flatten() {
+                if name.trim().is_empty() || name.chars().count() > 100 {
+                    return Err(format!(
+                        "environments.{}.approvers: names must be 1-100 characters",
+                        env.name
+                    ));
+                }
+            }
+            if env.approvers.as_ref().is_some_and(Vec::is_empty) {
+                return Err(format!(
+                    "environments.{}.approvers is empty: nobody could approve; name who may, or remove it",
+                    env.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Who may approve promotions to `env`; `None`: anyone.
+    pub fn approvers(&self, env: &str) -> Option<&[String]> {
+        self.policy
+            .environments
+            .iter()
+            .flatten()
+            .find(|e| e.name == env)
+            .and_then(|e| e.approvers.as_deref())
     }
 
     /// Where `key:` first appears in chainlift.yaml (line 0 when it does not).

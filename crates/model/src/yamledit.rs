@@ -69,6 +69,32 @@ pub fn top_level(text: &str) -> Block {
     }
 }
 
+/// The block mapping at `path` (keys from the top), when each step is written in block style
+/// (`gates:` then `quality:` on lines of their own); `None` for a missing or one-line value.
+pub fn block_at(text: &str, path: &[&str]) -> Option<Block> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut block = top_level(text);
+    for key in path {
+        let (at, end) = find_key(&lines, block, key)?;
+        let line = effective(&lines, block, at);
+        let inline = strip_comment(line[block.indent + key.len() + 1..].trim());
+        if !inline.is_empty() {
+            return None;
+        }
+        let first = (at + 1..end).find(|&i| !is_blank_or_comment(lines[i]))?;
+        let indent = indent_of(lines[first]);
+        if indent <= block.indent || lines[first][indent..].starts_with("- ") {
+            return None;
+        }
+        block = Block {
+            start: at + 1,
+            end,
+            indent,
+        };
+    }
+    Some(block)
+}
+
 /// Where `key: ...` is in `block`, as (key line, one past the value's last line).
 fn find_key(lines: &[&str], block: Block, key: &str) -> Option<(usize, usize)> {
     let prefix = format!("{key}:");
@@ -478,6 +504,26 @@ mod tests {
     use super::*;
 
     const AGENT: &str = "# The researcher.\nname: researcher\nprompt: |\n  Line one.\n\n  Line two.\ntriggers: [chain:start]  # first\nemits: research:done\n# tuning\ntemperature: 0.3\n";
+
+    #[test]
+    fn a_nested_block_is_edited_in_place_with_its_comments() {
+        let text = "name: c\ngates:\n  # the reviewer\n  quality:\n    inputs: q   # folder\n    min_average: 4.0  # bar\n    criteria: [a, b]\n  cost: {max_ratio: 2}\n";
+        let block = block_at(text, &["gates", "quality"]).expect("block");
+        let out = set_key(
+            text,
+            block,
+            "/gates/quality",
+            "min_average",
+            Some(&NewValue::Text("3.8".into())),
+        )
+        .expect("edit");
+        assert_eq!(out, text.replace("4.0  # bar", "3.8  # bar"));
+        assert!(
+            block_at(text, &["gates", "cost"]).is_none(),
+            "one-line values are not blocks"
+        );
+        assert!(block_at(text, &["missing"]).is_none());
+    }
 
     fn set(text: &str, key: &str, v: Option<NewValue>) -> String {
         match set_key(text, top_level(text), "", key, v.as_ref()) {

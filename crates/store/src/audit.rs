@@ -130,6 +130,25 @@ pub async fn by_actor_after<'e>(
     .await?)
 }
 
+/// A chain's rows at or after `since` (RFC 3339), oldest first, at most `limit`.
+pub async fn of_chain_since<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    since: &str,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM audit WHERE project = ? AND chain = ? AND at >= ? ORDER BY seq LIMIT ?",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Walk the whole log in order; the first problem found, if any, as a sentence.
 pub async fn verify<'e>(
     db: impl SqliteExecutor<'e>,

@@ -77,3 +77,28 @@ pub async fn latest<'e>(
     .fetch_optional(db)
     .await?)
 }
+
+/// A gate's newest report per version in an env, newest version first (at most `limit`).
+pub async fn newest_per_version<'e>(
+    db: impl SqliteExecutor<'e>,
+    project: &str,
+    chain: &str,
+    env: &str,
+    gate: &str,
+    limit: i64,
+) -> Result<Vec<GateReportRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM gate_reports g WHERE project = ?1 AND chain = ?2 AND env = ?3 AND gate = ?4
+           AND created_at = (SELECT MAX(created_at) FROM gate_reports h
+                             WHERE h.project = g.project AND h.chain = g.chain AND h.env = g.env
+                               AND h.gate = g.gate AND h.version_hash = g.version_hash)
+         ORDER BY created_at DESC LIMIT ?5",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(gate)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -46,6 +46,8 @@ pub struct ChecklistRow {
     pub ticked_by: Option<String>,
     pub ticked_at: Option<String>,
     pub note: Option<String>,
+    /// False for a team item that never blocks approval.
+    pub required: bool,
 }
 
 pub async fn insert<'e>(db: impl SqliteExecutor<'e>, p: &PromotionRow) -> Result<()> {
@@ -237,11 +239,11 @@ pub async fn waive_gate<'e>(
 
 pub async fn put_item<'e>(db: impl SqliteExecutor<'e>, c: &ChecklistRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO checklist_items (promotion_id, key, section, kind, state, evidence, ticked_by, ticked_at, note)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO checklist_items (promotion_id, key, section, kind, state, evidence, ticked_by, ticked_at, note, required)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (promotion_id, key) DO UPDATE SET section = excluded.section, kind = excluded.kind,
            state = excluded.state, evidence = excluded.evidence, ticked_by = excluded.ticked_by,
-           ticked_at = excluded.ticked_at, note = excluded.note",
+           ticked_at = excluded.ticked_at, note = excluded.note, required = excluded.required",
     )
     .bind(&c.promotion_id)
     .bind(&c.key)
@@ -252,6 +254,7 @@ pub async fn put_item<'e>(db: impl SqliteExecutor<'e>, c: &ChecklistRow) -> Resu
     .bind(&c.ticked_by)
     .bind(&c.ticked_at)
     .bind(&c.note)
+    .bind(c.required)
     .execute(db)
     .await?;
     Ok(())
@@ -259,7 +262,7 @@ pub async fn put_item<'e>(db: impl SqliteExecutor<'e>, c: &ChecklistRow) -> Resu
 
 pub async fn items<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Vec<ChecklistRow>> {
     Ok(
-        sqlx::query_as("SELECT * FROM checklist_items WHERE promotion_id = ?")
+        sqlx::query_as("SELECT * FROM checklist_items WHERE promotion_id = ? ORDER BY rowid")
             .bind(id)
             .fetch_all(db)
             .await?,

@@ -226,6 +226,26 @@ pub async fn cost_since(pool: &SqlitePool, project: &str, env: &str, since: &str
     Ok(total.unwrap_or(0.0))
 }
 
+/// The average known cost of a version's runs of a chain in an env (None: no priced run).
+pub async fn average_cost(
+    pool: &SqlitePool,
+    project: &str,
+    chain: &str,
+    env: &str,
+    version_hash: &str,
+) -> Result<Option<f64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT AVG(cost) FROM runs WHERE project = ? AND chain = ? AND env = ? AND version_hash = ?
+           AND cost IS NOT NULL",
+    )
+    .bind(project)
+    .bind(chain)
+    .bind(env)
+    .bind(version_hash)
+    .fetch_one(pool)
+    .await?)
+}
+
 /// Who runs a live run: a process of a host, alive while its heartbeat is fresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
