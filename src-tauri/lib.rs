@@ -8,11 +8,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chainlift_api::dto::{
-    AuditView, ChangeFeed, ChecklistView, DeploymentView, EditorView, EnvConfigTable, EnvDiff,
-    EventView, FlagView, GateProgress, GateRunView, NodePosition, ProjectView, PromotionView,
-    RolloutView, RunProgress, RunView, SecretStatus, ServeStatusView, VersionDiff, VersionView,
+    AuditView, ChangeFeed, ChecklistView, CriteriaChange, DeploymentView, EditorView,
+    EnvConfigTable, EnvDiff, EventView, FlagView, GateProgress, GateRunView, NodePosition,
+    ProjectView, PromotionView, QualityCriteria, ReviewView, RolloutView, RunProgress, RunView,
+    SecretStatus, ServeStatusView, TrendPoint, VersionDiff, VersionView,
 };
 use chainlift_api::editor::ChainEdit;
+use chainlift_api::report::ReportFormat;
 use chainlift_api::{
     ApiError, Chainlift, ErrorCode, GateArgs, ProjectArgs, RunArgs, RunsQuery, SecretArgs,
 };
@@ -197,6 +199,75 @@ async fn gate_latest(
         .api
         .gate_latest(&project_args(&project, Some(chain)), &env)
         .await
+}
+
+#[tauri::command]
+async fn review_input(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+    version: String,
+    input: String,
+) -> Result<ReviewView, ApiError> {
+    state
+        .api
+        .review_input(&project_args(&project, Some(chain)), &env, &version, &input)
+        .await
+}
+
+#[tauri::command]
+async fn quality_trend(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    env: String,
+) -> Result<Vec<TrendPoint>, ApiError> {
+    state
+        .api
+        .quality_trend(&project_args(&project, Some(chain)), &env)
+        .await
+}
+
+#[tauri::command]
+async fn quality_criteria(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+) -> Result<QualityCriteria, ApiError> {
+    state
+        .api
+        .quality_criteria(&project_args(&project, Some(chain)))
+        .await
+}
+
+#[tauri::command]
+async fn set_quality_criteria(
+    state: State<'_, AppState>,
+    project: String,
+    chain: String,
+    criteria: QualityCriteria,
+    reason: String,
+) -> Result<CriteriaChange, ApiError> {
+    state
+        .api
+        .set_quality_criteria(&project_args(&project, Some(chain)), &criteria, &reason)
+        .await
+}
+
+/// Write the promotion's report (html or md) into the data folder; its path.
+#[tauri::command]
+async fn export_report(
+    state: State<'_, AppState>,
+    project: String,
+    id: String,
+    format: ReportFormat,
+) -> Result<String, ApiError> {
+    state
+        .api
+        .export_report(&project_args(&project, None), &id, format)
+        .await
+        .map(|p| p.display().to_string())
 }
 
 #[tauri::command]
@@ -756,6 +827,11 @@ pub fn run() {
             promotion,
             tick,
             untick,
+            review_input,
+            quality_trend,
+            quality_criteria,
+            set_quality_criteria,
+            export_report,
             approve,
             deploy,
             rollback,

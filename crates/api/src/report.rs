@@ -15,7 +15,8 @@ const MARKDOWN: &str = include_str!("report/promotion.md");
 const QUOTED: usize = 4000;
 
 /// The forms a report is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ReportFormat {
     Html,
     Markdown,
@@ -253,5 +254,44 @@ impl Chainlift {
                 audit => audit,
             })
             .map_err(fail)
+    }
+}
+
+impl Chainlift {
+    /// Write the promotion's report into the data folder (`reports/`) and say where: the app's
+    /// "Export report" (the file is then the person's to send).
+    pub async fn export_report(
+        &self,
+        at: &ProjectArgs,
+        id: &str,
+        format: ReportFormat,
+    ) -> Result<std::path::PathBuf> {
+        let text = self.report(at, id, format).await?;
+        let p = self.find_promotion(id).await?;
+        let plain = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(60)
+                .collect()
+        };
+        let ext = match format {
+            ReportFormat::Html => "html",
+            ReportFormat::Markdown => "md",
+        };
+        let dir = self.data_dir.join("reports");
+        let path = dir.join(format!(
+            "{}-{}-{}.{ext}",
+            plain(&p.chain),
+            plain(&p.to_env),
+            p.id.chars().take(8).collect::<String>()
+        ));
+        chainlift_model::confine::write_atomic(&self.data_dir, &path, text.as_bytes())?;
+        Ok(path)
     }
 }

@@ -66,6 +66,14 @@ fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     check::<chainlift_model::lifecycle::Metric>(&mut stale)?;
     check::<chainlift_model::lifecycle::Verdict>(&mut stale)?;
     check::<RunProgress>(&mut stale)?;
+    check::<chainlift_model::lifecycle::ItemState>(&mut stale)?;
+    check::<chainlift_model::lifecycle::ItemKind>(&mut stale)?;
+    check::<ReviewSide>(&mut stale)?;
+    check::<ReviewView>(&mut stale)?;
+    check::<TrendPoint>(&mut stale)?;
+    check::<CriterionEdit>(&mut stale)?;
+    check::<QualityCriteria>(&mut stale)?;
+    check::<CriteriaChange>(&mut stale)?;
     check::<GraphNode>(&mut stale)?;
     check::<GraphEdge>(&mut stale)?;
     check::<ChainGraph>(&mut stale)?;

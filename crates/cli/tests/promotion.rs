@@ -6,65 +6,19 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use support::{completion, OpenAiServer, Reply, Sandbox, Seen, TestResult};
+use support::{OpenAiServer, Reply, Sandbox, Seen, TestResult};
 
 const OPENAI: &str = "sk-test-promo-openai-1a2b3c4d5e6f";
 const ANTHROPIC: &str = "anthropic-test-promo-9f8e7d6c5b4a";
 
-/// One server for both wire formats: the researcher, the writer (whose summary says TERSE when
-/// asked to write tersely) and the reviewer (who scores TERSE reports low).
+/// One server for both wire formats: the chain's agents and the quality reviewer.
 fn providers() -> std::io::Result<OpenAiServer> {
     providers_answering_after(std::time::Duration::ZERO)
 }
 
 /// [`providers`], each answer held back by `delay` (a kill then lands mid-gates).
 fn providers_answering_after(delay: std::time::Duration) -> std::io::Result<OpenAiServer> {
-    OpenAiServer::start(Arc::new(move |req: &Seen, _| {
-        let anthropic = req.path.ends_with("/messages");
-        let prompt = req.body["messages"][0]["content"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        let model = req.body["model"].as_str().unwrap_or("m").to_string();
-        let schema = if anthropic {
-            req.body["tools"][0]["input_schema"].clone()
-        } else {
-            req.body["response_format"]["json_schema"]["schema"].clone()
-        };
-        let answer: Value = if schema["properties"].get("completeness").is_some() {
-            let s = if prompt.contains("TERSE") { 2 } else { 5 };
-            json!({"completeness": {"score": s, "rationale": if s == 2 { "too terse to be complete" } else { "complete" }},
-                   "accuracy": {"score": s, "rationale": "checked"}, "formatting": {"score": 5, "rationale": "clean"},
-                   "relevance": {"score": s, "rationale": "on topic"}})
-        } else if !schema.is_null() {
-            let mut report = chainlift_testkit::sample_report();
-            report["summary"] = json!(if prompt.contains("tersely") {
-                "TERSE: refund."
-            } else {
-                "A short refund window keeps trust."
-            });
-            report
-        } else {
-            Value::String("Brief: refunds are common within 14 days.".into())
-        };
-        if anthropic {
-            let (text, tool) = match &answer {
-                Value::String(s) => (Some(s.as_str()), None),
-                other => (None, Some(other)),
-            };
-            Reply::json(
-                200,
-                &chainlift_testkit::anthropic_message(&model, text, tool, 300, 200),
-            )
-            .delayed(delay)
-        } else {
-            let text = match &answer {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Reply::json(200, &completion(&text, 300, 200)).delayed(delay)
-        }
-    }))
+    OpenAiServer::start(chainlift_testkit::reviewing_providers(delay))
 }
 
 struct Flow {
@@ -533,6 +487,192 @@ fn the_seeds_promotion_flow_end_to_end() -> TestResult {
             flow.sb.files_containing(secret)
         );
     }
+    Ok(())
+}
+
+/// A manual item's state in a checklist object.
+fn item<'a>(checklist: &'a Value, key: &str) -> &'a Value {
+    checklist["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|x| x["key"] == key))
+        .unwrap_or(&Value::Null)
+}
+
+#[test]
+fn the_teams_checklist_approvers_and_the_report() -> TestResult {
+    let server = providers()?;
+    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
+    let flow = Flow {
+        sb: Sandbox::new()?,
+        server,
+        slack,
+    };
+    // staging asks for dana's approval, and the team adds two items of its own.
+    let policy = flow.sb.project.join("chainlift.yaml");
+    let text = std::fs::read_to_string(&policy)?;
+    let text = text.replace(
+        "  - {name: staging, gates: [smoke, quality, cost, config]}",
+        "  - {name: staging, gates: [smoke, quality, cost, config], approval: required, approvers: [dana]}",
+    ) + "checklist:\n  - {key: legal-review, section: team, text: \"Legal read the new prompts\", envs: [staging]}\n  - {key: demo, text: \"Shown in the weekly demo\", required: false}\n";
+    std::fs::write(&policy, text)?;
+
+    let p = flow.json(&["promote", "content-pipeline", "--to", "staging"], 0)?;
+    assert_eq!(p["state"], "awaiting_approval", "{p}");
+    assert_eq!(p["approvers"], json!(["dana"]));
+    let id = p["id"].as_str().unwrap_or("").to_string();
+    let c = &p["checklist"];
+    assert_eq!(
+        c["items"].as_array().map(Vec::len),
+        Some(22),
+        "20 built-in + 2 team items"
+    );
+    assert_eq!(item(c, "legal-review")["section"], "team");
+    assert_eq!(
+        item(c, "legal-review")["evidence"],
+        "Legal read the new prompts"
+    );
+    assert_eq!(item(c, "demo")["required"], false);
+    let blocking = c["blocking"].to_string();
+    assert!(
+        blocking.contains("legal-review is not ticked"),
+        "{blocking}"
+    );
+    assert!(
+        !blocking.contains("demo"),
+        "an optional item never blocks: {blocking}"
+    );
+
+    // Tick, untick with a note, and the refusals that say what to do.
+    let c = flow.json(
+        &[
+            "checklist",
+            &id,
+            "--tick",
+            "legal-review",
+            "--note",
+            "read v1 prompts",
+        ],
+        0,
+    )?;
+    assert_eq!(item(&c, "legal-review")["state"], "ticked");
+    assert_eq!(item(&c, "legal-review")["ticked_by"], "dana");
+    let c = flow.json(
+        &[
+            "checklist",
+            &id,
+            "--untick",
+            "legal-review",
+            "--note",
+            "they read the old prompts",
+        ],
+        0,
+    )?;
+    assert_eq!(item(&c, "legal-review")["state"], "unticked");
+    assert_eq!(
+        item(&c, "legal-review")["note"],
+        "they read the old prompts"
+    );
+    let again = flow.cli(&["checklist", &id, "--untick", "legal-review"])?;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already unticked"));
+    let auto = flow.cli(&["checklist", &id, "--untick", "chain-completes"])?;
+    assert_eq!(
+        auto.status.code(),
+        Some(1),
+        "auto items are decided by evidence"
+    );
+    let blocked = flow.cli(&["approve", &id, "--note", "looks good"])?;
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&blocked.stderr).contains("legal-review is not ticked"));
+    for key in ["legal-review", "rollback-documented"] {
+        flow.json(&["checklist", &id, "--tick", key], 0)?;
+    }
+
+    // Only dana may approve, and only with a note of her own.
+    let lee = flow
+        .sb
+        .cli()
+        .env("CHAINLIFT_SECRETS", "env")
+        .env("USER", "lee")
+        .args(["approve", &id, "--note", "fine by me"])
+        .output()?;
+    assert_eq!(lee.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&lee.stderr).to_string();
+    assert!(
+        why.contains("only dana may approve") && why.contains("`lee`"),
+        "{why}"
+    );
+    let empty = flow.cli(&["approve", &id, "--note", "  "])?;
+    assert_eq!(empty.status.code(), Some(2), "an approval needs a note");
+    let approved = flow.json(
+        &["approve", &id, "--note", "scores and outputs reviewed"],
+        0,
+    )?;
+    assert_eq!(approved["state"], "approved");
+    assert_eq!(approved["approved_by"], "dana");
+    assert_eq!(approved["approval_note"], "scores and outputs reviewed");
+    let late = flow.cli(&["checklist", &id, "--untick", "legal-review"])?;
+    assert_eq!(
+        late.status.code(),
+        Some(1),
+        "the approved checklist is a record"
+    );
+
+    // The report: Markdown for a pull request, and one self-contained HTML file.
+    let md = flow.cli(&["report", &id, "--format", "md"])?;
+    assert_eq!(
+        md.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&md.stderr)
+    );
+    let md = String::from_utf8(md.stdout)?;
+    for needle in [
+        "| quality | passed |",
+        "**legal-review** (ticked",
+        "Approved by **dana**: “scores and outputs reviewed”",
+        "dana unticked legal-review · content-pipeline in staging",
+        "“they read the old prompts”",
+        "### Configuration: dev → staging",
+    ] {
+        assert!(
+            md.contains(needle),
+            "the Markdown report lacks {needle:?}:\n{md}"
+        );
+    }
+    let out = flow.sb.dir.path().join("report.html");
+    let html = flow.cli(&["report", &id, "--out", out.to_str().unwrap_or("")])?;
+    assert_eq!(
+        html.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&html.stderr)
+    );
+    let html = std::fs::read_to_string(&out)?;
+    assert!(
+        html.starts_with("<!doctype html>") && html.contains("<svg"),
+        "inline chart"
+    );
+    assert!(
+        html.contains("complete") && html.contains("A short refund window"),
+        "rationale and outputs"
+    );
+    for remote in ["src=", "href=", "<script", "@import", "url("] {
+        assert!(
+            !html.contains(remote),
+            "the report loads nothing: found {remote}"
+        );
+    }
+    for secret in [OPENAI, ANTHROPIC] {
+        assert!(
+            !html.contains(secret) && !md.contains(secret),
+            "no secret in a report"
+        );
+    }
+    let bad = flow.cli(&["report", &id, "--format", "json"])?;
+    assert_eq!(bad.status.code(), Some(2));
+    let verify = flow.cli(&["audit", "--verify"])?;
+    assert_eq!(verify.status.code(), Some(0));
     Ok(())
 }
 

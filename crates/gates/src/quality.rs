@@ -19,7 +19,7 @@ pub const REVIEWER_PROMPT: &str =
     "You review the output of an LLM agent chain against quality criteria.\n\
 Score each criterion from 1 (poor) to 5 (excellent) and give a one-sentence rationale.\n\
 Judge only what is in the output; do not give an overall verdict.\n\n\
-Criteria: {{ input.criteria | join(\", \") }}{% if input.guidance %}\n\
+Criteria: {{ input.criteria | join(\", \") }}{% if input.guidance is defined %}\n\
 What each criterion means here: {{ input.guidance | tojson }}{% endif %}\n\n\
 The chain's input:\n{{ input.input | tojson }}\n\n\
 The chain's output:\n{{ input.output }}\n";

@@ -249,3 +249,51 @@ pub fn sample_report() -> Value {
         "sources": [{"title": "Stripe", "url": "https://docs.stripe.com/billing"}]
     })
 }
+
+/// The sample chain's agents and the quality reviewer, over both wire formats: the researcher,
+/// the writer (whose summary says TERSE when asked to write tersely) and the reviewer (who
+/// scores TERSE reports low), each answer held back by `delay`.
+pub fn reviewing_providers(delay: Duration) -> Arc<Responder> {
+    Arc::new(move |req: &Seen, _| {
+        let anthropic = req.path.ends_with("/messages");
+        let prompt = req.body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let model = req.body["model"].as_str().unwrap_or("m").to_string();
+        let schema = if anthropic {
+            req.body["tools"][0]["input_schema"].clone()
+        } else {
+            req.body["response_format"]["json_schema"]["schema"].clone()
+        };
+        let answer: Value = if schema["properties"].get("completeness").is_some() {
+            let s = if prompt.contains("TERSE") { 2 } else { 5 };
+            json!({"completeness": {"score": s, "rationale": if s == 2 { "too terse to be complete" } else { "complete" }},
+                   "accuracy": {"score": s, "rationale": "checked"}, "formatting": {"score": 5, "rationale": "clean"},
+                   "relevance": {"score": s, "rationale": "on topic"}})
+        } else if !schema.is_null() {
+            let mut report = sample_report();
+            report["summary"] = json!(if prompt.contains("tersely") {
+                "TERSE: refund."
+            } else {
+                "A short refund window keeps trust."
+            });
+            report
+        } else {
+            Value::String("Brief: refunds are common within 14 days.".into())
+        };
+        if anthropic {
+            let (text, tool) = match &answer {
+                Value::String(s) => (Some(s.as_str()), None),
+                other => (None, Some(other)),
+            };
+            Reply::json(200, &anthropic_message(&model, text, tool, 300, 200)).delayed(delay)
+        } else {
+            let text = match &answer {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Reply::json(200, &openai_completion(&text, 300, 200)).delayed(delay)
+        }
+    })
+}
