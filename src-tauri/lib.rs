@@ -194,11 +194,13 @@ async fn gate_latest(
     project: String,
     chain: String,
     env: String,
+    version: Option<String>,
 ) -> Result<Option<GateRunView>, ApiError> {
-    state
-        .api
-        .gate_latest(&project_args(&project, Some(chain)), &env)
-        .await
+    let at = project_args(&project, Some(chain));
+    match version {
+        Some(v) => state.api.gate_of(&at, &env, &v).await,
+        None => state.api.gate_latest(&at, &env).await,
+    }
 }
 
 #[tauri::command]

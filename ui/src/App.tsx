@@ -414,6 +414,7 @@ export default function App() {
         {chain && screen === "promotion" && project && (
           <PromotionScreen
             promotion={promotion}
+            root={project.root}
             deployed={deployedByEnv}
             activity={
               <Activity root={project.root} chain={chain.name} environments={project.environments} refreshKey={activityKey} />
@@ -424,7 +425,32 @@ export default function App() {
                 if (!promotion) return;
                 const checklist = await backend.tick(project.root, promotion.id, key, note ?? undefined);
                 setPromotion({ ...promotion, checklist });
+                setActivityKey((k) => k + 1);
               })
+            }
+            onUntick={(key, note) =>
+              void act("unticking", async () => {
+                if (!promotion) return;
+                const checklist = await backend.untick(project.root, promotion.id, key, note ?? undefined);
+                setPromotion({ ...promotion, checklist });
+                setActivityKey((k) => k + 1);
+              })
+            }
+            onRepromote={() =>
+              void act("re-running the gates", async () => {
+                if (!promotion) return;
+                setPromotion(await backend.promote(project.root, promotion.chain, promotion.to_env));
+                setActivityKey((k) => k + 1);
+              })
+            }
+            onExport={(format) =>
+              backend.exportReport(project.root, promotion?.id ?? "", format).then(
+                (path) => path,
+                (e) => {
+                  setActionError(toApiError(e));
+                  return null;
+                },
+              )
             }
             onWaive={(gate, reason) =>
               backend.waive(project.root, promotion?.id ?? "", gate, reason).then(
@@ -432,10 +458,11 @@ export default function App() {
                 (e) => setActionError(toApiError(e)),
               )
             }
-            onApprove={() =>
+            onApprove={(note) =>
               void act("approving", async () => {
                 if (!promotion) return;
-                setPromotion(await backend.approve(project.root, promotion.id, "approved in the app"));
+                setPromotion(await backend.approve(project.root, promotion.id, note));
+                setActivityKey((k) => k + 1);
               })
             }
             onDeploy={(canary) =>

@@ -26,6 +26,10 @@ import type { Trigger } from "./bindings/Trigger";
 import type { ChangeFeed } from "./bindings/ChangeFeed";
 import type { ServeStatusView } from "./bindings/ServeStatusView";
 import type { RolloutView } from "./bindings/RolloutView";
+import type { ReviewView } from "./bindings/ReviewView";
+import type { TrendPoint } from "./bindings/TrendPoint";
+import type { QualityCriteria } from "./bindings/QualityCriteria";
+import type { CriteriaChange } from "./bindings/CriteriaChange";
 
 /** What the rollout panel's buttons ask of the open rollout. */
 export type RolloutRequest = "promote" | "abort" | "pause" | "resume";
@@ -101,6 +105,39 @@ export function promotion(project: string, id: string): Promise<PromotionView> {
 
 export function tick(project: string, id: string, key: string, note?: string): Promise<ChecklistView> {
   return call<ChecklistView>("tick", { project, id, key, note: note ?? null });
+}
+
+export function untick(project: string, id: string, key: string, note?: string): Promise<ChecklistView> {
+  return call<ChecklistView>("untick", { project, id, key, note: note ?? null });
+}
+
+/** One quality input as the reviewer saw it, beside the deployed version's answer. */
+export function reviewInput(project: string, chain: string, env: string, version: string, input: string): Promise<ReviewView> {
+  return call<ReviewView>("review_input", { project, chain, env, version, input });
+}
+
+/** The quality gate over the chain's gated versions in an env, oldest first. */
+export function qualityTrend(project: string, chain: string, env: string): Promise<TrendPoint[]> {
+  return call<TrendPoint[]>("quality_trend", { project, chain, env });
+}
+
+export function qualityCriteria(project: string, chain: string): Promise<QualityCriteria> {
+  return call<QualityCriteria>("quality_criteria", { project, chain });
+}
+
+/** Write the criteria and threshold into chain.yaml, with the person's reason (audited). */
+export function setQualityCriteria(
+  project: string,
+  chain: string,
+  criteria: QualityCriteria,
+  reason: string,
+): Promise<CriteriaChange> {
+  return call<CriteriaChange>("set_quality_criteria", { project, chain, criteria, reason });
+}
+
+/** Write the promotion's report into the data folder; its path. */
+export function exportReport(project: string, id: string, format: "html" | "markdown"): Promise<string> {
+  return call<string>("export_report", { project, id, format });
 }
 
 export function approve(project: string, id: string, note: string): Promise<PromotionView> {
@@ -188,8 +225,9 @@ export function gateRun(
   return call<GateRunView>("gate_run", { project, chain, env, onProgress: channel });
 }
 
-export function gateLatest(project: string, chain: string, env: string): Promise<GateRunView | null> {
-  return call<GateRunView | null>("gate_latest", { project, chain, env });
+/** An env's newest gate results for the files on disk, or for `version` (a tag or hash). */
+export function gateLatest(project: string, chain: string, env: string, version?: string): Promise<GateRunView | null> {
+  return call<GateRunView | null>("gate_latest", { project, chain, env, version: version ?? null });
 }
 
 export function waive(project: string, id: string, gate: string, reason: string): Promise<PromotionView> {

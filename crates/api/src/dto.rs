@@ -426,6 +426,8 @@ dto! {
     /// `promote`'s JSON (DESIGN.md §8).
     pub struct PromotionView {
         pub id: String,
+        /// When it was opened (its gates ran then).
+        pub created_at: String,
         pub chain: String,
         pub to_env: String,
         pub version: String,

@@ -87,11 +87,42 @@ impl Chainlift {
     /// The newest stored report of each of `env`'s required gates for the files on disk; when
     /// these files were never gated there, those of the version gated last, marked `stale`.
     pub async fn gate_latest(&self, at: &ProjectArgs, env: &str) -> Result<Option<GateRunView>> {
+        self.gate_view(at, env, None).await
+    }
+
+    /// The gate results of one version (a tag or hash, e.g. a point of the quality trend) in
+    /// `env`; `stale` says it is not the files on disk.
+    pub async fn gate_of(
+        &self,
+        at: &ProjectArgs,
+        env: &str,
+        version: &str,
+    ) -> Result<Option<GateRunView>> {
+        self.gate_view(at, env, Some(version)).await
+    }
+
+    async fn gate_view(
+        &self,
+        at: &ProjectArgs,
+        env: &str,
+        version: Option<&str>,
+    ) -> Result<Option<GateRunView>> {
         let (project, chain) = self.chain_of(at).await?;
-        let hash = chainlift_model::hash::definition_hash(&chain.dir)?;
-        let Some(shown) = self.shown_gates(&project, &chain, env, &hash).await? else {
+        crate::check_env(&project, env)?;
+        let files = chainlift_model::hash::definition_hash(&chain.dir)?;
+        let hash = match version {
+            Some(v) => self.find_version(&project, &chain.name, v).await?.hash,
+            None => files.clone(),
+        };
+        let Some(mut shown) = self.shown_gates(&project, &chain, env, &hash).await? else {
             return Ok(None);
         };
+        if version.is_some() {
+            if shown.hash != hash {
+                return Ok(None);
+            }
+            shown.stale = shown.hash != files;
+        }
         let gates: Vec<GateReport> = shown
             .rows
             .iter()

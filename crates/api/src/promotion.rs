@@ -113,6 +113,7 @@ impl Chainlift {
         let criteria_changes = self.criteria_changes(&p.project, &p.chain, since).await?;
         Ok(PromotionView {
             id: p.id.clone(),
+            created_at: p.created_at.clone(),
             chain: p.chain.clone(),
             to_env: p.to_env.clone(),
             version: v

@@ -7,7 +7,11 @@ import type { PromotionState } from "./PromotionState";
 /**
  * `promote`'s JSON (DESIGN.md §8).
  */
-export type PromotionView = { id: string, chain: string, to_env: string, version: string, state: PromotionState, gates: Array<PromotionGateView>, checklist: ChecklistView, approved_by: string | null, approval_note: string | null, 
+export type PromotionView = { id: string, 
+/**
+ * When it was opened (its gates ran then).
+ */
+created_at: string, chain: string, to_env: string, version: string, state: PromotionState, gates: Array<PromotionGateView>, checklist: ChecklistView, approved_by: string | null, approval_note: string | null, 
 /**
  * Who may approve promotions to this env (`approvers:`); `None`: anyone.
  */

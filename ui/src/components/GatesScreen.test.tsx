@@ -1,7 +1,8 @@
 import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { QualityScores } from "../bindings/QualityScores";
-import { CostChart, QualityCharts } from "./GatesScreen";
+import { CostChart } from "./GatesScreen";
+import { QualityCharts } from "./QualityCharts";
 
 const scores: QualityScores = {
   min_average: 4,

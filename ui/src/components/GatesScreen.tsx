@@ -5,11 +5,12 @@ import type { ApiError } from "../bindings/ApiError";
 import type { GateProgress } from "../bindings/GateProgress";
 import type { GateReport } from "../bindings/GateReport";
 import type { GateRunView } from "../bindings/GateRunView";
-import type { QualityScores } from "../bindings/QualityScores";
 import type { RunView } from "../bindings/RunView";
 import { money } from "../format";
 import { StatusBadge, gateGlyph } from "./StatusBadge";
 import { WaiveControl } from "./WaiveControl";
+import { QualityReview } from "./QualityReview";
+import { QualityTrend } from "./QualityTrend";
 
 interface Props {
   root: string;
@@ -31,20 +32,24 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [runs, setRuns] = useState<RunView[]>([]);
+  // A version picked on the trend: its gate run is shown instead of the newest.
+  const [pinned, setPinned] = useState<string | null>(null);
+  const [ranCount, setRanCount] = useState(0);
 
   const refresh = useCallback(async () => {
     try {
-      setReport(await backend.gateLatest(root, chain, env));
+      setReport(await backend.gateLatest(root, chain, env, pinned ?? undefined));
       setRuns(await backend.runs(root, chain, null, null));
       setError(null);
     } catch (e) {
       setError(toApiError(e));
     }
-  }, [root, chain, env]);
+  }, [root, chain, env, pinned]);
 
   useEffect(() => {
     void refresh();
   }, [refresh]);
+  useEffect(() => setPinned(null), [env]);
 
   const run = async () => {
     setRunning(true);
@@ -60,8 +65,10 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
       );
     };
     try {
+      setPinned(null);
       setReport(await backend.gateRun(root, chain, env, onProgress));
       setRuns(await backend.runs(root, chain, null, null));
+      setRanCount((n) => n + 1);
       onRan?.();
     } catch (e) {
       setError(toApiError(e));
@@ -120,7 +127,15 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
           <strong>{error.code}</strong> {error.message}
         </div>
       )}
-      {report?.stale && !running && (
+      {pinned && report && !running && (
+        <div className="notice" role="status" data-testid="gates-pinned">
+          Showing the gate run of <strong>{report.version}</strong> in {env}.{" "}
+          <button className="link-button" onClick={() => setPinned(null)}>
+            Back to the newest
+          </button>
+        </div>
+      )}
+      {report?.stale && !running && !pinned && (
         <div className="notice warn-notice" data-testid="gates-stale">
           These are {env}'s newest results, for version <strong>{report.version}</strong>: the chain's files have changed
           since. Run {env}'s gates to check the files as they are now.
@@ -135,7 +150,7 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
           </p>
         </div>
       )}
-      {quality && <QualityCharts q={quality} />}
+      {quality && report && <QualityReview root={root} chain={chain} env={env} version={report.version} q={quality} />}
       {report && (
         <div className="gate-cards">
           {report.gates.map((g) => (
@@ -143,6 +158,7 @@ export function GatesScreen({ root, chain, environments, promotionOf, onWaive, o
           ))}
         </div>
       )}
+      <QualityTrend root={root} chain={chain} env={env} refresh={ranCount} onOpen={setPinned} />
       <CostChart runs={runs} environments={environments} />
     </div>
   );
@@ -181,118 +197,6 @@ function GateCard({
         ) : (
           <p className="muted small">Promote to this env to waive a failure with a reason.</p>
         ))}
-    </section>
-  );
-}
-
-/** Each criterion against the threshold and the baseline, then inputs × criteria. */
-export function QualityCharts({ q }: { q: QualityScores }) {
-  const width = 520;
-  const row = 30;
-  const left = 110;
-  const scale = (v: number) => left + ((width - left - 44) * v) / 5;
-  const height = q.criteria.length * row + 30;
-  const criteria = q.criteria.map((c) => c.name);
-  return (
-    <section className="card quality" data-testid="quality-chart">
-      <div className="quality-head">
-        <h3>Quality</h3>
-        <span className="muted">
-          average <strong>{q.overall.toFixed(2)}</strong> · threshold {q.min_average.toFixed(1)}
-          {q.baseline && <> · baseline {q.baseline}</>}
-        </span>
-      </div>
-      <div className="quality-grid">
-        <svg width={width} height={height} role="img" aria-label="score per criterion">
-          {[1, 2, 3, 4, 5].map((t) => (
-            <g key={t}>
-              <line x1={scale(t)} x2={scale(t)} y1={0} y2={height - 20} className="grid-line" />
-              <text x={scale(t)} y={height - 6} className="axis" textAnchor="middle">
-                {t}
-              </text>
-            </g>
-          ))}
-          {q.criteria.map((c, i) => (
-            <g key={c.name}>
-              <text x={left - 8} y={i * row + 19} className="label" textAnchor="end">
-                {c.name}
-              </text>
-              <rect
-                x={left}
-                y={i * row + 6}
-                width={Math.max(0, scale(c.average) - left)}
-                height={18}
-                rx={4}
-                className={c.average >= q.min_average ? "bar ok" : "bar bad"}
-              >
-                <title>{`${c.name}: ${c.average.toFixed(2)}`}</title>
-              </rect>
-              <text x={scale(c.average) + 4} y={i * row + 19} className="value">
-                {c.average.toFixed(1)}
-              </text>
-              {c.baseline !== null && (
-                <line
-                  x1={scale(c.baseline)}
-                  x2={scale(c.baseline)}
-                  y1={i * row + 2}
-                  y2={i * row + 28}
-                  className="baseline"
-                >
-                  <title>{`baseline (${q.baseline ?? ""}): ${c.baseline.toFixed(2)}`}</title>
-                </line>
-              )}
-            </g>
-          ))}
-          <line
-            x1={scale(q.min_average)}
-            x2={scale(q.min_average)}
-            y1={0}
-            y2={height - 20}
-            className="threshold"
-          >
-            <title>{`threshold ${q.min_average}`}</title>
-          </line>
-        </svg>
-        <table className="heatmap" data-testid="quality-heatmap">
-          <thead>
-            <tr>
-              <th>input</th>
-              {criteria.map((c) => (
-                <th key={c}>{c}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {q.inputs.map((input) => (
-              <tr key={input.input}>
-                <td className="input-name">{input.input}</td>
-                {input.error ? (
-                  <td colSpan={criteria.length} className="cell-error" title={input.error}>
-                    {input.error}
-                  </td>
-                ) : (
-                  criteria.map((c) => {
-                    const cell = input.scores.find((s) => s.criterion === c);
-                    return (
-                      <td
-                        key={c}
-                        className={`cell score-${cell?.score ?? 0}`}
-                        title={cell ? `${c} ${cell.score}/5: ${cell.rationale}` : "no score"}
-                      >
-                        {cell?.score ?? "–"}
-                      </td>
-                    );
-                  })
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div className="legend muted small">
-        <span className="swatch threshold-swatch" /> threshold <span className="swatch baseline-swatch" /> baseline
-        (deployed version) · hover a cell for the reviewer's rationale
-      </div>
     </section>
   );
 }
