@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   pkg-config xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-dev
-  libsecret-tools libdbus-1-dev imagemagick sqlite3)
+  libsecret-tools libdbus-1-dev imagemagick sqlite3 chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -21,7 +21,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { remote } from "webdriverio";
+import puppeteer from "puppeteer-core";
 import { startProviders } from "./providers.mjs";
 
 const app = process.env.CHAINLIFT_APP;
@@ -84,6 +86,25 @@ after(async () => {
 });
 
 const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+
+// axe-core, run in the webview: no serious or critical accessibility violation on a screen.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+async function accessible(screen) {
+  await browser.execute(axeSource);
+  const found = await browser.executeAsync((done) => {
+    window.axe
+      .run(document, { resultTypes: ["violations"] })
+      .then((r) =>
+        done(
+          r.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`),
+        ),
+      )
+      .catch((e) => done([`axe failed: ${e}`]));
+  });
+  assert.deepEqual(found, [], `${screen}: accessibility violations`);
+}
 /** Wait until no element has this test id (looking again each time: it may be re-rendering). */
 const gone = (id) => browser.waitUntil(async () => !(await (await byTestId(id)).isExisting()), { timeout: 10000 });
 
@@ -134,11 +155,14 @@ test("Run runs the chain in dev and shows it completed, with cost and output", a
 
 test("the home screen shows what is deployed, and the other screens open", async () => {
   assert.equal(await (await byTestId("deployed-version-dev")).getText(), "—");
+  await accessible("home");
   await (await byTestId("nav-versions")).click();
   await browser.waitUntil(async () => (await browser.$("body").getText()).includes("No versions yet"), { timeout: 10000 });
+  await accessible("versions");
   await (await byTestId("nav-promotion")).click();
   await browser.waitUntil(async () => (await browser.$("body").getText()).includes("No promotion open"), { timeout: 10000 });
   await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-empty.png"));
+  await accessible("promotion (empty)");
   await (await byTestId("nav-runs")).click();
   const detail = await byTestId("run-detail");
   await detail.waitForDisplayed({ timeout: 10000 });
@@ -149,8 +173,16 @@ test("the home screen shows what is deployed, and the other screens open", async
     timeout: 10000,
   });
   await browser.saveScreenshot(path.join(artifacts, "e2e-runs.png"));
+  await accessible("runs");
   await (await byTestId("nav-editor")).click();
   await (await byTestId("chain-graph")).waitForDisplayed({ timeout: 10000 });
+  await accessible("editor");
+  await (await byTestId("nav-environments")).click();
+  await browser.waitUntil(async () => (await bodyText()).includes("staging"), { timeout: 10000 });
+  await accessible("environments");
+  await (await byTestId("nav-gates")).click();
+  await (await byTestId("run-gates-button")).waitForDisplayed({ timeout: 10000 });
+  await accessible("gates (empty)");
   await (await byTestId("nav-home")).click();
   await (await byTestId("run-button")).waitForDisplayed({ timeout: 10000 });
 });
@@ -481,8 +513,8 @@ async function tickManual() {
     const items = await browser.$$('li.item-unticked[data-testid^="checklist-item-"]');
     if (items.length === 0) return keys;
     const key = (await items[0].getAttribute("data-testid")).replace("checklist-item-", "");
-    if (keys.length === 0) await (await byTestId("tick-note")).setValue("runbook reviewed with on-call");
-    await (await items[0].$("button.tick")).click();
+    if (keys.length === 0) await (await byTestId(`tick-note-${key}`)).setValue("runbook reviewed with on-call");
+    await (await byTestId(`tick-${key}`)).click();
     await browser.waitUntil(
       async () => (await (await byTestId(`checklist-item-${key}`)).getAttribute("class")).includes("item-ticked"),
       { timeout: 10000 },
@@ -496,10 +528,11 @@ async function deployedIn(env) {
 }
 
 async function approveAndDeploy(env) {
-  const approve = await byTestId("approve-button");
-  if (await approve.isEnabled()) {
-    await approve.click();
-    await browser.waitUntil(async () => (await bodyText()).includes("approved"), { timeout: 10000 });
+  const note = await byTestId("approval-note");
+  if ((await note.isExisting()) && (await note.isEnabled())) {
+    await note.setValue(`e2e: ${env} reviewed`);
+    await (await byTestId("approve-button")).click();
+    await (await byTestId("approved-by")).waitForDisplayed({ timeout: 10000 });
   }
   const before = await deployedIn(env);
   const deploy = await byTestId("deploy-button");
@@ -575,6 +608,149 @@ uiTest("promotion: staging then production; a ticked item survives a restart; de
   await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-rolled-back.png"));
   const verify = JSON.parse(execFileSync(cli, ["audit", "--verify", "--format", "json"], { encoding: "utf8" }));
   assert.equal(verify.ok, true, "the audit chain verifies after the app's actions");
+});
+
+/** Open `file` in headless Chromium: its console errors and every request it makes. */
+async function openInChromium(file, screenshot) {
+  const chromium = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run"],
+  });
+  try {
+    const page = await chromium.newPage();
+    const errors = [];
+    const requests = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => requests.push(r.url()));
+    await page.setViewport({ width: 1100, height: 900 });
+    await page.goto(`file://${file}`, { waitUntil: "load" });
+    await page.screenshot({ path: screenshot, fullPage: true });
+    return { errors, requests: requests.filter((u) => u !== `file://${file}`), text: await page.evaluate(() => document.body.innerText) };
+  } finally {
+    await chromium.close();
+  }
+}
+
+uiTest("the PM's review: a low score read beside the deployed answer, the threshold adjusted, a team item, approval by the approver, the report", async () => {
+  const policy = path.join(sampleRoot, "chainlift.yaml");
+  const writer = path.join(chainDir, "agents/writer.yaml");
+  const originalPolicy = readFileSync(policy, "utf8");
+  const originalWriter = readFileSync(writer, "utf8");
+  const chain = path.join(chainDir, "chain.yaml");
+  const originalChain = readFileSync(chain, "utf8");
+  const withTeam = (user) =>
+    (user ? `user: ${user}\n` : "") +
+    originalPolicy.replace(
+      "  - {name: staging, gates: [smoke, quality, cost, config]}",
+      "  - {name: staging, gates: [smoke, quality, cost, config], approval: required, approvers: [dana]}",
+    ) +
+    "checklist:\n  - {key: legal-review, section: team, text: \"Legal read the new prompts\", envs: [staging]}\n";
+  writeFileSync(policy, withTeam(null));
+  writeFileSync(writer, originalWriter.replace("Write a report on", "Write tersely a report on"));
+  try {
+    await promoteIn("staging");
+    assert.equal(await (await byTestId("gate-status-quality")).getText(), "failed");
+    // A low cell opens the review: the rationale as text, this version's output beside the deployed one.
+    await (await byTestId("heatmap-cell-onboarding.json-completeness")).click();
+    const panel = await byTestId("review-panel");
+    await panel.waitForDisplayed({ timeout: 10000 });
+    const output = await byTestId("review-output");
+    await browser.waitUntil(async () => /too terse to be complete/.test(await output.getText()), { timeout: 10000 });
+    assert.match(await output.getText(), /TERSE: refund/);
+    assert.match(await (await byTestId("review-baseline")).getText(), /A short refund window keeps trust/);
+    assert.match(await (await byTestId("review-diff")).getText(), /TERSE/);
+    await (await byTestId("review-panel")).scrollIntoView();
+    await browser.saveScreenshot(path.join(artifacts, "e2e-review-panel.png"));
+    await accessible("promotion with the review panel");
+    await browser.keys(["ArrowDown"]);
+    await browser.waitUntil(async () => /pricing\.json/i.test(await (await byTestId("review-panel")).getText()), {
+      timeout: 10000,
+      timeoutMsg: "the down arrow does not move to the next input",
+    });
+    await browser.keys(["Escape"]);
+    await gone("review-panel");
+
+    // The PM lowers the threshold with a reason, then re-runs the gates on the changed files.
+    await (await byTestId("adjust-criteria")).click();
+    const threshold = await byTestId("criteria-threshold");
+    await threshold.waitForDisplayed({ timeout: 10000 });
+    await threshold.setValue("3.2");
+    await (await byTestId("criteria-reason")).setValue("support asked for terse answers");
+    await (await byTestId("criteria-save")).click();
+    await (await byTestId("criteria-rerun-hint")).waitForDisplayed({ timeout: 10000 });
+    assert.match(readFileSync(chain, "utf8"), /min_average: 3\.2/);
+    await accessible("promotion with the criteria editor");
+    await (await byTestId("repromote")).click();
+    await browser.waitUntil(async () => (await (await byTestId("promotion-state")).getText()) === "awaiting approval", {
+      timeout: 90000,
+      timeoutMsg: "the re-run gates did not pass at the new threshold",
+    });
+    assert.match(await (await byTestId("criteria-changes")).getText(), /threshold 4\.0 → 3\.2 by \S+ .*support asked for terse answers/s);
+
+    // The team's own item is on the checklist: ticked, unticked with a reason, ticked again.
+    const legal = await byTestId("checklist-item-legal-review");
+    assert.match(await legal.getText(), /Legal read the new prompts/);
+    await (await byTestId("tick-legal-review")).click();
+    await browser.waitUntil(async () => (await legal.getAttribute("class")).includes("item-ticked"), { timeout: 10000 });
+    await (await byTestId("tick-note-legal-review")).setValue("they read last week's prompts");
+    await (await byTestId("untick-legal-review")).click();
+    await browser.waitUntil(async () => /unticked by .*they read last week's prompts/s.test(await legal.getText()), { timeout: 10000 });
+    await tickManual();
+
+    // Not an approver: refused with the approvers named. Then as dana, with a typed note.
+    assert.match(await (await byTestId("approvers")).getText(), /dana/);
+    await (await byTestId("approval-note")).setValue("read the terse outputs; support wants them");
+    await (await byTestId("approve-button")).click();
+    const refusal = await byTestId("action-error");
+    await refusal.waitForDisplayed({ timeout: 10000 });
+    assert.match(await refusal.getText(), /only dana may approve/);
+    writeFileSync(policy, withTeam("dana"));
+    await browser.waitUntil(
+      async () => {
+        if (await (await byTestId("approved-by")).isExisting()) return true;
+        await (await byTestId("approval-note")).setValue("read the terse outputs; support wants them");
+        await (await byTestId("approve-button")).click();
+        await new Promise((r) => setTimeout(r, 500));
+        return (await byTestId("approved-by")).isExisting();
+      },
+      { timeout: 20000, interval: 1500, timeoutMsg: "dana could not approve" },
+    );
+    assert.match(await (await byTestId("approved-by")).getText(), /dana: “read the terse outputs; support wants them”/);
+    await browser.saveScreenshot(path.join(artifacts, "e2e-promotion-approved.png"));
+
+    // The report: one file that opens with no console error and no request, and reads on its own.
+    await (await byTestId("export-report")).click();
+    const exported = await byTestId("exported-path");
+    await exported.waitForDisplayed({ timeout: 10000 });
+    const file = (await (await exported.$("code")).getText()).trim();
+    assert.ok(existsSync(file), `the report is at ${file}`);
+    const html = readFileSync(file, "utf8");
+    assert.ok(!html.includes(providerKey), "no secret in the report");
+    const opened = await openInChromium(file, path.join(artifacts, "e2e-report.png"));
+    assert.deepEqual(opened.errors, [], "console errors in the report");
+    assert.deepEqual(opened.requests, [], "the report loads nothing");
+    for (const needle of ["too terse to be complete", "A short refund window keeps trust", "legal-review", "Approved by dana", "threshold 4.0 → 3.2"]) {
+      assert.ok(opened.text.includes(needle), `the report lacks ${needle}`);
+    }
+
+    // The trend: staging's gated versions, one of which opens its gate run.
+    await (await byTestId("nav-gates")).click();
+    await (await byTestId("gates-env")).selectByVisibleText("staging");
+    const trend = await byTestId("quality-trend");
+    await trend.waitForDisplayed({ timeout: 10000 });
+    await browser.waitUntil(async () => (await browser.$$('[data-testid^="trend-open-"]')).length >= 2, { timeout: 10000 });
+    await trend.scrollIntoView();
+    await browser.saveScreenshot(path.join(artifacts, "e2e-quality-trend.png"));
+    await accessible("gates with the trend");
+    await (await browser.$('[data-testid^="trend-open-"]')).click();
+    await (await byTestId("gates-pinned")).waitForDisplayed({ timeout: 10000 });
+  } finally {
+    writeFileSync(policy, originalPolicy);
+    writeFileSync(writer, originalWriter);
+    writeFileSync(chain, originalChain);
+  }
 });
 
 uiTest("runs: a run in staging shows each agent live, and Cancel stops it", async () => {

@@ -17,14 +17,17 @@ const REPORT = {
 
 function answer(schema, prompt) {
   if (schema?.properties?.completeness) {
+    // A terse report (the PM's review test) is scored low on completeness and accuracy.
+    const terse = prompt.includes("TERSE");
     const scores = {};
     for (const c of Object.keys(schema.properties)) {
-      const score = c === "formatting" ? 4 : 5;
-      scores[c] = { score, rationale: `${c}: ${score === 5 ? "fully met" : "minor layout nits"} for this input` };
+      const score = c === "formatting" ? 4 : terse && c === "completeness" ? 1 : terse && c === "accuracy" ? 3 : 5;
+      const why = score === 5 ? "fully met" : score === 4 ? "minor layout nits" : score === 1 ? "too terse to be complete" : "figures unchecked";
+      scores[c] = { score, rationale: `${c}: ${why} for this input` };
     }
     return scores;
   }
-  if (schema) return REPORT;
+  if (schema) return prompt.includes("tersely") ? { ...REPORT, summary: "TERSE: refund." } : REPORT;
   return `Brief: refunds are common within 14 days (${prompt.length} chars of prompt).`;
 }
 

@@ -75,7 +75,13 @@ export function Activity({ root, chain, environments, refreshKey }: Props) {
       </section>
       <section className="card" data-testid="flags">
         <h3>Flags</h3>
-        <table className="flags-table">
+        {environments.every((env) => (flags[env] ?? []).length === 0) && (
+          <p className="muted" data-testid="flags-empty">
+            No flags yet. A flag is a value per env that a chain reads as <code>{"${NAME:then:else}"}</code> — switch a
+            prompt, a model or an entry point without a new version. Set one below; it is audited.
+          </p>
+        )}
+        <table className="flags-table" hidden={environments.every((env) => (flags[env] ?? []).length === 0)}>
           <thead>
             <tr>
               <th>env</th>
@@ -99,6 +105,7 @@ export function Activity({ root, chain, environments, refreshKey }: Props) {
                         <label className="switch">
                           <input
                             type="checkbox"
+                            aria-label={`${f.name} in ${env}`}
                             checked={f.value === "true"}
                             data-testid={`flag-toggle-${env}-${f.name}`}
                             onChange={(e) => void setFlag(env, f.name, e.target.checked ? "true" : "false")}
@@ -125,17 +132,18 @@ export function Activity({ root, chain, environments, refreshKey }: Props) {
             void setFlag(newFlag.env, newFlag.name.trim(), newFlag.value).then(() => setNewFlag({ ...newFlag, name: "" }));
           }}
         >
-          <select value={newFlag.env} onChange={(e) => setNewFlag({ ...newFlag, env: e.target.value })}>
+          <select aria-label="env of the new flag" value={newFlag.env} onChange={(e) => setNewFlag({ ...newFlag, env: e.target.value })}>
             {environments.map((e) => (
               <option key={e}>{e}</option>
             ))}
           </select>
           <input
+            aria-label="flag name"
             placeholder="FLAG_NAME"
             value={newFlag.name}
             onChange={(e) => setNewFlag({ ...newFlag, name: e.target.value })}
           />
-          <input value={newFlag.value} onChange={(e) => setNewFlag({ ...newFlag, value: e.target.value })} />
+          <input aria-label="flag value" value={newFlag.value} onChange={(e) => setNewFlag({ ...newFlag, value: e.target.value })} />
           <button type="submit" disabled={!newFlag.name.trim()}>
             Set flag
           </button>
@@ -150,13 +158,18 @@ export function Activity({ root, chain, environments, refreshKey }: Props) {
             <tbody>
               {audit.slice(0, 25).map((a) => (
                 <tr key={a.seq}>
-                  <td className="muted">#{a.seq}</td>
                   <td className="muted">{when(a.at)}</td>
-                  <td>{a.actor}</td>
                   <td>
-                    <strong>{a.action}</strong> {a.env && <span className="badge">{a.env}</span>} {a.subject}
+                    {a.sentence}
+                    {a.detail && (
+                      <details className="audit-detail">
+                        <summary className="muted small">details</summary>
+                        <code className="small">
+                          #{a.seq} {a.action} {a.subject} {a.detail}
+                        </code>
+                      </details>
+                    )}
                   </td>
-                  <td className="muted detail">{a.detail}</td>
                 </tr>
               ))}
             </tbody>

@@ -616,7 +616,7 @@ function AgentProperties({ agent, envs, findings, events, agents, onChange, onRe
           ))}
         </div>
         <div className="row">
-          <select data-testid="trigger-select" value={addTrigger} onChange={(e) => setAddTrigger(e.target.value)}>
+          <select data-testid="trigger-select" aria-label="add a trigger event" value={addTrigger} onChange={(e) => setAddTrigger(e.target.value)}>
             <option value="">Trigger on an event…</option>
             {choices.map((e) => (
               <option key={e} value={e}>
@@ -726,6 +726,7 @@ function OnError({ agent, agents, onChange }: { agent: AgentDraft; agents: strin
     <>
       <select
         data-testid="on-error-select"
+        aria-label="on error, go to"
         value={mode}
         onChange={(e) => {
           const v = e.target.value;
@@ -760,7 +761,7 @@ function Sends({ agent, onChange }: { agent: AgentDraft; onChange: (patch: Parti
     return (
       <div className="field">
         <span>Routes (written in a shape the editor does not show as rows: edit them in the file)</span>
-        <pre className="routes">{agent.routes_fixed}</pre>
+        <pre className="routes" tabIndex={0}>{agent.routes_fixed}</pre>
       </div>
     );
   }

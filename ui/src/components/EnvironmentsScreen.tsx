@@ -34,8 +34,8 @@ export function EnvironmentsScreen({ environments, loadDiff, loadConfig, loadSec
     if (env) void loadSecrets(env).then(setList, () => setList([]));
   }, [env, loadSecrets]);
 
-  const select = (v: string, set: (s: string) => void) => (
-    <select value={v} onChange={(e) => set(e.target.value)}>
+  const select = (v: string, set: (s: string) => void, label: string) => (
+    <select value={v} aria-label={label} onChange={(e) => set(e.target.value)}>
       {environments.map((e) => (
         <option key={e}>{e}</option>
       ))}
@@ -80,7 +80,7 @@ export function EnvironmentsScreen({ environments, loadDiff, loadConfig, loadSec
       <section className="card">
         <header className="run-head">
           <h3>
-            Compare {select(a, setA)} with {select(b, setB)}
+            Compare {select(a, setA, "first env to compare")} with {select(b, setB, "second env to compare")}
           </h3>
         </header>
         {diff && (
@@ -129,7 +129,7 @@ export function EnvironmentsScreen({ environments, loadDiff, loadConfig, loadSec
       </section>
       <section className="card">
         <header className="run-head">
-          <h3>Secrets in {select(env, setEnv)}</h3>
+          <h3>Secrets in {select(env, setEnv, "env whose secrets are shown")}</h3>
           <span className="muted">values live in the OS keychain and never come back here</span>
         </header>
         <table className="agents">

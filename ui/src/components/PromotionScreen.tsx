@@ -50,7 +50,8 @@ export function PromotionScreen({
   const [canaryPct, setCanaryPct] = useState(10);
   const [note, setNote] = useState("");
   const [exported, setExported] = useState<string | null>(null);
-  const [changedHere, setChangedHere] = useState(false);
+  // The promotion whose screen the criteria were changed on: its gates judged the old files.
+  const [changedOn, setChangedOn] = useState<string | null>(null);
   if (!promotion) {
     return (
       <div className="empty card">
@@ -163,7 +164,7 @@ export function PromotionScreen({
         ) : (
           <p className="muted">The criteria have not changed since the previous promotion to {env}.</p>
         )}
-        {(changedHere || promotion.criteria_changes.some((c) => c.at > promotion.created_at)) && OPEN.includes(promotion.state) && (
+        {(changedOn === promotion.id || promotion.criteria_changes.some((c) => c.at > promotion.created_at)) && OPEN.includes(promotion.state) && (
           <p className="notice warn-notice" role="status" data-testid="criteria-rerun-hint">
             The criteria changed after these gates ran: they judged the old files.{" "}
             <button className="primary" data-testid="repromote" onClick={onRepromote}>
@@ -171,7 +172,7 @@ export function PromotionScreen({
             </button>
           </p>
         )}
-        <CriteriaEditor root={root} chain={promotion.chain} onSaved={() => setChangedHere(true)} />
+        <CriteriaEditor root={root} chain={promotion.chain} onSaved={() => setChangedOn(promotion.id)} />
       </div>
       <div className="card">
         <h3>Checklist</h3>

@@ -32,9 +32,9 @@ export function Output({ text }: { text: string }) {
       pretty = null;
     }
   }
-  if (pretty !== null) return <pre className="review-json">{pretty}</pre>;
+  if (pretty !== null) return <pre className="review-json" tabIndex={0}>{pretty}</pre>;
   return (
-    <div className="review-markdown">
+    <div className="review-markdown" tabIndex={0}>
       <Markdown skipHtml>{text}</Markdown>
     </div>
   );
@@ -93,7 +93,7 @@ function Changes({ before, after }: { before: string; after: string }) {
   const parts = diffLines(before, after);
   if (parts.every((p) => !p.added && !p.removed)) return <p className="muted">The two outputs are the same.</p>;
   return (
-    <pre className="review-diff" data-testid="review-diff">
+    <pre className="review-diff" data-testid="review-diff" tabIndex={0} aria-label="the change in the output">
       {parts.map((p, i) =>
         p.added ? (
           <ins key={i}>{p.value}</ins>
@@ -108,7 +108,7 @@ function Changes({ before, after }: { before: string; after: string }) {
 }
 
 /** One quality input as the reviewer saw it: the input, the candidate's output and scores with
- *  the rationale, and the deployed version's for the same input. Arrows move, Escape closes. */
+ *  the rationale, and the deployed version's for the same input. */
 export function ReviewPanel({ root, chain, env, version, inputs, input, onMove, onClose }: Props) {
   const [review, setReview] = useState<ReviewView | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -136,19 +136,6 @@ export function ReviewPanel({ root, chain, env, version, inputs, input, onMove, 
     const next = inputs[at + by];
     if (next !== undefined) onMove(next);
   };
-  const onKey = (e: React.KeyboardEvent) => {
-    if ((e.target as HTMLElement).closest("input, textarea, select")) return;
-    if (e.key === "ArrowDown" || e.key === "ArrowRight") {
-      e.preventDefault();
-      move(1);
-    } else if (e.key === "ArrowUp" || e.key === "ArrowLeft") {
-      e.preventDefault();
-      move(-1);
-    } else if (e.key === "Escape") {
-      e.preventDefault();
-      onClose();
-    }
-  };
 
   return (
     <section
@@ -158,7 +145,6 @@ export function ReviewPanel({ root, chain, env, version, inputs, input, onMove, 
       aria-label={`review of ${input}`}
       tabIndex={-1}
       ref={panel}
-      onKeyDown={onKey}
     >
       <div className="review-head">
         <h3>
@@ -186,7 +172,7 @@ export function ReviewPanel({ root, chain, env, version, inputs, input, onMove, 
           <details className="review-input" open>
             <summary>Input</summary>
             {review.input_text !== null ? (
-              <pre>{review.input_text}</pre>
+              <pre tabIndex={0} aria-label="the input">{review.input_text}</pre>
             ) : (
               <p className="muted">The run's input is not readable on this machine.</p>
             )}

@@ -113,7 +113,7 @@ export function RunPanel({ env, envs, state, onEnv, onRun, onCancel, compact }: 
               ))}
             </tbody>
           </table>
-          {run.output_preview && <pre className="output" data-testid="run-output">{run.output_preview}</pre>}
+          {run.output_preview && <pre className="output" data-testid="run-output" tabIndex={0} aria-label="the run's output">{run.output_preview}</pre>}
         </div>
       )}
     </section>

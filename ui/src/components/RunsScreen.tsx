@@ -165,7 +165,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
             })}
           </div>
           <p className="muted small">longest step {duration(total)}</p>
-          {selected.output_preview && <pre className="output">{selected.output_preview}</pre>}
+          {selected.output_preview && <pre className="output" tabIndex={0} aria-label="the run's output">{selected.output_preview}</pre>}
           <details data-testid="run-events">
             <summary>Events ({events.length})</summary>
             <ol className="events-list">
@@ -173,7 +173,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
                 <li key={i}>
                   <span className="muted">{when(e.at)}</span> <strong>{e.event}</strong>
                   {e.from && <span className="muted"> from {e.from}</span>}
-                  <pre>{readable(e.payload)}</pre>
+                  <pre tabIndex={0}>{readable(e.payload)}</pre>
                 </li>
               ))}
             </ol>

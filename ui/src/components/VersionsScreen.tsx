@@ -167,7 +167,7 @@ export function VersionsScreen({ versions, onCreate, onTag, loadDiff }: Props) {
               <summary>
                 <span className={`badge badge-${f.change}`}>{f.change}</span> <code>{f.path}</code>
               </summary>
-              <pre className="unified">
+              <pre className="unified" tabIndex={0} aria-label="the diff">
                 {f.diff.split("\n").map((line, i) => (
                   <span key={i} className={line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : ""}>
                     {line}
