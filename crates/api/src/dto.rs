@@ -69,6 +69,11 @@ dto! {
         pub tokens_out: u64,
         /// USD; null when the model has no price.
         pub cost: Option<f64>,
+        /// When the step started (the run's start plus its offset); None on old rows.
+        pub started_at: Option<String>,
+        /// The step's start in ms after the run's: steps that ran at once overlap.
+        #[ts(type = "number | null")]
+        pub offset_ms: Option<u64>,
         #[ts(type = "number")]
         pub duration_ms: u64,
         pub status: String,

@@ -89,6 +89,8 @@ pub(crate) fn audit_sentence(r: &chainlift_store::audit::AuditRow) -> String {
         "untick" => format!("unticked {rest}"),
         "waive" => format!("waived the {rest} gate"),
         "approve" => "approved the promotion".to_string(),
+        "promote" => "opened the promotion".to_string(),
+        "gates" => "recorded the promotion's gate results".to_string(),
         "criteria" => format!("changed the quality criteria ({rest})"),
         "secret-set" => format!("set the secret {rest}"),
         "secret-removed" => format!("removed the secret {rest}"),

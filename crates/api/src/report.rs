@@ -230,6 +230,16 @@ impl Chainlift {
             }
         });
         env.add_filter("cell", |s: String| s.replace('|', "\\|").replace('\n', " "));
+        // RFC 3339 instants as a person reads them: "2026-12-03 06:11 UTC".
+        env.add_filter("when", |s: String| {
+            chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| {
+                    t.with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%d %H:%M UTC")
+                        .to_string()
+                })
+                .unwrap_or(s)
+        });
         let fail = |e: minijinja::Error| {
             ApiError::new(ErrorCode::Internal, format!("the report template: {e}"))
         };

@@ -169,6 +169,7 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> Result<RunView> {
         .version_tag
         .clone()
         .unwrap_or_else(|| row.version_hash.chars().take(12).collect());
+    let run_started = row.started_at.clone();
     Ok(RunView {
         output_preview: row.output.as_deref().and_then(|p| preview(Path::new(p))),
         id: row.id,
@@ -200,6 +201,12 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> Result<RunView> {
                 tokens_in: s.tokens_in.max(0) as u64,
                 tokens_out: s.tokens_out.max(0) as u64,
                 cost: s.cost,
+                started_at: s.offset_ms.and_then(|o| {
+                    chrono::DateTime::parse_from_rfc3339(&run_started)
+                        .ok()
+                        .map(|t| (t + chrono::Duration::milliseconds(o.max(0))).to_rfc3339())
+                }),
+                offset_ms: s.offset_ms.map(|o| o.max(0) as u64),
                 duration_ms: s.duration_ms.max(0) as u64,
                 status: s.status,
                 error: s.error,
@@ -737,6 +744,7 @@ impl Chainlift {
                 tokens_in: s.tokens_in as i64,
                 tokens_out: s.tokens_out as i64,
                 cost: s.cost,
+                offset_ms: Some(s.offset_ms as i64),
                 duration_ms: s.duration_ms as i64,
                 status: s.status.as_str().into(),
                 error: s.error.clone(),

@@ -84,6 +84,8 @@ pub struct StepOutcome {
     pub tokens_in: u64,
     pub tokens_out: u64,
     pub cost: Option<f64>,
+    /// When the step started, in ms after the run did (steps that ran at once overlap).
+    pub offset_ms: u64,
     pub duration_ms: u64,
     pub status: RunStatus,
     pub error: Option<String>,
@@ -127,6 +129,8 @@ pub struct RunContext<'a> {
 /// State shared by the agent steps running at once (each borrows the runner immutably).
 struct Runner<'a> {
     ctx: &'a RunContext<'a>,
+    /// When the run started: steps record their start as an offset from it.
+    started: Instant,
     redactor: Mutex<Redactor>,
     keys: Mutex<BTreeMap<String, Option<SecretValue>>>,
     event_seq: AtomicUsize,
@@ -152,6 +156,7 @@ pub async fn run_chain(ctx: &RunContext<'_>) -> RunOutcome {
     let started = Instant::now();
     let runner = Runner {
         ctx,
+        started,
         redactor: Mutex::new({
             let mut r = Redactor::default();
             for pw in &ctx.chain.url_passwords {
@@ -321,6 +326,7 @@ impl Runner<'_> {
                     tokens_in: 0,
                     tokens_out: 0,
                     cost: None,
+                    offset_ms: started.duration_since(self.started).as_millis() as u64,
                     duration_ms: started.elapsed().as_millis() as u64,
                     status: RunStatus::Cancelled,
                     error: Some(format!("abandoned: {}", status.as_str())),
@@ -513,6 +519,7 @@ impl Runner<'_> {
             total: self.ctx.chain.agents.len(),
         });
         let started = Instant::now();
+        let offset_ms = started.duration_since(self.started).as_millis() as u64;
         let mut step = StepOutcome {
             agent: agent.name.clone(),
             model_requested: agent.model.clone(),
@@ -525,6 +532,7 @@ impl Runner<'_> {
             } else {
                 Some(0.0)
             },
+            offset_ms,
             duration_ms: 0,
             status: RunStatus::Completed,
             error: None,

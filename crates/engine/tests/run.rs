@@ -168,6 +168,17 @@ async fn fan_out_runs_concurrently_and_fan_in_waits_for_all() -> TestResult {
         .unwrap_or("");
     assert_eq!(join, "join from a + from b");
     assert_eq!(out.steps.iter().filter(|s| s.agent == "join").count(), 1);
+    // The steps carry their real starts: a and b overlap, join starts after both ended.
+    let at = |name: &str| {
+        out.steps
+            .iter()
+            .find(|s| s.agent == name)
+            .map(|s| (s.offset_ms, s.offset_ms + s.duration_ms))
+            .unwrap_or_default()
+    };
+    let (a, b, j) = (at("a"), at("b"), at("join"));
+    assert!(a.0 < b.1 && b.0 < a.1, "a {a:?} and b {b:?} overlap");
+    assert!(j.0 >= a.1.max(b.1).saturating_sub(5), "join {j:?} after a {a:?} and b {b:?}");
     Ok(())
 }
 

@@ -91,6 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokens_in: 1,
             tokens_out: 1,
             cost: None,
+            offset_ms: Some(0),
             duration_ms: 1,
             status: "completed".into(),
             error: None,

@@ -10,3 +10,7 @@ CREATE TRIGGER checklist_items_state_update BEFORE UPDATE OF state, kind ON chec
 WHEN NEW.state NOT IN ('passed', 'failed', 'waived', 'not_applicable', 'unticked', 'ticked')
   OR NEW.kind NOT IN ('auto', 'manual')
 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: checklist_items.state or kind'); END;
+
+-- When each agent step started, in ms after its run: steps that ran at once overlap on the
+-- timeline (rows from before stay NULL and are drawn one after another).
+ALTER TABLE run_steps ADD COLUMN offset_ms INTEGER;

@@ -39,6 +39,8 @@ pub struct StepRow {
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub cost: Option<f64>,
+    /// When the step started, in ms after the run (None for rows older than migration 0014).
+    pub offset_ms: Option<i64>,
     pub duration_ms: i64,
     pub status: String,
     pub error: Option<String>,
@@ -128,7 +130,7 @@ pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]
     for chunk in steps.chunks(1000) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO run_steps (run_id, seq, agent, model_requested, model_reported, attempts,
-                                    tokens_in, tokens_out, cost, duration_ms, status, error) ",
+                                    tokens_in, tokens_out, cost, offset_ms, duration_ms, status, error) ",
         );
         insert.push_values(chunk, |mut b, s| {
             b.push_bind(id)
@@ -140,6 +142,7 @@ pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]
                 .push_bind(s.tokens_in)
                 .push_bind(s.tokens_out)
                 .push_bind(s.cost)
+                .push_bind(s.offset_ms)
                 .push_bind(s.duration_ms)
                 .push_bind(&s.status)
                 .push_bind(&s.error);
@@ -205,7 +208,7 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<RunRow>> {
 pub async fn steps(pool: &SqlitePool, run_id: &str) -> Result<Vec<StepRow>> {
     Ok(sqlx::query_as(
         "SELECT seq, agent, model_requested, model_reported, attempts, tokens_in, tokens_out,
-                cost, duration_ms, status, error
+                cost, offset_ms, duration_ms, status, error
          FROM run_steps WHERE run_id = ? ORDER BY seq",
     )
     .bind(run_id)
@@ -352,6 +355,7 @@ mod tests {
             tokens_in: 10,
             tokens_out: 5,
             cost: None,
+            offset_ms: Some(0),
             duration_ms: 3,
             status: "completed".into(),
             error: None,
@@ -416,6 +420,7 @@ mod tests {
             tokens_in: 0,
             tokens_out: 0,
             cost: None,
+            offset_ms: Some(0),
             duration_ms: 0,
             status: "completed".into(),
             error: None,

@@ -7,4 +7,12 @@ export type StepView = { agent: string, model_requested: string, model_reported:
 /**
  * USD; null when the model has no price.
  */
-cost: number | null, duration_ms: number, status: string, error: string | null, };
+cost: number | null, 
+/**
+ * When the step started (the run's start plus its offset); None on old rows.
+ */
+started_at: string | null, 
+/**
+ * The step's start in ms after the run's: steps that ran at once overlap.
+ */
+offset_ms: number | null, duration_ms: number, status: string, error: string | null, };

@@ -39,6 +39,10 @@ function TerminalNode({ data }: NodeProps<AgentNodeType>) {
 const nodeTypes = { agent: AgentNode, terminal: TerminalNode };
 
 export function ChainGraphView({ graph }: { graph: ChainGraph }) {
+  // Home reloads the project after every action and hands over an equal graph in new objects:
+  // keyed by content, React Flow keeps the nodes it measured, and a changed graph mounts afresh
+  // (uncontrolled) so its nodes are measured before they show.
+  const key = JSON.stringify(graph);
   const { nodes, edges } = useMemo(() => {
     const nodes: AgentNodeType[] = layoutGraph(graph).map((p) => ({
       id: p.id,
@@ -59,13 +63,15 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
       className: "event-edge",
     }));
     return { nodes, edges };
-  }, [graph]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by content, see above
+  }, [key]);
 
   return (
     <div className="graph" data-testid="chain-graph">
       <ReactFlow
-        nodes={nodes}
-        edges={edges}
+        key={key}
+        defaultNodes={nodes}
+        defaultEdges={edges}
         nodeTypes={nodeTypes}
         fitView
         fitViewOptions={{ padding: 0.2 }}

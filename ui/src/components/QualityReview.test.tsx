@@ -13,7 +13,7 @@ vi.mock("../backend", () => ({
       candidate: {
         version: "v3",
         run_id: "r3",
-        output: input === "b.json" ? '{"summary":"TERSE","n":1}' : "# Refunds\n\nTERSE: refund.\n\n<script>alert(1)</script>",
+        output: input === "b.json" ? '{"summary":"TERSE","n":1}' : "# Refunds\n\nTERSE: refund. See [the docs](https://example.com/refunds).\n\n<script>alert(1)</script>",
         output_cut: false,
         missing: null,
         scores: [{ criterion: "completeness", score: 2, rationale: "too terse to be complete" }],
@@ -62,6 +62,9 @@ describe("QualityReview", () => {
     // Markdown is rendered, raw HTML in an output is not.
     expect(screen.getByTestId("review-output").querySelector("h1")?.textContent).toBe("Refunds");
     expect(panel.querySelector("script")).toBeNull();
+    // A link in a model's output is shown with its address, never followed from the app.
+    expect(panel.querySelector("a")).toBeNull();
+    expect(screen.getByTestId("review-output").textContent).toContain("the docs (https://example.com/refunds)");
     expect(screen.getByTestId("review-baseline").textContent).toContain("A short refund window");
     expect(screen.getByTestId("review-output").textContent).toContain("-3 vs deployed");
     expect(screen.getByTestId("review-diff").querySelector("ins")?.textContent).toContain("TERSE");

@@ -35,7 +35,21 @@ export function Output({ text }: { text: string }) {
   if (pretty !== null) return <pre className="review-json" tabIndex={0}>{pretty}</pre>;
   return (
     <div className="review-markdown" tabIndex={0}>
-      <Markdown skipHtml>{text}</Markdown>
+      <Markdown
+        skipHtml
+        components={{
+          // A link in a model's output is shown, never followed from inside the app.
+          a: ({ children, href }) => (
+            <span className="output-link" title={href}>
+              {children}
+              {href ? ` (${href})` : ""}
+            </span>
+          ),
+          img: ({ alt, src }) => <span className="output-link">[image: {alt || src}]</span>,
+        }}
+      >
+        {text}
+      </Markdown>
     </div>
   );
 }
@@ -188,7 +202,7 @@ export function ReviewPanel({ root, chain, env, version, inputs, input, onMove, 
               <Side
                 side={review.baseline}
                 title={`${review.baseline.version} — deployed in ${env}`}
-                theirs={review.candidate.scores}
+                theirs={null}
                 testid="review-baseline"
               />
             ) : (

@@ -2,7 +2,23 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunView } from "../bindings/RunView";
 import type { Trigger } from "../bindings/Trigger";
-import { RunsScreen } from "./RunsScreen";
+import type { StepView } from "../bindings/StepView";
+import { RunsScreen, timelineBars } from "./RunsScreen";
+
+const step = (agent: string, offset_ms: number | null, duration_ms: number): StepView => ({
+  agent,
+  model_requested: "m",
+  model_reported: null,
+  attempts: 1,
+  tokens_in: 1,
+  tokens_out: 1,
+  cost: null,
+  started_at: null,
+  offset_ms,
+  duration_ms,
+  status: "completed",
+  error: null,
+});
 
 const run = (id: string, trigger: Trigger): RunView => ({
   id,
@@ -44,5 +60,19 @@ describe("runs screen", () => {
     await waitFor(() => expect(screen.queryByTestId("run-trigger-r-api")).toBeNull());
     expect(screen.getByTestId("run-trigger-r-tick")).toBeTruthy();
     expect(asked).toEqual([null, "schedule"]);
+  });
+});
+
+describe("timelineBars", () => {
+  it("draws steps that ran at once at their real starts, overlapping", () => {
+    const bars = timelineBars([step("research", 0, 400), step("a", 400, 600), step("b", 410, 590), step("merge", 1000, 1000)]);
+    expect(bars.map((b) => Math.round(b.left))).toEqual([0, 20, 21, 50]);
+    expect(Math.round(bars[1]?.width ?? 0)).toBe(30);
+    expect(Math.round(bars[2]?.width ?? 0)).toBe(30);
+  });
+
+  it("lays old rows without starts one after another", () => {
+    const bars = timelineBars([step("a", null, 100), step("b", null, 300)]);
+    expect(bars.map((b) => Math.round(b.left))).toEqual([0, 25]);
   });
 });

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { EventView } from "../bindings/EventView";
 import type { RunView } from "../bindings/RunView";
+import type { StepView } from "../bindings/StepView";
 import type { Trigger } from "../bindings/Trigger";
 import { duration, money, readable, when } from "../format";
 import { StatusBadge } from "./StatusBadge";
@@ -21,6 +22,22 @@ interface Props {
   /** Changes when a run ends, to reload the list. */
   refreshKey?: number;
   loadEvents?: (id: string) => Promise<EventView[]>;
+}
+
+/** Where each step sits on the run's timeline, in percent: at its real start (steps that ran at
+ *  once overlap); steps recorded before starts were kept follow one another. */
+export function timelineBars(steps: StepView[]): { left: number; width: number }[] {
+  let next = 0;
+  const spans = steps.map((s) => {
+    const start = s.offset_ms ?? next;
+    next = start + s.duration_ms;
+    return { start, length: s.duration_ms };
+  });
+  const end = Math.max(1, ...spans.map((x) => x.start + x.length));
+  return spans.map((x) => {
+    const left = (x.start / end) * 100;
+    return { left, width: Math.min(100 - left, Math.max(1.5, (x.length / end) * 100)) };
+  });
 }
 
 /** Runs with filters; a run's agents on a timeline with tokens, cost, attempts and its output. */
@@ -63,8 +80,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
   }, [selectedId, loadEvents]);
 
   const total = selected ? Math.max(1, ...selected.steps.map((s) => s.duration_ms)) : 1;
-  const sum = selected ? Math.max(1, selected.steps.reduce((a, s) => a + s.duration_ms, 0)) : 1;
-  let offset = 0;
+  const placed = selected ? timelineBars(selected.steps) : [];
 
   return (
     <div className="runs-wrap">
@@ -144,16 +160,15 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
           {selected.error && <div className="error-box">{selected.error}</div>}
           <div className="timeline">
             {selected.steps.map((s, i) => {
-              const left = (offset / sum) * 100;
-              offset += s.duration_ms;
+              const { left, width } = placed[i] ?? { left: 0, width: 1.5 };
               return (
                 <div className="timeline-row" key={`${s.agent}-${i}`}>
                   <div className="timeline-label">{s.agent}</div>
                   <div className="timeline-track">
                     <div
                       className={`timeline-bar bar-${s.status}`}
-                      style={{ marginLeft: `${left}%`, width: `${Math.max(1.5, (s.duration_ms / sum) * 100)}%` }}
-                      title={`${duration(s.duration_ms)}`}
+                      style={{ marginLeft: `${left}%`, width: `${width}%` }}
+                      title={`started ${duration(s.offset_ms ?? 0)} in, ran ${duration(s.duration_ms)}`}
                     />
                   </div>
                   <div className="timeline-facts muted">
