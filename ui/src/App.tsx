@@ -30,6 +30,11 @@ export default function App() {
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [runState, setRunState] = useState<RunState>(idle);
   const [screen, setScreen] = useState<Screen>("home");
+  // Each screen opens at its top, not at the scroll position the last one was left at.
+  const content = useRef<HTMLElement>(null);
+  useEffect(() => {
+    content.current?.scrollTo({ top: 0 });
+  }, [screen]);
   const [promotion, setPromotion] = useState<PromotionView | null>(null);
   const [versionList, setVersionList] = useState<VersionView[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
@@ -369,7 +374,7 @@ export default function App() {
         )}
       </nav>
 
-      <main className="content">
+      <main className="content" ref={content}>
         {loadError && (
           <div className="error-box" role="alert">
             <strong>{loadError.code}</strong> {loadError.message}

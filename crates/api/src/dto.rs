@@ -174,8 +174,8 @@ dto! {
 
     pub struct GateBrief {
         pub gate: String,
-        /// passed, failed, skipped or waived.
-        pub status: String,
+        /// Waived where a person waived it on the newest promotion of these results' version.
+        pub status: chainlift_gates::GateStatus,
         pub summary: String,
     }
 

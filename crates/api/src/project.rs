@@ -384,16 +384,76 @@ impl Chainlift {
             .as_ref()
             .filter(|g| g.stale)
             .map(|g| g.version.clone());
+        // A gate a person waived on the newest promotion of these results' version reads as
+        // waived here too, never as a failure.
+        let waived: Vec<(String, String)> = match shown.as_ref() {
+            Some(g) => {
+                let version = chainlift_store::versions::by_hash(
+                    &self.pool,
+                    &project.id,
+                    &chain.name,
+                    &g.hash,
+                )
+                .await?;
+                let promotion = match version {
+                    Some(v) => {
+                        chainlift_store::promotions::latest_for(
+                            &self.pool,
+                            &project.id,
+                            &chain.name,
+                            env,
+                            v.id,
+                        )
+                        .await?
+                    }
+                    None => None,
+                };
+                match promotion {
+                    Some(p) => chainlift_store::promotions::gates(&self.pool, &p.id)
+                        .await?
+                        .into_iter()
+                        .filter(|g| g.status == chainlift_gates::GateStatus::Waived.as_str())
+                        .map(|g| {
+                            let who = g.waived_by.unwrap_or_default();
+                            let note = g.waiver_note.unwrap_or_default();
+                            (g.gate, format!("waived by {who}: {note}"))
+                        })
+                        .collect(),
+                    None => vec![],
+                }
+            }
+            None => vec![],
+        };
         let gates = shown
             .map(|g| g.rows)
             .unwrap_or_default()
             .into_iter()
-            .map(|row| crate::dto::GateBrief {
-                gate: row.gate,
-                status: row.status,
-                summary: row.summary,
+            .map(|row| {
+                let status = chainlift_gates::GateStatus::parse(&row.status).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "a stored {} gate report has status `{}`, which this version of Chainlift does not know",
+                            row.gate, row.status
+                        ),
+                    )
+                })?;
+                Ok(match waived.iter().find(|(g, _)| *g == row.gate) {
+                    Some((_, why)) if status == chainlift_gates::GateStatus::Failed => {
+                        crate::dto::GateBrief {
+                            gate: row.gate,
+                            status: chainlift_gates::GateStatus::Waived,
+                            summary: format!("{} — {why}", row.summary),
+                        }
+                    }
+                    _ => crate::dto::GateBrief {
+                        gate: row.gate,
+                        status,
+                        summary: row.summary,
+                    },
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(EnvColumn {
             env: env.to_string(),
             agents,

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use chainlift_api::dto::{CriterionEdit, QualityCriteria};
 use chainlift_api::{Chainlift, ErrorCode, GateArgs, ProjectArgs, SystemClock};
+use chainlift_gates::GateStatus;
+use chainlift_model::lifecycle::PromotionState;
 use chainlift_secrets::SecretSource;
 use chainlift_testkit::TestServer;
 

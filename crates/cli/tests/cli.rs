@@ -157,7 +157,10 @@ fn offline_run_then_runs_last_has_the_contract_fields() -> TestResult {
     );
     assert_eq!(steps[0]["model_reported"], "gpt-5.4-mini-2026-03-17");
     for s in &steps {
-        assert!(s["started_at"].is_string() && s["offset_ms"].is_u64(), "a step's start: {s}");
+        assert!(
+            s["started_at"].is_string() && s["offset_ms"].is_u64(),
+            "a step's start: {s}"
+        );
     }
     let report = std::fs::read_to_string(run["output"].as_str().unwrap_or(""))?;
     assert!(report.starts_with("# Refund policies"), "{report}");

@@ -178,7 +178,10 @@ async fn fan_out_runs_concurrently_and_fan_in_waits_for_all() -> TestResult {
     };
     let (a, b, j) = (at("a"), at("b"), at("join"));
     assert!(a.0 < b.1 && b.0 < a.1, "a {a:?} and b {b:?} overlap");
-    assert!(j.0 >= a.1.max(b.1).saturating_sub(5), "join {j:?} after a {a:?} and b {b:?}");
+    assert!(
+        j.0 >= a.1.max(b.1).saturating_sub(5),
+        "join {j:?} after a {a:?} and b {b:?}"
+    );
     Ok(())
 }
 

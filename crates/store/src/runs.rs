@@ -165,10 +165,20 @@ pub struct RunFilter {
     pub trigger: Option<String>,
 }
 
+/// A run's columns, its version named by the tag it has now (a version tagged after the run
+/// still reads `v3`, as everywhere else).
+const RUN_COLUMNS: &str = "id, project, chain, env, version_hash,
+    COALESCE(version_tag, (SELECT tag FROM versions v WHERE v.project = runs.project
+                           AND v.chain = runs.chain AND v.hash = runs.version_hash)) AS version_tag,
+    deployment_id, status, input_file, run_dir, started_at, ended_at, duration_ms, cost,
+    tokens_in, tokens_out, output, error, triggered_by";
+
 /// Runs matching `filter`, newest first. Only the conditions that are set go into the SQL, so
 /// SQLite can pick the index that fits (a version or status filter, not a scan of every run).
 pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<Vec<RunRow>> {
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM runs WHERE 1 = 1");
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1"
+    ));
     for (column, value) in [
         ("project", &filter.project),
         ("chain", &filter.chain),
@@ -199,10 +209,12 @@ pub async fn last(pool: &SqlitePool, filter: &RunFilter) -> Result<Option<RunRow
 }
 
 pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<RunRow>> {
-    Ok(sqlx::query_as("SELECT * FROM runs WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn steps(pool: &SqlitePool, run_id: &str) -> Result<Vec<StepRow>> {

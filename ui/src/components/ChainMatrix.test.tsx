@@ -1,4 +1,5 @@
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import type { GateStatus } from "../bindings/GateStatus";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ChainView } from "../bindings/ChainView";
 import type { EnvColumn } from "../bindings/EnvColumn";
@@ -29,7 +30,7 @@ afterEach(cleanup);
 
 describe("ChainMatrix", () => {
   it("sums up each env's gates in one line", () => {
-    const g = (gate: string, status: string) => ({ gate, status, summary: "" });
+    const g = (gate: string, status: GateStatus) => ({ gate, status, summary: "" });
     expect(gateLine(col("dev"))).toEqual({ text: "gates not run", tone: "muted" });
     expect(gateLine(col("dev", { gates: [g("smoke", "passed"), g("cost", "failed")] }))).toEqual({
       text: "cost failed",

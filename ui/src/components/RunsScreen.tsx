@@ -128,6 +128,20 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
           <p className="muted empty">No runs match. Run the chain from Home, or with `chainlift run`.</p>
         ) : (
           <table className="agents">
+            <thead>
+              <tr>
+                <th scope="col">status</th>
+                <th scope="col">env</th>
+                <th scope="col">version</th>
+                <th scope="col">started by</th>
+                <th scope="col" className="num">
+                  cost
+                </th>
+                <th scope="col" className="num">
+                  started
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {list.map((r) => (
                 <tr key={r.id} className={selected?.id === r.id ? "selected" : ""} onClick={() => setSelected(r)} data-testid={`run-row-${r.id}`}>
@@ -140,7 +154,7 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
                     {r.trigger}
                   </td>
                   <td className="num">{money(r.cost)}</td>
-                  <td className="num muted">{when(r.started_at)}</td>
+                  <td className="num muted nowrap">{when(r.started_at)}</td>
                 </tr>
               ))}
             </tbody>
