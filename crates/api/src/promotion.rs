@@ -696,7 +696,7 @@ impl Chainlift {
         let (project, _) = self.project_for(at, &p).await?;
         let who = actor(&project);
         if let Some(approvers) = project.approvers(&p.to_env) {
-            if !approvers.iter().any(|a| *a == who) {
+            if !approvers.contains(&who) {
                 return Err(ApiError::new(
                     ErrorCode::Refused,
                     format!(

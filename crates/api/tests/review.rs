@@ -197,6 +197,31 @@ async fn review_trend_and_criteria_adjusted_with_a_reason() -> TestResult {
         .requests()
         .iter()
         .any(|r| r.body.to_string().contains("figures match the sources")));
+
+    // Still below 3.0: waived with a reason, and Home reads it as waived, not as a failure.
+    assert_eq!(p2.state, PromotionState::GatesFailed, "{:?}", p2.gates);
+    w.api
+        .waive(&w.at, &p2.id, "quality", "terse is fine for now")
+        .await?;
+    let home = w.api.open_project(&w.at).await?;
+    let staging = home.chains[0]
+        .envs
+        .iter()
+        .find(|e| e.env == "staging")
+        .ok_or("a staging column")?;
+    let quality = staging
+        .gates
+        .iter()
+        .find(|g| g.gate == "quality")
+        .ok_or("quality on Home")?;
+    assert_eq!(quality.status, GateStatus::Waived);
+    assert!(
+        quality
+            .summary
+            .contains("waived by dana: terse is fine for now"),
+        "{}",
+        quality.summary
+    );
     let audit = w.api.audit(None, 50).await?;
     assert!(audit
         .iter()
