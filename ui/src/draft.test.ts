@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AgentDraft } from "./bindings/AgentDraft";
+import type { ChainGraph } from "./bindings/ChainGraph";
+import fixtures from "./graph-fixtures.json";
 import { connect, disconnect, editsBetween, emptyHistory, graphOf, newAgent, redo, remember, rename, routeProblem, undo, validName } from "./draft";
 
 const agent = (name: string, triggers: string[], emits: string | null): AgentDraft => ({
@@ -160,4 +162,16 @@ describe("the editor's draft", () => {
     expect(validName("writer", ["writer"])).not.toBeNull();
     expect(validName("critic-2", ["writer"])).toBeNull();
   });
+});
+
+describe("one graph", () => {
+  const sorted = (g: ChainGraph) => ({
+    nodes: [...g.nodes].sort((a, b) => a.id.localeCompare(b.id)),
+    edges: [...g.edges].sort((a, b) => a.id.localeCompare(b.id)),
+  });
+  for (const f of fixtures as unknown as { chain: string; agents: AgentDraft[]; graph: ChainGraph }[]) {
+    it(`draws ${f.chain} as the domain crate builds it (routes, on_error, fan-out, fan-in)`, () => {
+      expect(sorted(graphOf(f.agents))).toEqual(sorted(f.graph));
+    });
+  }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layoutGraph } from "./layout";
+import { layoutGraph, labelOnce } from "./layout";
 
 describe("layoutGraph", () => {
   it("places a linear chain left to right without overlap", () => {
@@ -23,5 +23,17 @@ describe("layoutGraph", () => {
     const r = placed.find((p) => p.id === "researcher");
     const w = placed.find((p) => p.id === "writer");
     expect(r && w && r.x + r.width <= w.x).toBe(true);
+  });
+});
+
+describe("labelOnce", () => {
+  it("labels an event fanning out to several agents once", () => {
+    const shown = labelOnce([
+      { source: "a", label: "a:done" },
+      { source: "a", label: "a:done" },
+      { source: "b", label: "a:done" },
+      { source: "a", label: "a:error" },
+    ]).map((e) => e.shown);
+    expect(shown).toEqual(["a:done", undefined, "a:done", "a:error"]);
   });
 });

@@ -42,3 +42,15 @@ export function layoutGraph(graph: ChainGraph): Placed[] {
     };
   });
 }
+
+/** One label per event leaving an agent: where an event fans out to several agents, the edges
+ *  after the first carry no label, so labels never sit on top of each other. */
+export function labelOnce<E extends { source: string; label: string }>(edges: E[]): (E & { shown: string | undefined })[] {
+  const seen = new Set<string>();
+  return edges.map((e) => {
+    const key = `${e.source}\u0000${e.label}`;
+    const first = !seen.has(key);
+    seen.add(key);
+    return { ...e, shown: first ? e.label : undefined };
+  });
+}

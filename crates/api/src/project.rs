@@ -151,58 +151,31 @@ pub(crate) fn issue_text(i: &ResolveIssue) -> String {
     format!("{}: {} (fix: {})", i.at, i.message, i.hint)
 }
 
-/// Agents as nodes, events as labelled edges; `chain:start` and `chain:complete` as the ends.
+/// The chain's graph as the domain builds it ([`ChainDef::graph`]: routes and `on_error`
+/// included), for the app to draw.
 pub fn graph(chain: &ChainDef) -> ChainGraph {
-    let mut nodes = vec![GraphNode {
-        id: "chain:start".into(),
-        kind: "start".into(),
-        label: "start".into(),
-    }];
-    let mut edges = Vec::new();
-    for a in &chain.agents {
-        nodes.push(GraphNode {
-            id: a.name.clone(),
-            kind: "agent".into(),
-            label: a.name.clone(),
-        });
+    let g = chain.graph();
+    ChainGraph {
+        nodes: g
+            .nodes
+            .into_iter()
+            .map(|n| GraphNode {
+                id: n.id,
+                kind: n.kind.as_str().into(),
+                label: n.label,
+            })
+            .collect(),
+        edges: g
+            .edges
+            .into_iter()
+            .map(|e| GraphEdge {
+                id: e.id,
+                source: e.source,
+                target: e.target,
+                label: e.label,
+            })
+            .collect(),
     }
-    let mut ends = false;
-    for a in &chain.agents {
-        for t in a.triggers().iter().filter(|t| *t == "chain:start") {
-            edges.push(GraphEdge {
-                id: format!("{t}->{}", a.name),
-                source: t.clone(),
-                target: a.name.clone(),
-                label: t.clone(),
-            });
-        }
-        let Some(emit) = &a.emits else { continue };
-        if emit == "chain:complete" {
-            ends = true;
-            edges.push(GraphEdge {
-                id: format!("{}->{emit}", a.name),
-                source: a.name.clone(),
-                target: emit.clone(),
-                label: emit.clone(),
-            });
-        }
-        for b in chain.agents.iter().filter(|b| b.triggers().contains(emit)) {
-            edges.push(GraphEdge {
-                id: format!("{}-{emit}->{}", a.name, b.name),
-                source: a.name.clone(),
-                target: b.name.clone(),
-                label: emit.clone(),
-            });
-        }
-    }
-    if ends {
-        nodes.push(GraphNode {
-            id: "chain:complete".into(),
-            kind: "end".into(),
-            label: "complete".into(),
-        });
-    }
-    ChainGraph { nodes, edges }
 }
 
 impl Chainlift {

@@ -11,6 +11,7 @@ pub mod envfile;
 pub mod error;
 pub mod expect;
 pub mod fields;
+pub mod graph;
 pub mod hash;
 pub mod lifecycle;
 pub mod lint;

@@ -10,7 +10,7 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import type { ChainGraph } from "../bindings/ChainGraph";
-import { layoutGraph } from "../layout";
+import { labelOnce, layoutGraph } from "../layout";
 
 type AgentData = { label: string; kind: string };
 type AgentNodeType = Node<AgentData, "agent" | "terminal">;
@@ -51,11 +51,11 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
       data: { label: p.label, kind: p.kind },
       draggable: true,
     }));
-    const edges: Edge[] = graph.edges.map((e) => ({
+    const edges: Edge[] = labelOnce(graph.edges).map((e) => ({
       id: e.id,
       source: e.source,
       target: e.target,
-      label: e.label,
+      label: e.shown,
       type: "smoothstep",
       markerEnd: { type: MarkerType.ArrowClosed },
       labelBgPadding: [6, 3],
@@ -74,7 +74,7 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
         defaultEdges={edges}
         nodeTypes={nodeTypes}
         fitView
-        fitViewOptions={{ padding: 0.2 }}
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
         nodesConnectable={false}
         proOptions={{ hideAttribution: true }}
       >

@@ -40,7 +40,7 @@ import {
   type Draft,
   type History,
 } from "../draft";
-import { layoutGraph } from "../layout";
+import { labelOnce, layoutGraph } from "../layout";
 
 type NodeData = { label: string; kind: string; errors: number; warnings: number; selected: boolean; tip: string };
 type EditorNode = Node<NodeData, "agent" | "terminal">;
@@ -255,11 +255,11 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   );
   const edges: Edge[] = useMemo(
     () =>
-      graph.edges.map((e) => ({
+      labelOnce(graph.edges).map((e) => ({
         id: e.id,
         source: e.source,
         target: e.target,
-        label: e.label,
+        label: e.shown,
         data: { event: e.label },
         type: "smoothstep",
         markerEnd: { type: MarkerType.ArrowClosed },
@@ -468,7 +468,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
               onInit={(rf) => setFar(rf.getZoom() < FAR_ZOOM)}
               onMoveEnd={(_, viewport) => setFar(viewport.zoom < FAR_ZOOM)}
               fitView
-              fitViewOptions={{ padding: 0.2 }}
+              fitViewOptions={{ padding: 0.2, maxZoom: 1.2, minZoom: 0.5 }}
               minZoom={0.25}
               onlyRenderVisibleElements={draft.length > 40}
               proOptions={{ hideAttribution: true }}
