@@ -185,6 +185,15 @@ test("the home screen shows what is deployed, and the other screens open", async
   await accessible("gates (empty)");
   await (await byTestId("nav-home")).click();
   await (await byTestId("run-button")).waitForDisplayed({ timeout: 10000 });
+  // Going away and coming back: the graph is drawn every time (it once stayed blank on about
+  // half the returns, its nodes never measured).
+  for (let i = 0; i < 4; i++) {
+    await (await byTestId(i % 2 ? "nav-runs" : "nav-versions")).click();
+    await (await byTestId("nav-home")).click();
+    for (const agent of ["researcher", "writer"]) {
+      await (await byTestId(`agent-node-${agent}`)).waitForDisplayed({ timeout: 5000, timeoutMsg: `return ${i + 1} to Home: ${agent} is not drawn` });
+    }
+  }
 });
 
 /** Every file under `dir` whose bytes contain `needle`. */

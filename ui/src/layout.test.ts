@@ -37,3 +37,16 @@ describe("labelOnce", () => {
     expect(shown).toEqual(["a:done", undefined, "a:done", "a:error"]);
   });
 });
+
+describe("layoutGraph's cache", () => {
+  it("lays a shape out once: the same graph in new objects gets the same placement", () => {
+    const g = () => ({
+      nodes: [
+        { id: "chain:start", kind: "start", label: "start" },
+        { id: "a", kind: "agent", label: "a" },
+      ],
+      edges: [{ id: "s", source: "chain:start", target: "a", label: "chain:start" }],
+    });
+    expect(layoutGraph(g())).toBe(layoutGraph(g()));
+  });
+});

@@ -76,6 +76,7 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
         fitView
         fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
         nodesConnectable={false}
+        onlyRenderVisibleElements={nodes.length > 40}
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} size={1} />
