@@ -94,7 +94,7 @@ try {
     const b = await session([]);
     const run = await b.$('[data-testid="run-button"]');
     await run.waitForClickable({ timeout: 30000 });
-    await (await b.$('[data-testid="agent-node-writer"]')).waitForDisplayed({ timeout: 30000 });
+    await (await b.$('[data-testid="agent-node-writer"]')).waitForDisplayed({ timeout: 30000, interval: 10 });
     starts.push(performance.now() - t0);
     if (i === RUNS - 1) {
       await new Promise((r) => setTimeout(r, 1000));
@@ -112,12 +112,17 @@ try {
 
   // The 200-agent chain: render the editor, then pan for two seconds and time every frame.
   const project = generate(AGENTS);
+  const launched = performance.now();
   const b = await session([project]);
-  const t0 = performance.now();
   const screen = process.env.PERF_SCREEN ?? "editor";
   await (await b.$(`[data-testid="nav-${screen}"]`)).waitForClickable({ timeout: 30000 });
-  await (await b.$(`[data-testid="nav-${screen}"]`)).click();
+  // Home has drawn the chain (its graph is on the first screen).
   await (await b.$('[data-testid="agent-node-a0"]')).waitForDisplayed({ timeout: 60000 });
+  const home = performance.now() - launched;
+  // From the click on the editor's tab to its canvas showing the chain.
+  const t0 = performance.now();
+  await (await b.$(`[data-testid="nav-${screen}"]`)).click();
+  await (await b.$('.editor [data-testid="agent-node-a0"]')).waitForDisplayed({ timeout: 60000, interval: 10 });
   const render = performance.now() - t0;
   const frames = await b.executeAsync((done) => {
     const pane = [...document.querySelectorAll(".react-flow__pane")].pop();
@@ -153,7 +158,8 @@ try {
   console.log(`resident memory with the sample: app ${rss.app.toFixed(0)} MiB + webview ${rss.webview.toFixed(0)} MiB = ${(rss.app + rss.webview).toFixed(0)} MiB`);
   console.log(`  of which private (RssAnon, not shared libraries): app ${rss.appAnon.toFixed(0)} MiB, webview ${rss.webviewAnon.toFixed(0)} MiB`);
   console.log(`  proportional (PSS, shared pages split between the app's processes): ${rss.pss.toFixed(0)} MiB`);
-  console.log(`${AGENTS}-agent chain: editor rendered in ${render.toFixed(0)} ms; pan for 2 s: ${frames.length} frames, median ${median(frames).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${janky} frame(s) over 50 ms`);
+  console.log(`${AGENTS}-agent chain: launched to Home drawing it in ${home.toFixed(0)} ms`);
+  console.log(`${AGENTS}-agent chain: editor rendered in ${render.toFixed(0)} ms after the click; pan for 2 s: ${frames.length} frames, median ${median(frames).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${janky} frame(s) over 50 ms`);
   console.log(`resident memory with the ${AGENTS}-agent chain: app ${rss200.app.toFixed(0)} MiB + webview ${rss200.webview.toFixed(0)} MiB = ${(rss200.app + rss200.webview).toFixed(0)} MiB`);
 } finally {
   driver.kill();

@@ -1,15 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from "react";
 import * as backend from "./backend";
 import { lastRun, openProject, pickFolder, runChain, toApiError } from "./backend";
 import type { PromotionView } from "./bindings/PromotionView";
 import type { VersionView } from "./bindings/VersionView";
-import { EnvironmentsScreen } from "./components/EnvironmentsScreen";
-import { PromotionScreen } from "./components/PromotionScreen";
-import { RolloutPanel } from "./components/RolloutPanel";
-import { RunsScreen } from "./components/RunsScreen";
-import { VersionsScreen } from "./components/VersionsScreen";
-import { EditorScreen } from "./components/EditorScreen";
-import { GatesScreen } from "./components/GatesScreen";
 import { Activity } from "./components/Activity";
 import type { ApiError } from "./bindings/ApiError";
 import type { ProjectView } from "./bindings/ProjectView";
@@ -20,6 +13,15 @@ import { ChainGraphView } from "./components/ChainGraphView";
 import { ChainMatrix, pending } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
+
+// Screens other than Home load when first opened: the start-up parses only what Home draws.
+const EnvironmentsScreen = lazy(() => import("./components/EnvironmentsScreen").then((m) => ({ default: m.EnvironmentsScreen })));
+const PromotionScreen = lazy(() => import("./components/PromotionScreen").then((m) => ({ default: m.PromotionScreen })));
+const RolloutPanel = lazy(() => import("./components/RolloutPanel").then((m) => ({ default: m.RolloutPanel })));
+const RunsScreen = lazy(() => import("./components/RunsScreen").then((m) => ({ default: m.RunsScreen })));
+const VersionsScreen = lazy(() => import("./components/VersionsScreen").then((m) => ({ default: m.VersionsScreen })));
+const EditorScreen = lazy(() => import("./components/EditorScreen").then((m) => ({ default: m.EditorScreen })));
+const GatesScreen = lazy(() => import("./components/GatesScreen").then((m) => ({ default: m.GatesScreen })));
 
 const RUN_ENV = "dev";
 type Screen = "home" | "editor" | "environments" | "runs" | "gates" | "promotion" | "versions";
@@ -375,6 +377,7 @@ export default function App() {
       </nav>
 
       <main className="content" ref={content}>
+        <Suspense fallback={<p className="muted">Loading…</p>}>
         {loadError && (
           <div className="error-box" role="alert">
             <strong>{loadError.code}</strong> {loadError.message}
@@ -612,6 +615,7 @@ export default function App() {
             />
           </>
         )}
+        </Suspense>
       </main>
     </div>
   );

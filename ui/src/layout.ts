@@ -23,10 +23,12 @@ const laidOut = new Map<string, Placed[]>();
 const KEPT = 8;
 
 export function layoutGraph(graph: ChainGraph): Placed[] {
+  // In any order: Home's graph (from the domain crate) and the editor's (drawn from its draft)
+  // list the same edges in different orders.
   const key =
-    graph.nodes.map((n) => `${n.id}\u0001${n.kind}\u0001${n.label}`).join("\u0002") +
+    graph.nodes.map((n) => `${n.id}\u0001${n.kind}\u0001${n.label}`).sort().join("\u0002") +
     "\u0003" +
-    graph.edges.map((e) => `${e.source}\u0001${e.target}\u0001${e.label}`).join("\u0002");
+    graph.edges.map((e) => `${e.source}\u0001${e.target}\u0001${e.label}`).sort().join("\u0002");
   const known = laidOut.get(key);
   if (known) return known;
   const placed = runDagre(graph);

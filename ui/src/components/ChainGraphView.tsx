@@ -75,6 +75,7 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
         nodeTypes={nodeTypes}
         fitView
         fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        minZoom={0.1}
         nodesConnectable={false}
         onlyRenderVisibleElements={nodes.length > 40}
         proOptions={{ hideAttribution: true }}

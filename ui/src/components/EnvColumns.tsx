@@ -1,11 +1,12 @@
-import { useState } from "react";
+import { Suspense, lazy, useState } from "react";
 import type { EnvColumn } from "../bindings/EnvColumn";
 import { ConfirmRollback } from "./ConfirmRollback";
 import { money, seconds, when } from "../format";
 import { StatusBadge, gateGlyph } from "./StatusBadge";
 import { ServeLine } from "./ServeLine";
 import type { ServeStatusView } from "../bindings/ServeStatusView";
-import { RolloutPanel } from "./RolloutPanel";
+// The rollout panel (and its chart library) loads only where something is deployed.
+const RolloutPanel = lazy(() => import("./RolloutPanel").then((m) => ({ default: m.RolloutPanel })));
 
 interface Actions {
   onPromote?: (env: string) => void;
@@ -65,7 +66,9 @@ export function EnvColumns({ envs, onPromote, onOpenPromotion, onRollback, busy,
           </div>
           {serving && <ServeLine env={col.env} status={serving[col.env]} />}
           {rollouts && col.deployed_version && (
-            <RolloutPanel root={rollouts.root} chain={rollouts.chain} env={col.env} refresh={rollouts.refresh} />
+            <Suspense fallback={null}>
+              <RolloutPanel root={rollouts.root} chain={rollouts.chain} env={col.env} refresh={rollouts.refresh} />
+            </Suspense>
           )}
           <div className={col.gates_of ? "env-gates stale" : "env-gates"} data-testid={`env-gates-${col.env}`}>
             {col.gates_of && <span className="muted small">gates of {col.gates_of} (files changed since):</span>}
