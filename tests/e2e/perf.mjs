@@ -119,6 +119,16 @@ try {
   // Home has drawn the chain (its graph is on the first screen).
   await (await b.$('[data-testid="agent-node-a0"]')).waitForDisplayed({ timeout: 60000 });
   const home = performance.now() - launched;
+  if (process.env.PERF_PROBE) {
+    const ipc = await b.executeAsync((root, done) => {
+      const t = performance.now();
+      window.__TAURI_INTERNALS__.invoke("editor", { project: root, chain: "wide" }).then(
+        () => done(performance.now() - t),
+        (e) => done(String(e)),
+      );
+    }, project);
+    console.log(`probe: the editor's IPC call alone ${typeof ipc === "number" ? ipc.toFixed(0) + " ms" : ipc}`);
+  }
   // From the click on the editor's tab to its canvas showing the chain.
   const t0 = performance.now();
   await (await b.$(`[data-testid="nav-${screen}"]`)).click();
