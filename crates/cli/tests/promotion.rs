@@ -28,6 +28,15 @@ struct Flow {
 }
 
 impl Flow {
+    /// A sandbox of the sample, the providers' server and a Slack-compatible receiver.
+    fn new() -> std::io::Result<Flow> {
+        Ok(Flow {
+            sb: Sandbox::new()?,
+            server: providers()?,
+            slack: OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?,
+        })
+    }
+
     fn cli(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
         self.sb
             .cli()
@@ -67,22 +76,20 @@ impl Flow {
     }
 }
 
-fn gate<'a>(p: &'a Value, name: &str) -> &'a Value {
-    p["gates"]
-        .as_array()
-        .and_then(|g| g.iter().find(|x| x["gate"] == name))
+/// The entry of a JSON list whose `field` is `name` (null when none is).
+fn entry<'a>(list: &'a Value, field: &str, name: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|x| x[field] == name))
         .unwrap_or(&Value::Null)
+}
+
+fn gate<'a>(p: &'a Value, name: &str) -> &'a Value {
+    entry(&p["gates"], "gate", name)
 }
 
 #[test]
 fn the_seeds_promotion_flow_end_to_end() -> TestResult {
-    let server = providers()?;
-    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
-    let flow = Flow {
-        sb: Sandbox::new()?,
-        server,
-        slack,
-    };
+    let flow = Flow::new()?;
     // dev calls the local server (no cassette); production's database is a reachable local port.
     flow.edit(
         "config/dev.env",
@@ -490,23 +497,14 @@ fn the_seeds_promotion_flow_end_to_end() -> TestResult {
     Ok(())
 }
 
-/// A manual item's state in a checklist object.
+/// A checklist item of a checklist object.
 fn item<'a>(checklist: &'a Value, key: &str) -> &'a Value {
-    checklist["items"]
-        .as_array()
-        .and_then(|i| i.iter().find(|x| x["key"] == key))
-        .unwrap_or(&Value::Null)
+    entry(&checklist["items"], "key", key)
 }
 
 #[test]
 fn the_teams_checklist_approvers_and_the_report() -> TestResult {
-    let server = providers()?;
-    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
-    let flow = Flow {
-        sb: Sandbox::new()?,
-        server,
-        slack,
-    };
+    let flow = Flow::new()?;
     // staging asks for dana's approval, and the team adds two items of its own.
     let policy = flow.sb.project.join("chainlift.yaml");
     let text = std::fs::read_to_string(&policy)?;
@@ -678,13 +676,7 @@ fn the_teams_checklist_approvers_and_the_report() -> TestResult {
 
 #[test]
 fn waivers_are_shown_as_waived_and_unblock_approval() -> TestResult {
-    let server = providers()?;
-    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
-    let flow = Flow {
-        sb: Sandbox::new()?,
-        server,
-        slack,
-    };
+    let flow = Flow::new()?;
     flow.edit(
         "agents/writer.yaml",
         "Write a report on",
@@ -745,13 +737,7 @@ fn waivers_are_shown_as_waived_and_unblock_approval() -> TestResult {
 
 #[test]
 fn an_interrupted_promotion_is_resumed() -> TestResult {
-    let server = providers()?;
-    let slack = OpenAiServer::start(Arc::new(|_: &Seen, _| Reply::raw(200, "ok")))?;
-    let flow = Flow {
-        sb: Sandbox::new()?,
-        server,
-        slack,
-    };
+    let flow = Flow::new()?;
     let killed = flow
         .sb
         .cli()
