@@ -96,6 +96,19 @@ try {
     await run.waitForClickable({ timeout: 30000 });
     await (await b.$('[data-testid="agent-node-writer"]')).waitForDisplayed({ timeout: 30000, interval: 10 });
     starts.push(performance.now() - t0);
+    if (process.env.PERF_PROBE && i === RUNS - 1) {
+      const sinceNavigation = await b.execute(() => performance.now());
+      console.log(`probe: the page has existed for ${sinceNavigation.toFixed(0)} ms when found interactive (the rest of the cold start is the processes starting before it)`);
+      const probe = await b.executeAsync((done) => {
+        const t = performance.now();
+        window.__TAURI_INTERNALS__.invoke("open_project", { path: null }).then(
+          () => done({ ipc: performance.now() - t, nav: performance.getEntriesByType("navigation")[0]?.toJSON() }),
+          (e) => done({ ipc: String(e) }),
+        );
+      });
+      const nav = probe.nav ?? {};
+      console.log(`probe: open_project ${typeof probe.ipc === "number" ? probe.ipc.toFixed(0) + " ms" : probe.ipc}; page: DOMContentLoaded ${Number(nav.domContentLoadedEventEnd ?? 0).toFixed(0)} ms, load ${Number(nav.loadEventEnd ?? 0).toFixed(0)} ms after navigation start`);
+    }
     if (i === RUNS - 1) {
       await new Promise((r) => setTimeout(r, 1000));
       rss = {
