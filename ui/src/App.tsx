@@ -427,7 +427,14 @@ export default function App() {
             activity={
               <Activity root={project.root} chain={chain.name} environments={project.environments} refreshKey={activityKey} />
             }
-            rollout={promotion && <RolloutPanel root={project.root} chain={chain.name} env={promotion.to_env} refresh={historyKey} />}
+            rollout={
+              promotion && (
+                // Its own boundary: the panel's first load must not swap the whole screen out.
+                <Suspense fallback={null}>
+                  <RolloutPanel root={project.root} chain={chain.name} env={promotion.to_env} refresh={historyKey} />
+                </Suspense>
+              )
+            }
             onTick={(key, note) =>
               void act("ticking", async () => {
                 if (!promotion) return;
