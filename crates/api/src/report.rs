@@ -153,11 +153,16 @@ impl Chainlift {
         let quality = view.gates.iter().find_map(|g| g.quality.clone());
         let mut rows = Vec::new();
         if let Some(q) = &quality {
+            // The reports are read once; each input then reads its own two outputs.
+            let reports = self
+                .review_reports(&at, &p.to_env, &view.version)
+                .await
+                .ok();
             for input in &q.inputs {
-                let review = self
-                    .review_input(&at, &p.to_env, &view.version, &input.input)
-                    .await
-                    .ok();
+                let review = match &reports {
+                    Some(r) => self.review_one(r, &input.input).await.ok(),
+                    None => None,
+                };
                 let baseline = review.as_ref().and_then(|r| r.baseline.as_ref());
                 rows.push(Row {
                     input: input.input.clone(),

@@ -43,6 +43,13 @@ pub(crate) fn run_io(run_dir: &str, output: Option<&str>, max_chars: usize) -> R
     RunIo { input, output }
 }
 
+/// A version's quality report and its baseline's (label and scores), for reviewing inputs.
+pub(crate) struct ReviewReports {
+    pub version: String,
+    pub quality: QualityScores,
+    pub baseline: Option<(String, QualityScores)>,
+}
+
 fn shown(text: String) -> (String, bool) {
     if text.chars().count() > MAX_SHOWN {
         (text.chars().take(MAX_SHOWN).collect(), true)
@@ -128,6 +135,18 @@ impl Chainlift {
         version: &str,
         input: &str,
     ) -> Result<ReviewView> {
+        let reports = self.review_reports(at, env, version).await?;
+        self.review_one(&reports, input).await
+    }
+
+    /// The quality reports a review reads: the version's in `env` and its baseline's, each
+    /// read and parsed once however many inputs are then reviewed.
+    pub(crate) async fn review_reports(
+        &self,
+        at: &ProjectArgs,
+        env: &str,
+        version: &str,
+    ) -> Result<ReviewReports> {
         let (project, chain) = self.chain_of(at).await?;
         crate::check_env(&project, env)?;
         let v = self.find_version(&project, &chain.name, version).await?;
@@ -155,9 +174,23 @@ impl Chainlift {
                     format!("{version}'s quality report in {env} holds no scores (the gate was skipped)"),
                 )
             })?;
-        let version = label(&v);
-        let version = version.as_str();
-        let Some(mine) = quality.inputs.iter().find(|i| i.input == input) else {
+        let baseline = match &quality.baseline {
+            Some(b) => self.quality_of(&project, &chain.name, b).await?,
+            None => None,
+        };
+        Ok(ReviewReports {
+            version: label(&v),
+            quality,
+            baseline,
+        })
+    }
+
+    pub(crate) async fn review_one(
+        &self,
+        reports: &ReviewReports,
+        input: &str,
+    ) -> Result<ReviewView> {
+        let Some(mine) = reports.quality.inputs.iter().find(|i| i.input == input) else {
             return Err(ApiError::new(
                 ErrorCode::NotFound,
                 format!("the quality report has no input `{input}`"),
@@ -165,7 +198,7 @@ impl Chainlift {
         };
         let (candidate, payload) = self
             .review_side(
-                version.to_string(),
+                reports.version.clone(),
                 mine.run_id.as_deref(),
                 mine.scores.clone(),
                 mine.error.clone(),
@@ -173,20 +206,18 @@ impl Chainlift {
             .await?;
         let mut baseline = None;
         let mut baseline_payload = None;
-        if let Some(label) = &quality.baseline {
-            if let Some((label, q)) = self.quality_of(&project, &chain.name, label).await? {
-                if let Some(theirs) = q.inputs.iter().find(|i| i.input == input) {
-                    let (side, p) = self
-                        .review_side(
-                            label,
-                            theirs.run_id.as_deref(),
-                            theirs.scores.clone(),
-                            theirs.error.clone(),
-                        )
-                        .await?;
-                    baseline = Some(side);
-                    baseline_payload = p;
-                }
+        if let Some((label, q)) = &reports.baseline {
+            if let Some(theirs) = q.inputs.iter().find(|i| i.input == input) {
+                let (side, p) = self
+                    .review_side(
+                        label.clone(),
+                        theirs.run_id.as_deref(),
+                        theirs.scores.clone(),
+                        theirs.error.clone(),
+                    )
+                    .await?;
+                baseline = Some(side);
+                baseline_payload = p;
             }
         }
         let input_text = payload
