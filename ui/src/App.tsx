@@ -1,4 +1,4 @@
-import { Suspense, lazy, useCallback, useEffect, useRef, useState } from "react";
+import { Suspense, useCallback, useEffect, useRef, useState } from "react";
 import * as backend from "./backend";
 import { lastRun, openProject, pickFolder, runChain, toApiError } from "./backend";
 import type { PromotionView } from "./bindings/PromotionView";
@@ -13,15 +13,16 @@ import { ChainGraphView } from "./components/ChainGraphView";
 import { ChainMatrix, pending } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
 import { RunPanel, type RunState } from "./components/RunPanel";
-
-// Screens other than Home load when first opened: the start-up parses only what Home draws.
-const EnvironmentsScreen = lazy(() => import("./components/EnvironmentsScreen").then((m) => ({ default: m.EnvironmentsScreen })));
-const PromotionScreen = lazy(() => import("./components/PromotionScreen").then((m) => ({ default: m.PromotionScreen })));
-const RolloutPanel = lazy(() => import("./components/RolloutPanel").then((m) => ({ default: m.RolloutPanel })));
-const RunsScreen = lazy(() => import("./components/RunsScreen").then((m) => ({ default: m.RunsScreen })));
-const VersionsScreen = lazy(() => import("./components/VersionsScreen").then((m) => ({ default: m.VersionsScreen })));
-const EditorScreen = lazy(() => import("./components/EditorScreen").then((m) => ({ default: m.EditorScreen })));
-const GatesScreen = lazy(() => import("./components/GatesScreen").then((m) => ({ default: m.GatesScreen })));
+import {
+  EditorScreen,
+  EnvironmentsScreen,
+  GatesScreen,
+  PromotionScreen,
+  RolloutPanel,
+  RunsScreen,
+  VersionsScreen,
+  preloadScreens,
+} from "./screens";
 
 const RUN_ENV = "dev";
 type Screen = "home" | "editor" | "environments" | "runs" | "gates" | "promotion" | "versions";
@@ -65,6 +66,7 @@ export default function App() {
     wanted.current = asked;
     try {
       const view = await openProject(path);
+      if (performance.getEntriesByName("chainlift:project").length === 0) performance.mark("chainlift:project");
       if (wanted.current !== asked) return; // another project was asked for meanwhile
       wanted.current = view.root;
       shown.current = JSON.stringify(view);
@@ -83,6 +85,12 @@ export default function App() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Once the project is open, the other screens' code loads in the background.
+  const opened = project !== null;
+  useEffect(() => {
+    if (opened) void preloadScreens();
+  }, [opened]);
 
   // Ctrl+S saves the editor; Ctrl+Enter runs the chain in the first env.
   const runRef = useRef<() => void>(() => undefined);

@@ -1,10 +1,14 @@
 // Lay a chain graph out left to right with dagre; React Flow does no layout of its own.
 import dagre from "@dagrejs/dagre";
+import { Position, type NodeHandle } from "@xyflow/react";
 import type { ChainGraph } from "./bindings/ChainGraph";
 
-export const NODE_WIDTH = 170;
+// The nodes' sizes, as styles.css fixes them (border-box): React Flow is told them up front.
+export const NODE_WIDTH = 196;
 export const NODE_HEIGHT = 56;
-const END_SIZE = 88;
+const END_SIZE = 104;
+const END_HEIGHT = 36;
+const HANDLE = 6;
 
 export interface Placed {
   id: string;
@@ -46,7 +50,7 @@ function runDagre(graph: ChainGraph): Placed[] {
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of graph.nodes) {
     const agent = n.kind === "agent";
-    g.setNode(n.id, { width: agent ? NODE_WIDTH : END_SIZE, height: agent ? NODE_HEIGHT : 36 });
+    g.setNode(n.id, { width: agent ? NODE_WIDTH : END_SIZE, height: agent ? NODE_HEIGHT : END_HEIGHT });
   }
   // Give each edge its label's size so dagre leaves room for the event name between ranks.
   for (const e of graph.edges) {
@@ -77,4 +81,20 @@ export function labelOnce<E extends { source: string; label: string }>(edges: E[
     seen.add(key);
     return { ...e, shown: first ? e.label : undefined };
   });
+}
+
+/** A node's size and handles, known before React Flow measures anything: the graph shows (edges
+ *  and all) and fits in its first frame instead of waiting a frame or more for every node to be
+ *  measured. Handles sit where React Flow's CSS puts them: centred on the left and right edges. */
+export function presized(p: Pick<Placed, "kind" | "width" | "height">): {
+  initialWidth: number;
+  initialHeight: number;
+  handles: NodeHandle[];
+} {
+  const y = p.height / 2 - HANDLE / 2;
+  const handles: NodeHandle[] = [];
+  const side = { y, width: HANDLE, height: HANDLE };
+  if (p.kind !== "start") handles.push({ type: "target", position: Position.Left, x: -HANDLE / 2, ...side });
+  if (p.kind !== "end") handles.push({ type: "source", position: Position.Right, x: p.width - HANDLE / 2, ...side });
+  return { initialWidth: p.width, initialHeight: p.height, handles };
 }

@@ -10,7 +10,8 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import type { ChainGraph } from "../bindings/ChainGraph";
-import { labelOnce, layoutGraph } from "../layout";
+import { labelOnce, layoutGraph, presized } from "../layout";
+import { MarkShown, useFittedViewport, type FitOptions } from "./fit";
 
 type AgentData = { label: string; kind: string };
 type AgentNodeType = Node<AgentData, "agent" | "terminal">;
@@ -37,6 +38,7 @@ function TerminalNode({ data }: NodeProps<AgentNodeType>) {
 }
 
 const nodeTypes = { agent: AgentNode, terminal: TerminalNode };
+const FIT: FitOptions = { padding: 0.2, minZoom: 0.1, maxZoom: 1.2 };
 
 export function ChainGraphView({ graph }: { graph: ChainGraph }) {
   // Home reloads the project after every action and hands over an equal graph in new objects:
@@ -48,6 +50,7 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
       id: p.id,
       type: p.kind === "agent" ? "agent" : "terminal",
       position: { x: p.x, y: p.y },
+      ...presized(p),
       data: { label: p.label, kind: p.kind },
       draggable: true,
     }));
@@ -66,22 +69,26 @@ export function ChainGraphView({ graph }: { graph: ChainGraph }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by content, see above
   }, [key]);
 
+  const { ref, viewport } = useFittedViewport(key, nodes, FIT);
+
   return (
-    <div className="graph" data-testid="chain-graph">
+    <div className="graph" data-testid="chain-graph" ref={ref}>
+      {viewport && (
       <ReactFlow
         key={key}
         defaultNodes={nodes}
         defaultEdges={edges}
         nodeTypes={nodeTypes}
-        fitView
-        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
-        minZoom={0.1}
+        defaultViewport={viewport}
+        minZoom={FIT.minZoom}
         nodesConnectable={false}
         onlyRenderVisibleElements={nodes.length > 40}
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} size={1} />
+        <MarkShown name="chainlift:graph-shown" />
       </ReactFlow>
+      )}
     </div>
   );
 }

@@ -40,7 +40,10 @@ import {
   type Draft,
   type History,
 } from "../draft";
-import { labelOnce, layoutGraph } from "../layout";
+import { labelOnce, layoutGraph, presized } from "../layout";
+import { MarkShown, useFittedViewport, type FitOptions } from "./fit";
+
+const FIT: FitOptions = { padding: 0.2, minZoom: 0.5, maxZoom: 1.2 };
 
 type NodeData = { label: string; kind: string; errors: number; warnings: number; selected: boolean; tip: string };
 type EditorNode = Node<NodeData, "agent" | "terminal">;
@@ -145,6 +148,7 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
   useEffect(() => onDirty(dirty), [dirty, onDirty]);
 
   const accept = useCallback((view: EditorView) => {
+    if (performance.getEntriesByName("chainlift:editor-loaded").length === 0) performance.mark("chainlift:editor-loaded");
     setLoaded({ view, base: view.agents });
     setShown(view.agents);
     setHistory(emptyHistory);
@@ -237,10 +241,12 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
         const mine = n.kind === "agent" ? findings.filter((f) => f.agents.includes(n.id)) : [];
         const errors = mine.filter((f) => f.finding.severity === "error").length;
         const agent = draft.find((a) => a.name === n.id);
+        const placed = auto[n.id];
         return {
           id: n.id,
           type: n.kind === "agent" ? "agent" : "terminal",
           position: positions[n.id] ?? { x: auto[n.id]?.x ?? 0, y: auto[n.id]?.y ?? 0 },
+          ...(placed ? presized(placed) : {}),
           data: {
             label: n.label,
             kind: n.kind === "agent" ? (agent?.kind ?? "llm") : n.kind,
@@ -288,6 +294,9 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
       });
     });
   }, [nodes]);
+
+  // The first view fits the chain as it first shows; later edits keep the user's pan and zoom.
+  const { ref: graphRef, viewport } = useFittedViewport(`${root}\u0000${chain}`, flowNodes, FIT);
 
   const onNodesChange = (changes: NodeChange<EditorNode>[]) => {
     setFlowNodes((ns) => applyNodeChanges(changes, ns));
@@ -454,7 +463,8 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
       )}
       <div className="editor-main">
         <section className="card graph-card editor-graph">
-          <div className={far ? "graph far" : "graph"} data-testid="chain-graph">
+          <div className={far ? "graph far" : "graph"} data-testid="chain-graph" ref={graphRef}>
+            {viewport && (
             <ReactFlow
               nodes={flowNodes}
               edges={edges}
@@ -467,15 +477,16 @@ export function EditorScreen({ root, chain, envs, saveRequest, onSaved, onDirty 
               onPaneClick={() => setSelected(null)}
               onInit={(rf) => setFar(rf.getZoom() < FAR_ZOOM)}
               onMoveEnd={(_, viewport) => setFar(viewport.zoom < FAR_ZOOM)}
-              fitView
-              fitViewOptions={{ padding: 0.2, maxZoom: 1.2, minZoom: 0.5 }}
+              defaultViewport={viewport}
               minZoom={0.25}
               onlyRenderVisibleElements={draft.length > 40}
               proOptions={{ hideAttribution: true }}
             >
               {draft.length <= 40 && <Background gap={20} size={1} />}
               <Controls showInteractive={false} />
+              <MarkShown name="chainlift:editor-shown" />
             </ReactFlow>
+            )}
           </div>
         </section>
         <aside className="card properties" data-testid="properties">

@@ -1,4 +1,4 @@
-import { Suspense, lazy, useState } from "react";
+import { Suspense, useState } from "react";
 import type { EnvColumn } from "../bindings/EnvColumn";
 import { ConfirmRollback } from "./ConfirmRollback";
 import { money, seconds, when } from "../format";
@@ -6,7 +6,7 @@ import { StatusBadge, gateGlyph } from "./StatusBadge";
 import { ServeLine } from "./ServeLine";
 import type { ServeStatusView } from "../bindings/ServeStatusView";
 // The rollout panel (and its chart library) loads only where something is deployed.
-const RolloutPanel = lazy(() => import("./RolloutPanel").then((m) => ({ default: m.RolloutPanel })));
+import { RolloutPanel } from "../screens";
 
 interface Actions {
   onPromote?: (env: string) => void;
