@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   pkg-config xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-dev
-  libsecret-tools libdbus-1-dev imagemagick sqlite3 chromium)
+  libsecret-tools libdbus-1-dev imagemagick sqlite3 chromium postgresql-15 python3-venv)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -32,6 +32,14 @@ npm_install() {
 }
 npm_install ui
 npm_install tests/e2e
+
+# kubernetes-validate (PyPI) for the deploy manifests, pinned, in a venv of its own.
+KV_VENV=${CHAINLIFT_TOOLS:-$HOME/.cache/chainlift-tools}/kubernetes-validate
+if [ ! -x "$KV_VENV/bin/kubernetes-validate" ]; then
+  echo "setup: installing kubernetes-validate"
+  python3 -m venv "$KV_VENV"
+  "$KV_VENV/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
+fi
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "setup: installing tauri-driver"

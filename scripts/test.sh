@@ -33,11 +33,18 @@ done
 step "UI: type check, lint, unit tests, build"
 (cd ui && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent build)
 
+step "deploy: the Kubernetes manifests validate against Kubernetes 1.31"
+"${CHAINLIFT_TOOLS:-$HOME/.cache/chainlift-tools}/kubernetes-validate/bin/kubernetes-validate" \
+  -k 1.31.0 --strict deploy/kubernetes/*.yaml
+
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust tests"
 cargo test --workspace --locked
+
+step "PostgreSQL: the store and the seed's promotion flow again, on a throwaway PostgreSQL 15"
+scripts/with-postgres.sh bash -c 'cargo test --locked -p chainlift-store && cargo test --locked -p chainlift-cli --test promotion --test database'
 
 step "build the app and the CLI"
 cargo build --locked --bin chainlift-app --bin chainlift

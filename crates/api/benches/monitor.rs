@@ -112,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sqlx::query(
                 "INSERT INTO runs (id, project, chain, env, version_hash, deployment_id, status, run_dir,
                                    started_at, ended_at, duration_ms, cost, triggered_by)
-                 VALUES (?, ?, 'content-pipeline', 'dev', 'h', ?, ?, '/nowhere', ?, ?, ?, ?, 'api')",
+                 VALUES ($1, $2, 'content-pipeline', 'dev', 'h', $3, $4, '/nowhere', $5, $6, $7, $8, 'api')",
             )
             .bind(format!("bench-{i}"))
             .bind(&p.id)
@@ -148,7 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // rolls back (the pointer moves) in one transaction.
         let k = 11;
         let from = t0 + chrono::Duration::seconds(INTERVAL_SECS * (k - 1));
-        sqlx::query("UPDATE runs SET status = 'failed' WHERE deployment_id = ? AND ended_at >= ? AND ended_at < ?")
+        sqlx::query("UPDATE runs SET status = 'failed' WHERE deployment_id = $1 AND ended_at >= $2 AND ended_at < $3")
             .bind(&switch)
             .bind(from.to_rfc3339())
             .bind((from + chrono::Duration::seconds(INTERVAL_SECS)).to_rfc3339())

@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for n in 0..10_000 {
             sqlx::query(
                 "INSERT INTO runs (id, project, chain, env, version_hash, status, run_dir, started_at, cost, tokens_in, tokens_out)
-                 VALUES (?, 'acme-content', 'content-pipeline', 'dev', ?, 'completed', '/tmp', ?, 0.002, 700, 600)",
+                 VALUES ($1, 'acme-content', 'content-pipeline', 'dev', $2, 'completed', '/tmp', $3, 0.002, 700, 600)",
             )
             .bind(format!("bench-{n:06}"))
             .bind(format!("{:064x}", n % 1000))

@@ -187,7 +187,7 @@ impl Chainlift {
             .map_err(edit_err)?;
         chainlift_model::confine::write_atomic(&chain.dir, file, text.as_bytes())?;
         let summary = changes.join("; ");
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = chainlift_store::begin_write(&self.pool).await?;
         let entry = self.entry(
             &project,
             "criteria",

@@ -668,7 +668,7 @@ impl Chainlift {
         args: &GateArgs,
     ) -> Result<GateReport> {
         let env = args.env.as_str();
-        let untracked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE project = ? AND chain = ? AND (version_hash IS NULL OR version_hash = '')")
+        let untracked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE project = $1 AND chain = $2 AND (version_hash IS NULL OR version_hash = '')")
             .bind(&project.id)
             .bind(&chain.name)
             .fetch_one(&self.pool)
@@ -707,7 +707,7 @@ impl Chainlift {
         current: &deployments::DeploymentRow,
     ) -> Result<()> {
         let scratch = format!("__rollback_drill__{env}");
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let restored = deployments::DeploymentRow {
             env: scratch.clone(),
             id: uuid::Uuid::now_v7().to_string(),

@@ -304,7 +304,7 @@ impl Chainlift {
     /// failpoints around the commit (`<name>:before-commit`, `<name>:after-commit`).
     pub(crate) async fn commit_audited(
         &self,
-        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: chainlift_store::Tx,
         entry: &AuditEntry,
         crash_point: Option<&str>,
     ) -> Result<()> {
@@ -315,7 +315,7 @@ impl Chainlift {
     /// [`Self::commit_audited`] for a change that writes several audit rows, in order.
     pub(crate) async fn commit_audited_all(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        mut tx: chainlift_store::Tx,
         entries: &[AuditEntry],
         crash_point: Option<&str>,
     ) -> Result<()> {
@@ -465,7 +465,7 @@ impl Chainlift {
             }
             None => {}
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         tag_free(&mut tx, &project.id, &chain.name, tag).await?;
         versions::set_tag(&mut *tx, v.id, tag).await?;
         tx.commit().await?;
@@ -496,7 +496,7 @@ impl Chainlift {
             files.push((rel, canonical_bytes(&bytes)));
         }
         let blob = pack(&files)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         if let Some(existing) = versions::by_hash(&mut *tx, &project.id, &chain.name, &hash).await?
         {
             match (tag, &existing.tag) {
@@ -792,7 +792,7 @@ impl Chainlift {
         let config = resolved.config.clone();
         let hash = config_hash(&config);
 
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let deployed_before =
             deployments::was_deployed(&mut *tx, &project.id, &chain.name, env, v.id).await?;
         let promotion =
@@ -967,7 +967,7 @@ impl Chainlift {
                 })?;
             return Ok(self.deployment_view(&current, &v));
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let moved = self
             .move_pointer_back(
                 &mut tx,
@@ -1005,7 +1005,7 @@ impl Chainlift {
     /// a scratch env.
     pub(crate) async fn move_pointer_back(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         project: &Project,
         chain: &str,
         env: &str,
@@ -1104,7 +1104,7 @@ impl Chainlift {
             .await?
             .get(name)
             .cloned();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         flags::set(&mut *tx, &project.id, env, name, value, &now, &who).await?;
         let detail = serde_json::json!({ "from": before, "to": value }).to_string();
         let entry = self.entry(
@@ -1203,7 +1203,7 @@ fn check_tag(t: &str) -> Result<()> {
 
 /// Refused when `tag` already names a version of `chain` (a tag names one version).
 async fn tag_free(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut chainlift_store::Conn,
     project: &str,
     chain: &str,
     tag: &str,

@@ -3,6 +3,7 @@
 
 mod clock;
 mod criteria;
+pub mod database;
 mod diff;
 pub mod dto;
 pub mod editor;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 /// Every way a value breaks a JSON schema (compiled once per schema, kept).
 pub use chainlift_engine::run::schema_errors;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use database::{DatabaseView, DATABASE_URL_VAR};
 pub use error::{ApiError, ErrorCode};
 pub use gates::{required_gates, GateArgs};
 pub use owner::host_name;
@@ -39,7 +41,7 @@ pub use secrets::SecretArgs;
 pub use serving::{Claim, Deployed, LeaseStats, SERVE_TOKEN};
 
 use chainlift_secrets::SecretSource;
-use sqlx::SqlitePool;
+use chainlift_store::Pool;
 
 pub type Result<T> = std::result::Result<T, ApiError>;
 
@@ -62,7 +64,9 @@ pub fn default_data_dir() -> Result<PathBuf> {
 #[derive(Clone)]
 pub struct Chainlift {
     data_dir: PathBuf,
-    pool: SqlitePool,
+    pool: Pool,
+    /// Where `pool`'s history is (the SQLite file, or a PostgreSQL server).
+    location: chainlift_store::Location,
     secrets: SecretSource,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
@@ -107,7 +111,8 @@ impl Chainlift {
                 format!("{}: cannot create the data folder: {e}", data_dir.display()),
             )
         })?;
-        let pool = chainlift_store::open(&data_dir.join("chainlift.db")).await?;
+        let location = database::location(data_dir)?;
+        let pool = chainlift_store::open_location(&location).await?;
         // No redirects: a key must reach only the host it was configured for (DESIGN.md §2).
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -117,6 +122,7 @@ impl Chainlift {
         let api = Chainlift {
             data_dir: data_dir.to_path_buf(),
             pool,
+            location,
             secrets,
             clock,
             http,
@@ -134,7 +140,7 @@ impl Chainlift {
         &self.data_dir
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 }

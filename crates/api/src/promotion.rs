@@ -255,7 +255,7 @@ impl Chainlift {
             ticks: &ticks,
             team: &team,
         });
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         for i in &items {
             let before = existing.iter().find(|e| e.key == i.key);
             // Who ticked or unticked a manual item stays with it while it is still manual.
@@ -291,7 +291,7 @@ impl Chainlift {
         detail: serde_json::Value,
     ) -> Result<PromotionState> {
         let now = self.clock.now().to_rfc3339();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let to = Self::move_promotion(&mut tx, p, event, &now).await?;
         let entry = self.entry(
             project,
@@ -308,7 +308,7 @@ impl Chainlift {
     /// A promotion's state change, inside the caller's transaction: the lifecycle decides the
     /// next state (DESIGN.md §6), the store writes it compare-and-swap on the state read.
     pub(crate) async fn move_promotion(
-        db: &mut sqlx::SqliteConnection,
+        db: &mut chainlift_store::Conn,
         p: &PromotionRow,
         event: PromotionEvent,
         now: &str,
@@ -543,7 +543,7 @@ impl Chainlift {
         let (project, _) = self.project_for(at, &p).await?;
         let now = self.clock.now().to_rfc3339();
         let who = actor(&project);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         // Read inside the write transaction: nobody approves between this check and the tick.
         let p = table::get(&mut *tx, &p.id)
             .await?
@@ -649,7 +649,7 @@ impl Chainlift {
         }
         let now = self.clock.now().to_rfc3339();
         let who = actor(&project);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         table::waive_gate(&mut *tx, &p.id, gate, &who, &now, note).await?;
         let entry = self.entry(
             &project,
@@ -709,7 +709,7 @@ impl Chainlift {
         }
         // Checks and the change in one IMMEDIATE transaction: no writer can commit between
         // reading the state and checklist and approving (reads see every commit before it).
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let p = table::get(&mut *tx, &p.id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "the promotion is gone"))?;
@@ -752,7 +752,7 @@ impl Chainlift {
     /// Run inside the deploy's IMMEDIATE transaction, so no writer changes the answer before
     /// the pointer moves.
     pub(crate) async fn deploy_allowed(
-        db: &mut sqlx::SqliteConnection,
+        db: &mut chainlift_store::Conn,
         project: &Project,
         chain: &str,
         env: &str,
@@ -789,7 +789,7 @@ impl Chainlift {
     /// entry (returned) committed with it.
     pub(crate) async fn mark_deployed(
         &self,
-        db: &mut sqlx::SqliteConnection,
+        db: &mut chainlift_store::Conn,
         project: &Project,
         p: &PromotionRow,
         watched: bool,

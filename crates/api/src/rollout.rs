@@ -243,7 +243,7 @@ impl Chainlift {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn open_rollout(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         project: &Project,
         policy: &MonitorPolicy,
         stable: &DeploymentRow,
@@ -286,7 +286,7 @@ impl Chainlift {
     /// on the promotion that led to it, inside the caller's transaction.
     async fn write_rollout(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         read: &RolloutRow,
         mut next: RolloutRow,
         event: Option<RolloutEvent>,
@@ -332,7 +332,7 @@ impl Chainlift {
     /// candidate's own snapshot), the window starts.
     async fn switch(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         r: &RolloutRow,
         policy: &MonitorPolicy,
         by: &str,
@@ -379,7 +379,7 @@ impl Chainlift {
     /// promotion) `rolled_back` with `reason`. The audit entry is returned.
     async fn roll_back_rollout(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         project: &Project,
         r: &RolloutRow,
         reason: &str,
@@ -457,7 +457,7 @@ impl Chainlift {
 
     /// Roll an open rollout back by a person's rollback (its own transaction).
     pub(crate) async fn abort_rollout(&self, project: &Project, id: &str, why: &str) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let r = table::get(&mut *tx, id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("rollout {id} is gone")))?;
@@ -471,7 +471,7 @@ impl Chainlift {
     /// full switch in its window `stable`. Inside the caller's transaction.
     pub(crate) async fn end_open_rollout(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         project: &Project,
         chain: &str,
         env: &str,
@@ -637,7 +637,7 @@ impl Chainlift {
         let (project, chain) = self.chain_shared(at).await?;
         crate::check_env(&project, env)?;
         let who = actor(&project);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let r = table::open(&mut *tx, &project.id, &chain.name, env)
             .await?
             .ok_or_else(|| {
@@ -780,7 +780,7 @@ impl Chainlift {
             let quality = self
                 .sampled_quality(project, &r, &policy, &from.to_rfc3339(), &to.to_rfc3339())
                 .await?;
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = chainlift_store::begin_write(&self.pool).await?;
             // Read again under the write lock: another process may have moved it.
             let Some(read) = table::get(&mut *tx, &r.id).await? else {
                 break;
@@ -1137,7 +1137,7 @@ impl Chainlift {
     /// for a person to look) with the agents and models named.
     async fn model_drift(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut chainlift_store::Conn,
         r: &RolloutRow,
         candidate: &[&str],
         from: &str,

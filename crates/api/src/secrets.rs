@@ -106,7 +106,7 @@ impl Chainlift {
                 // The first key of a project: created under the database's write lock, so two
                 // processes of this data folder never make two keys (the keychain has no
                 // compare-and-swap), then read back so the stored key is the one used.
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let tx = chainlift_store::begin_write(&self.pool).await?;
                 if self.secrets.get(&account, HASH_KEY).await?.is_none() {
                     let k = SecretValue::new(random_hex("hash key")?);
                     self.secrets.set(&account, HASH_KEY, &k).await?;
@@ -153,7 +153,7 @@ impl Chainlift {
         let hash = self.value_hash(&project, value).await?;
         let at = self.clock.now().to_rfc3339();
         // The record and its audit row land together or not at all.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         table::mark_set(&mut *tx, &project.id, &args.env, name, &at, &hash).await?;
         let entry = self.audit_entry(&project, "secret-set", &args.env, name);
         self.commit_audited(tx, &entry, None).await?;
@@ -174,7 +174,7 @@ impl Chainlift {
             .secrets
             .delete(&account(&project.id, &args.env, name), name)
             .await?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let in_db = table::remove(&mut *tx, &project.id, &args.env, name).await?;
         if in_keychain || in_db {
             let entry = self.audit_entry(&project, "secret-removed", &args.env, name);

@@ -136,9 +136,9 @@ impl Chainlift {
     ) -> Result<Claim> {
         let now = self.clock.now();
         let expired = (now - chrono::Duration::hours(IDEMPOTENCY_HOURS)).to_rfc3339();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         sqlx::query(
-            "DELETE FROM idempotency_keys WHERE project = ? AND key = ? AND created_at < ?",
+            "DELETE FROM idempotency_keys WHERE project = $1 AND key = $2 AND created_at < $3",
         )
         .bind(&project.id)
         .bind(key)
@@ -146,7 +146,7 @@ impl Chainlift {
         .execute(&mut *tx)
         .await?;
         let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (project, key, run_id, created_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO idempotency_keys (project, key, run_id, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (project, key) DO NOTHING",
         )
         .bind(&project.id)
@@ -159,7 +159,7 @@ impl Chainlift {
             Claim::Mine
         } else {
             let holder: String = sqlx::query_scalar(
-                "SELECT run_id FROM idempotency_keys WHERE project = ? AND key = ?",
+                "SELECT run_id FROM idempotency_keys WHERE project = $1 AND key = $2",
             )
             .bind(&project.id)
             .bind(key)
@@ -178,7 +178,7 @@ impl Chainlift {
         key: &str,
         run_id: &str,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE project = ? AND key = ? AND run_id = ?")
+        sqlx::query("DELETE FROM idempotency_keys WHERE project = $1 AND key = $2 AND run_id = $3")
             .bind(&project.id)
             .bind(key)
             .bind(run_id)
@@ -207,9 +207,9 @@ impl Chainlift {
             + chrono::Duration::from_std(ttl).map_err(|e| {
                 ApiError::new(ErrorCode::BadInput, format!("lease time {ttl:?}: {e}"))
             })?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = chainlift_store::begin_write(&self.pool).await?;
         let current: Option<(String, String)> = sqlx::query_as(
-            "SELECT holder, expires_at FROM serve_leases WHERE project = ? AND env = ?",
+            "SELECT holder, expires_at FROM serve_leases WHERE project = $1 AND env = $2",
         )
         .bind(&project.id)
         .bind(env)
@@ -234,13 +234,13 @@ impl Chainlift {
             sqlx::query(
                 "INSERT INTO serve_leases (project, env, holder, acquired_at, expires_at, listen,
                    renewed_at, requests_per_min, in_flight, last_error, last_error_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (project, env) DO UPDATE SET holder = excluded.holder,
                    expires_at = excluded.expires_at, listen = excluded.listen,
                    renewed_at = excluded.renewed_at, requests_per_min = excluded.requests_per_min,
                    in_flight = excluded.in_flight, last_error = excluded.last_error,
                    last_error_at = excluded.last_error_at,
-                   acquired_at = CASE WHEN ? THEN serve_leases.acquired_at ELSE excluded.acquired_at END",
+                   acquired_at = CASE WHEN $12 THEN serve_leases.acquired_at ELSE excluded.acquired_at END",
             )
             .bind(&project.id)
             .bind(env)
@@ -282,7 +282,7 @@ impl Chainlift {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT env, holder, acquired_at, expires_at, listen, renewed_at, requests_per_min,
                     in_flight, last_error, last_error_at
-             FROM serve_leases WHERE project = ? ORDER BY env",
+             FROM serve_leases WHERE project = $1 ORDER BY env",
         )
         .bind(&project.id)
         .fetch_all(&self.pool)
@@ -349,7 +349,7 @@ impl Chainlift {
 
     /// Give the lease up (a draining serve), so another process schedules at once.
     pub async fn release_lease(&self, project: &Project, env: &str, holder: &str) -> Result<()> {
-        sqlx::query("DELETE FROM serve_leases WHERE project = ? AND env = ? AND holder = ?")
+        sqlx::query("DELETE FROM serve_leases WHERE project = $1 AND env = $2 AND holder = $3")
             .bind(&project.id)
             .bind(env)
             .bind(holder)
@@ -366,7 +366,7 @@ impl Chainlift {
         env: &str,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let t: Option<String> = sqlx::query_scalar(
-            "SELECT last_tick FROM schedule_ticks WHERE project = ? AND chain = ? AND env = ?",
+            "SELECT last_tick FROM schedule_ticks WHERE project = $1 AND chain = $2 AND env = $3",
         )
         .bind(&project.id)
         .bind(chain)
@@ -394,7 +394,7 @@ impl Chainlift {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO schedule_ticks (project, chain, env, last_tick) VALUES (?, ?, ?, ?)
+            "INSERT INTO schedule_ticks (project, chain, env, last_tick) VALUES ($1, $2, $3, $4)
              ON CONFLICT (project, chain, env) DO UPDATE SET last_tick = excluded.last_tick",
         )
         .bind(&project.id)
@@ -414,7 +414,7 @@ impl Chainlift {
         env: &str,
     ) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM runs WHERE project = ? AND chain = ? AND env = ?
+            "SELECT COUNT(*) FROM runs WHERE project = $1 AND chain = $2 AND env = $3
              AND triggered_by = 'schedule' AND status IN ('queued', 'running')",
         )
         .bind(&project.id)

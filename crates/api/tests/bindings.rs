@@ -32,6 +32,7 @@ fn check<T: TS + 'static>(stale: &mut Vec<String>) -> Result<(), Box<dyn std::er
 fn typescript_bindings_are_current() -> Result<(), Box<dyn std::error::Error>> {
     let mut stale = Vec::new();
     check::<ApiError>(&mut stale)?;
+    check::<chainlift_api::DatabaseView>(&mut stale)?;
     check::<GateBrief>(&mut stale)?;
     check::<EventView>(&mut stale)?;
     check::<EnvConfigTable>(&mut stale)?;

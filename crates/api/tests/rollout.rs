@@ -183,12 +183,12 @@ async fn a_failing_canary_is_rolled_back_by_the_monitor() -> TestResult {
         reason: None,
     };
     chainlift_store::promotions::insert(&pool, &promotion).await?;
-    sqlx::query("UPDATE rollouts SET promotion_id = ?")
+    sqlx::query("UPDATE rollouts SET promotion_id = $1")
         .bind(&promotion.id)
         .execute(&pool)
         .await?;
     // A state outside the lifecycle is refused by the database itself.
-    let bad = sqlx::query("UPDATE promotions SET state = 'shipped' WHERE id = ?")
+    let bad = sqlx::query("UPDATE promotions SET state = 'shipped' WHERE id = $1")
         .bind(&promotion.id)
         .execute(&pool)
         .await;

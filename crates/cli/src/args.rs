@@ -206,6 +206,12 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// The history's database: which one is open (`status`), its schema (`migrate`), and
+    /// `copy --to postgres://…` to move it into a team's PostgreSQL
+    Db {
+        #[command(subcommand)]
+        action: DbCommand,
+    },
     /// Secrets per environment, kept in the OS keychain
     Secrets {
         #[command(subcommand)]
@@ -248,6 +254,21 @@ pub(crate) struct ServeOpts {
 pub(crate) enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum DbCommand {
+    /// Which history is open (CHAINLIFT_DATABASE_URL, config.toml or the SQLite file) and its
+    /// schema
+    Status,
+    /// Bring the history's schema up to this build's (opening it does the same)
+    Migrate,
+    /// Copy the whole history into an empty PostgreSQL database, then verify its audit chain
+    Copy {
+        /// The destination, postgres://user@host:port/db
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -37,8 +37,12 @@ pub(crate) fn parse_vars(vars: &[String]) -> chainlift_api::Result<BTreeMap<Stri
 }
 
 pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
-    let app = Chainlift::open(&chainlift_api::default_data_dir()?).await?;
     let json = cli.format == Format::Json;
+    // `db` looks at the database before anything opens (and migrates) it.
+    if let Command::Db { action } = &cli.command {
+        return crate::db::run(action, json).await;
+    }
+    let app = Chainlift::open(&chainlift_api::default_data_dir()?).await?;
     let is_report = matches!(cli.command, Command::Report { .. });
     if matches!(cli.format, Format::Html | Format::Md) != is_report
         && !(is_report && cli.format == Format::Text)
@@ -564,6 +568,7 @@ pub(crate) async fn dispatch(cli: Cli) -> chainlift_api::Result<u8> {
             }
             Ok(0)
         }
+        Command::Db { action } => crate::db::run(&action, json).await,
         Command::Audit { verify, limit } => {
             if verify {
                 let v = app.audit_verify().await?;

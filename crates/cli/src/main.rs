@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod db;
 mod render;
 mod serving;
 

@@ -877,6 +877,12 @@ fn four_writers_at_once_then_promotions_killed_mid_gates() -> TestResult {
     for _ in 0..3 {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("chainlift"))
             .env("CHAINLIFT_HOME", &flow.sb.home)
+            .envs(
+                flow.sb
+                    .database
+                    .iter()
+                    .map(|url| ("CHAINLIFT_DATABASE_URL", url)),
+            )
             .env("CHAINLIFT_SECRETS", "env")
             .env("OPENAI_API_KEY", OPENAI)
             .env("ANTHROPIC_API_KEY", ANTHROPIC)

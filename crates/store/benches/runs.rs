@@ -32,13 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     rt.block_on(async {
         for batch in 0..(total / 1000) {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = chainlift_store::begin_write(&pool).await?;
             for i in 0..1000 {
                 let n = batch * 1000 + i;
                 let status = if n % 10 == 0 { "failed" } else { "completed" };
                 sqlx::query(
                     "INSERT INTO runs (id, project, chain, env, version_hash, status, run_dir, started_at, ended_at, duration_ms, cost, tokens_in, tokens_out)
-                     VALUES (?, 'p', ?, ?, ?, ?, '/tmp', ?, ?, 1200, 0.002, 700, 600)",
+                     VALUES ($1, 'p', $2, $3, $4, $5, '/tmp', $6, $7, 1200, 0.002, 700, 600)",
                 )
                 .bind(format!("run-{n:08}"))
                 .bind(format!("chain-{}", n % 4))
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             tx.commit().await?;
         }
-        Ok::<(), sqlx::Error>(())
+        Ok::<(), chainlift_store::StoreError>(())
     })?;
     println!(
         "inserted {total} runs in {:.1} s",

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -46,7 +46,7 @@ fn row_hash(seq: i64, e: &AuditEntry, prev_hash: &str) -> String {
 }
 
 /// Append a row (inside the caller's IMMEDIATE transaction, so no other writer interleaves).
-pub async fn append(db: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result<AuditRow> {
+pub async fn append(db: &mut crate::Conn, e: &AuditEntry) -> Result<AuditRow> {
     let last: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *db)
@@ -58,7 +58,7 @@ pub async fn append(db: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result<A
     let hash = row_hash(seq, e, &prev_hash);
     sqlx::query(
         "INSERT INTO audit (seq, at, actor, action, project, chain, env, subject, detail, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(seq)
     .bind(&e.at)
@@ -89,12 +89,12 @@ pub async fn append(db: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result<A
 }
 
 pub async fn list<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM audit WHERE (?1 IS NULL OR project = ?1) ORDER BY seq DESC LIMIT ?2",
+        "SELECT * FROM audit WHERE ($1 IS NULL OR project = $1) ORDER BY seq DESC LIMIT $2",
     )
     .bind(project)
     .bind(limit)
@@ -103,7 +103,7 @@ pub async fn list<'e>(
 }
 
 /// The newest row's seq (0 on an empty log).
-pub async fn last_seq<'e>(db: impl SqliteExecutor<'e>) -> Result<i64> {
+pub async fn last_seq<'e>(db: impl AnyExecutor<'e>) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit")
             .fetch_one(db)
@@ -113,14 +113,14 @@ pub async fn last_seq<'e>(db: impl SqliteExecutor<'e>) -> Result<i64> {
 
 /// Rows of `actor` doing `action` after `seq`, oldest first, at most `limit`.
 pub async fn by_actor_after<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     actor: &str,
     action: &str,
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM audit WHERE seq > ? AND actor = ? AND action = ? ORDER BY seq LIMIT ?",
+        "SELECT * FROM audit WHERE seq > $1 AND actor = $2 AND action = $3 ORDER BY seq LIMIT $4",
     )
     .bind(after)
     .bind(actor)
@@ -132,14 +132,14 @@ pub async fn by_actor_after<'e>(
 
 /// A chain's rows at or after `since` (RFC 3339), oldest first, at most `limit`.
 pub async fn of_chain_since<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     since: &str,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM audit WHERE project = ? AND chain = ? AND at >= ? ORDER BY seq LIMIT ?",
+        "SELECT * FROM audit WHERE project = $1 AND chain = $2 AND at >= $3 ORDER BY seq LIMIT $4",
     )
     .bind(project)
     .bind(chain)
@@ -151,7 +151,7 @@ pub async fn of_chain_since<'e>(
 
 /// Walk the whole log in order; the first problem found, if any, as a sentence.
 pub async fn verify<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     head: Option<(i64, &str)>,
 ) -> Result<(usize, Option<String>)> {
     let rows: Vec<AuditRow> = sqlx::query_as("SELECT * FROM audit ORDER BY seq")
@@ -245,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn detects_edits_deletions_reorders_and_a_cut_tail() -> Result<()> {
-        let pool = crate::open_in_memory().await?;
+        let pool = crate::test_pool().await?;
         let mut conn = pool.acquire().await?;
         for a in ["deploy", "flag", "rollback"] {
             append(&mut conn, &entry(a)).await?;
@@ -255,13 +255,20 @@ mod tests {
         let head = Some((last.seq, last.hash.as_str()));
         assert_eq!(verify(&pool, head).await?, (3, None));
 
-        // Someone with the file drops the triggers and edits a row.
-        sqlx::query("DROP TRIGGER audit_no_update")
-            .execute(&pool)
-            .await?;
-        sqlx::query("DROP TRIGGER audit_no_delete")
-            .execute(&pool)
-            .await?;
+        // Someone with the file (or the database's owner) drops the triggers and edits a row.
+        let drops = match crate::Engine::of(&pool) {
+            crate::Engine::Sqlite => [
+                "DROP TRIGGER audit_no_update",
+                "DROP TRIGGER audit_no_delete",
+            ],
+            crate::Engine::Postgres => [
+                "DROP TRIGGER audit_no_update ON audit",
+                "DROP TRIGGER audit_no_truncate ON audit",
+            ],
+        };
+        for drop in drops {
+            sqlx::query(drop).execute(&pool).await?;
+        }
         sqlx::query("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
             .execute(&pool)
             .await?;
@@ -322,7 +329,7 @@ mod tests {
 
     #[tokio::test]
     async fn triggers_refuse_plain_edits() -> Result<()> {
-        let pool = crate::open_in_memory().await?;
+        let pool = crate::test_pool().await?;
         let mut conn = pool.acquire().await?;
         append(&mut conn, &entry("deploy")).await?;
         drop(conn);

@@ -1,7 +1,7 @@
 //! `deployments`: every move of a (chain, env) pointer is a row; the newest row is the pointer.
 //! A canary's candidate is a row too (action `canary`), never the pointer (DESIGN.md §10).
 
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -24,13 +24,13 @@ pub struct DeploymentRow {
 }
 
 pub async fn current<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
 ) -> Result<Option<DeploymentRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM deployments WHERE project = ? AND chain = ? AND env = ? AND action <> 'canary'
+        "SELECT * FROM deployments WHERE project = $1 AND chain = $2 AND env = $3 AND action <> 'canary'
          ORDER BY seq DESC LIMIT 1",
     )
     .bind(project)
@@ -51,7 +51,7 @@ struct Routed {
 /// The pointer and, while a canary of (chain, env) is open, its candidate's deployment id and
 /// weight: what a request routes by, in one query.
 pub async fn current_routed<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
@@ -61,7 +61,7 @@ pub async fn current_routed<'e>(
            FROM deployments d
            LEFT JOIN rollouts r ON r.project = d.project AND r.chain = d.chain AND r.env = d.env
                                AND r.state IN ('monitoring', 'paused') AND r.switch_id IS NULL
-          WHERE d.project = ? AND d.chain = ? AND d.env = ? AND d.action <> 'canary'
+          WHERE d.project = $1 AND d.chain = $2 AND d.env = $3 AND d.action <> 'canary'
           ORDER BY d.seq DESC LIMIT 1",
     )
     .bind(project)
@@ -75,8 +75,8 @@ pub async fn current_routed<'e>(
     }))
 }
 
-pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<DeploymentRow>> {
-    Ok(sqlx::query_as("SELECT * FROM deployments WHERE id = ?")
+pub async fn get<'e>(db: impl AnyExecutor<'e>, id: &str) -> Result<Option<DeploymentRow>> {
+    Ok(sqlx::query_as("SELECT * FROM deployments WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?)
@@ -84,13 +84,13 @@ pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<Dep
 
 /// Every pointer move of a chain (in one env, or all), newest first.
 pub async fn history<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: Option<&str>,
 ) -> Result<Vec<DeploymentRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM deployments WHERE project = ? AND chain = ? AND (?3 IS NULL OR env = ?3)
+        "SELECT * FROM deployments WHERE project = $1 AND chain = $2 AND ($3 IS NULL OR env = $3)
          ORDER BY created_at DESC, seq DESC",
     )
     .bind(project)
@@ -102,14 +102,14 @@ pub async fn history<'e>(
 
 /// Whether this version was ever deployed to this env.
 pub async fn was_deployed<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
     version_id: i64,
 ) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deployments WHERE project = ? AND chain = ? AND env = ? AND version_id = ?
+        "SELECT COUNT(*) FROM deployments WHERE project = $1 AND chain = $2 AND env = $3 AND version_id = $4
            AND action <> 'canary'",
     )
     .bind(project)
@@ -122,9 +122,9 @@ pub async fn was_deployed<'e>(
 }
 
 /// Insert a pointer move with the next `seq` (inside the caller's transaction).
-pub async fn insert(db: &mut sqlx::SqliteConnection, d: &DeploymentRow) -> Result<i64> {
+pub async fn insert(db: &mut crate::Conn, d: &DeploymentRow) -> Result<i64> {
     let seq: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments WHERE project = ? AND chain = ? AND env = ?",
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments WHERE project = $1 AND chain = $2 AND env = $3",
     )
     .bind(&d.project)
     .bind(&d.chain)
@@ -134,7 +134,7 @@ pub async fn insert(db: &mut sqlx::SqliteConnection, d: &DeploymentRow) -> Resul
     sqlx::query(
         "INSERT INTO deployments (id, project, chain, env, version_id, config, config_hash, previous_id,
                                   action, config_diff, actor, reason, created_at, seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&d.id)
     .bind(&d.project)

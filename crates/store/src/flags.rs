@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -15,7 +15,7 @@ pub struct FlagRow {
 }
 
 pub async fn set<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     env: &str,
     name: &str,
@@ -24,7 +24,7 @@ pub async fn set<'e>(
     by: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO flags (project, env, name, value, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+        "INSERT INTO flags (project, env, name, value, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (project, env, name) DO UPDATE SET value = excluded.value,
            updated_at = excluded.updated_at, updated_by = excluded.updated_by",
     )
@@ -39,12 +39,8 @@ pub async fn set<'e>(
     Ok(())
 }
 
-pub async fn list<'e>(
-    db: impl SqliteExecutor<'e>,
-    project: &str,
-    env: &str,
-) -> Result<Vec<FlagRow>> {
-    Ok(sqlx::query_as("SELECT name, value, updated_at, updated_by FROM flags WHERE project = ? AND env = ? ORDER BY name")
+pub async fn list<'e>(db: impl AnyExecutor<'e>, project: &str, env: &str) -> Result<Vec<FlagRow>> {
+    Ok(sqlx::query_as("SELECT name, value, updated_at, updated_by FROM flags WHERE project = $1 AND env = $2 ORDER BY name")
         .bind(project)
         .bind(env)
         .fetch_all(db)
@@ -52,7 +48,7 @@ pub async fn list<'e>(
 }
 
 pub async fn values<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     env: &str,
 ) -> Result<BTreeMap<String, String>> {

@@ -1,6 +1,6 @@
 //! `gate_reports`: every gate's report, kept with the version and env it judged.
 
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -18,10 +18,10 @@ pub struct GateReportRow {
     pub created_at: String,
 }
 
-pub async fn insert<'e>(db: impl SqliteExecutor<'e>, r: &GateReportRow) -> Result<()> {
+pub async fn insert<'e>(db: impl AnyExecutor<'e>, r: &GateReportRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO gate_reports (id, project, chain, env, version_hash, gate, status, summary, report, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&r.id)
     .bind(&r.project)
@@ -40,13 +40,13 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, r: &GateReportRow) -> Resul
 
 /// The version most recently gated in `env`, if any.
 pub async fn latest_gated<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
 ) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT version_hash FROM gate_reports WHERE project = ? AND chain = ? AND env = ?
+        "SELECT version_hash FROM gate_reports WHERE project = $1 AND chain = $2 AND env = $3
            ORDER BY created_at DESC LIMIT 1",
     )
     .bind(project)
@@ -58,7 +58,7 @@ pub async fn latest_gated<'e>(
 
 /// The newest report of a gate for a version (in any env when `env` is None).
 pub async fn latest<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     version_hash: &str,
@@ -66,8 +66,8 @@ pub async fn latest<'e>(
     env: Option<&str>,
 ) -> Result<Option<GateReportRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM gate_reports WHERE project = ? AND chain = ? AND version_hash = ? AND gate = ?
-           AND (?5 IS NULL OR env = ?5) ORDER BY created_at DESC LIMIT 1",
+        "SELECT * FROM gate_reports WHERE project = $1 AND chain = $2 AND version_hash = $3 AND gate = $4
+           AND ($5 IS NULL OR env = $5) ORDER BY created_at DESC LIMIT 1",
     )
     .bind(project)
     .bind(chain)
@@ -80,7 +80,7 @@ pub async fn latest<'e>(
 
 /// A gate's newest report per version in an env, newest version first (at most `limit`).
 pub async fn newest_per_version<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
@@ -88,11 +88,11 @@ pub async fn newest_per_version<'e>(
     limit: i64,
 ) -> Result<Vec<GateReportRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM gate_reports g WHERE project = ?1 AND chain = ?2 AND env = ?3 AND gate = ?4
+        "SELECT * FROM gate_reports g WHERE project = $1 AND chain = $2 AND env = $3 AND gate = $4
            AND created_at = (SELECT MAX(created_at) FROM gate_reports h
                              WHERE h.project = g.project AND h.chain = g.chain AND h.env = g.env
                                AND h.gate = g.gate AND h.version_hash = g.version_hash)
-         ORDER BY created_at DESC LIMIT ?5",
+         ORDER BY created_at DESC LIMIT $5",
     )
     .bind(project)
     .bind(chain)

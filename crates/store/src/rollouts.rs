@@ -1,6 +1,6 @@
 //! `rollouts` and `rollout_analyses` (DESIGN.md §10), and the figures of an interval's runs.
 
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -46,12 +46,12 @@ pub struct AnalysisRow {
     pub detail: Option<String>,
 }
 
-pub async fn insert(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<()> {
+pub async fn insert(db: &mut crate::Conn, r: &RolloutRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO rollouts (id, project, chain, env, promotion_id, stable_id, canary_id, switch_id,
                                weight, step, step_since, state, policy, started_at, analyzed_to,
                                window_ends_at, ended_at, reason, actor, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(&r.id)
     .bind(&r.project)
@@ -80,12 +80,12 @@ pub async fn insert(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<(
 
 /// Write a rollout's new fields, compare-and-swap on the revision it was read at: `false`
 /// (nothing written) when another writer moved it first. The row's `rev` is the read one + 1.
-pub async fn update(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<bool> {
+pub async fn update(db: &mut crate::Conn, r: &RolloutRow) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE rollouts SET switch_id = ?, weight = ?, step = ?, step_since = ?, state = ?,
-                analyzed_to = ?, window_ends_at = ?, ended_at = ?, reason = ?, updated_at = ?,
+        "UPDATE rollouts SET switch_id = $1, weight = $2, step = $3, step_since = $4, state = $5,
+                analyzed_to = $6, window_ends_at = $7, ended_at = $8, reason = $9, updated_at = $10,
                 rev = rev + 1
-          WHERE id = ? AND rev = ?",
+          WHERE id = $11 AND rev = $12",
     )
     .bind(&r.switch_id)
     .bind(r.weight)
@@ -106,13 +106,13 @@ pub async fn update(db: &mut sqlx::SqliteConnection, r: &RolloutRow) -> Result<b
 
 /// The open rollout of (chain, env), if any.
 pub async fn open<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
 ) -> Result<Option<RolloutRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM rollouts WHERE project = ? AND chain = ? AND env = ?
+        "SELECT * FROM rollouts WHERE project = $1 AND chain = $2 AND env = $3
            AND state IN ('monitoring', 'paused')",
     )
     .bind(project)
@@ -124,13 +124,13 @@ pub async fn open<'e>(
 
 /// The newest rollout of (chain, env), open or ended.
 pub async fn newest<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     env: &str,
 ) -> Result<Option<RolloutRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM rollouts WHERE project = ? AND chain = ? AND env = ?
+        "SELECT * FROM rollouts WHERE project = $1 AND chain = $2 AND env = $3
           ORDER BY started_at DESC, id DESC LIMIT 1",
     )
     .bind(project)
@@ -142,12 +142,12 @@ pub async fn newest<'e>(
 
 /// Every open rollout of a project's env (the monitor's work).
 pub async fn open_in<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     env: &str,
 ) -> Result<Vec<RolloutRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM rollouts WHERE project = ? AND env = ? AND state IN ('monitoring', 'paused')
+        "SELECT * FROM rollouts WHERE project = $1 AND env = $2 AND state IN ('monitoring', 'paused')
           ORDER BY chain",
     )
     .bind(project)
@@ -156,8 +156,8 @@ pub async fn open_in<'e>(
     .await?)
 }
 
-pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<RolloutRow>> {
-    Ok(sqlx::query_as("SELECT * FROM rollouts WHERE id = ?")
+pub async fn get<'e>(db: impl AnyExecutor<'e>, id: &str) -> Result<Option<RolloutRow>> {
+    Ok(sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?)
@@ -165,13 +165,14 @@ pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<Rol
 
 /// Record an interval's analyses; an interval already recorded (a restarted monitor, a second
 /// process) is left as it was. The number of rows written.
-pub async fn add_analyses(db: &mut sqlx::SqliteConnection, rows: &[AnalysisRow]) -> Result<u64> {
+pub async fn add_analyses(db: &mut crate::Conn, rows: &[AnalysisRow]) -> Result<u64> {
     let mut written = 0;
     for a in rows {
         written += sqlx::query(
-            "INSERT OR IGNORE INTO rollout_analyses (rollout_id, interval_start, interval_end, at, metric,
+            "INSERT INTO rollout_analyses (rollout_id, interval_start, interval_end, at, metric,
                  verdict, value, threshold, runs, candidate_value, stable_value, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT DO NOTHING",
         )
         .bind(&a.rollout_id)
         .bind(&a.interval_start)
@@ -193,9 +194,9 @@ pub async fn add_analyses(db: &mut sqlx::SqliteConnection, rows: &[AnalysisRow])
 }
 
 /// A rollout's analyses, newest first.
-pub async fn analyses<'e>(db: impl SqliteExecutor<'e>, rollout: &str) -> Result<Vec<AnalysisRow>> {
+pub async fn analyses<'e>(db: impl AnyExecutor<'e>, rollout: &str) -> Result<Vec<AnalysisRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM rollout_analyses WHERE rollout_id = ? ORDER BY interval_end DESC, metric",
+        "SELECT * FROM rollout_analyses WHERE rollout_id = $1 ORDER BY interval_end DESC, metric",
     )
     .bind(rollout)
     .fetch_all(db)
@@ -217,12 +218,54 @@ pub struct IntervalRuns {
 }
 
 /// The 0-based position of the p95 among `n` sorted values (nearest rank: ⌈0.95·n⌉).
+/// `$first, $first+1, …` for `n` parameters (an `IN` list both engines read).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n.max(1))
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Bind `ids` after a query's other parameters (see [`placeholders`]); an empty list binds one
+/// id that matches nothing.
+fn bind_all<'q, Q: Bindable<'q>>(q: Q, ids: &'q [&'q str]) -> Q {
+    if ids.is_empty() {
+        return q.bind_str("");
+    }
+    ids.iter().fold(q, |q, id| q.bind_str(id))
+}
+
+/// The three query kinds the store binds `IN` lists to.
+trait Bindable<'q> {
+    fn bind_str(self, v: &'q str) -> Self;
+}
+
+impl<'q> Bindable<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn bind_str(self, v: &'q str) -> Self {
+        self.bind(v)
+    }
+}
+
+impl<'q, O> Bindable<'q> for sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    fn bind_str(self, v: &'q str) -> Self {
+        self.bind(v)
+    }
+}
+
+impl<'q, O> Bindable<'q>
+    for sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+{
+    fn bind_str(self, v: &'q str) -> Self {
+        self.bind(v)
+    }
+}
+
 pub fn p95_offset(n: i64) -> Option<i64> {
     (n > 0).then(|| (((n as f64) * 0.95).ceil() as i64).clamp(1, n) - 1)
 }
 
 pub async fn interval_runs(
-    db: &mut sqlx::SqliteConnection,
+    db: &mut crate::Conn,
     project: &str,
     chain: &str,
     env: &str,
@@ -233,44 +276,45 @@ pub async fn interval_runs(
     if deployments.is_empty() {
         return Ok(IntervalRuns::default());
     }
-    let ids =
-        serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     let (runs, failures, mean_cost, costed, timed): (i64, i64, Option<f64>, i64, i64) =
-        sqlx::query_as(
+        bind_all(sqlx::query_as(&format!(
             "SELECT COUNT(*),
-                COALESCE(SUM(status IN ('failed', 'timed_out', 'budget_exceeded', 'interrupted')), 0),
+                COALESCE(SUM(CASE WHEN status IN ('failed', 'timed_out', 'budget_exceeded', 'interrupted') THEN 1 ELSE 0 END), 0),
                 AVG(cost), COUNT(cost),
-                COALESCE(SUM(status = 'completed' AND duration_ms IS NOT NULL), 0)
+                COALESCE(SUM(CASE WHEN status = 'completed' AND duration_ms IS NOT NULL THEN 1 ELSE 0 END), 0)
            FROM runs
-          WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
-            AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+          WHERE project = $1 AND chain = $2 AND env = $3 AND ended_at >= $4 AND ended_at < $5
+            AND deployment_id IN ({}) AND triggered_by <> 'gate'
             AND status <> 'cancelled'",
-        )
+            placeholders(6, deployments.len())
+        ))
         .bind(project)
         .bind(chain)
         .bind(env)
         .bind(from)
-        .bind(to)
-        .bind(&ids)
+        .bind(to), deployments)
         .fetch_one(&mut *db)
         .await?;
     // The percentile is picked by the database: one value crosses over, not every duration.
     let p95_ms = match p95_offset(timed) {
         None => None,
-        Some(offset) => sqlx::query_scalar::<_, i64>(
-            "SELECT duration_ms FROM runs
-              WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
-                AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+        Some(offset) => bind_all(
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT duration_ms FROM runs
+              WHERE project = $1 AND chain = $2 AND env = $3 AND ended_at >= $4 AND ended_at < $5
+                AND deployment_id IN ({}) AND triggered_by <> 'gate'
                 AND status = 'completed' AND duration_ms IS NOT NULL
-              ORDER BY duration_ms LIMIT 1 OFFSET ?",
+              ORDER BY duration_ms LIMIT 1 OFFSET $6",
+                placeholders(7, deployments.len())
+            ))
+            .bind(project)
+            .bind(chain)
+            .bind(env)
+            .bind(from)
+            .bind(to)
+            .bind(offset),
+            deployments,
         )
-        .bind(project)
-        .bind(chain)
-        .bind(env)
-        .bind(from)
-        .bind(to)
-        .bind(&ids)
-        .bind(offset)
         .fetch_optional(&mut *db)
         .await?
         .map(|d| d as f64),
@@ -288,29 +332,30 @@ pub async fn interval_runs(
 /// The completed runs of `deployments` that ended in `[from, to)` (gate runs excluded): id,
 /// run folder and output file, oldest first, at most `limit`.
 pub async fn completed_in(
-    db: &mut sqlx::SqliteConnection,
+    db: &mut crate::Conn,
     rollout: &RolloutRow,
     deployments: &[&str],
     from: &str,
     to: &str,
     limit: i64,
 ) -> Result<Vec<(String, String, Option<String>)>> {
-    let ids =
-        serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    Ok(sqlx::query_as(
-        "SELECT id, run_dir, output FROM runs
-          WHERE project = ? AND chain = ? AND env = ? AND ended_at >= ? AND ended_at < ?
-            AND deployment_id IN (SELECT value FROM json_each(?)) AND triggered_by <> 'gate'
+    Ok(bind_all(
+        sqlx::query_as(&format!(
+            "SELECT id, run_dir, output FROM runs
+          WHERE project = $1 AND chain = $2 AND env = $3 AND ended_at >= $4 AND ended_at < $5
+            AND deployment_id IN ({}) AND triggered_by <> 'gate'
             AND status = 'completed'
-          ORDER BY ended_at LIMIT ?",
+          ORDER BY ended_at LIMIT $6",
+            placeholders(7, deployments.len())
+        ))
+        .bind(&rollout.project)
+        .bind(&rollout.chain)
+        .bind(&rollout.env)
+        .bind(from)
+        .bind(to)
+        .bind(limit),
+        deployments,
     )
-    .bind(&rollout.project)
-    .bind(&rollout.chain)
-    .bind(&rollout.env)
-    .bind(from)
-    .bind(to)
-    .bind(&ids)
-    .bind(limit)
     .fetch_all(&mut *db)
     .await?)
 }
@@ -319,7 +364,7 @@ pub async fn completed_in(
 /// `[from, to)`, and for the gate runs of the version of deployment `version_of` in the
 /// rollout's env (what the gates saw). Each as (agent, model) pairs, sorted.
 pub async fn reported_models(
-    db: &mut sqlx::SqliteConnection,
+    db: &mut crate::Conn,
     rollout: &RolloutRow,
     deployments: &[&str],
     from: &str,
@@ -327,30 +372,28 @@ pub async fn reported_models(
     version_of: &str,
 ) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
     let (project, chain, env) = (&rollout.project, &rollout.chain, &rollout.env);
-    let ids =
-        serde_json::to_string(deployments).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    let seen: Vec<(String, String)> = sqlx::query_as(
+    let seen: Vec<(String, String)> = bind_all(sqlx::query_as(&format!(
         "SELECT DISTINCT s.agent, s.model_reported FROM run_steps s JOIN runs r ON r.id = s.run_id
-          WHERE r.project = ? AND r.chain = ? AND r.env = ? AND r.ended_at >= ? AND r.ended_at < ?
-            AND r.deployment_id IN (SELECT value FROM json_each(?)) AND r.triggered_by <> 'gate'
+          WHERE r.project = $1 AND r.chain = $2 AND r.env = $3 AND r.ended_at >= $4 AND r.ended_at < $5
+            AND r.deployment_id IN ({}) AND r.triggered_by <> 'gate'
             AND s.model_reported IS NOT NULL
           ORDER BY 1, 2",
-    )
+        placeholders(6, deployments.len())
+    ))
     .bind(project)
     .bind(chain)
     .bind(env)
     .bind(from)
-    .bind(to)
-    .bind(&ids)
+    .bind(to), deployments)
     .fetch_all(&mut *db)
     .await?;
-    // `+project` etc.: found through the version's (or the gate trigger's) index, never by a
+    // `project || ''` etc.: found through the version's (or the gate trigger's) index, never by a
     // scan of every run of the chain in the env.
     let gated: Vec<(String, String)> = sqlx::query_as(
         "SELECT DISTINCT s.agent, s.model_reported FROM run_steps s JOIN runs r ON r.id = s.run_id
-          WHERE +r.project = ? AND +r.chain = ? AND +r.env = ? AND r.triggered_by = 'gate'
+          WHERE r.project || '' = $1 AND r.chain || '' = $2 AND r.env || '' = $3 AND r.triggered_by = 'gate'
             AND r.version_hash = (SELECT v.hash FROM deployments d JOIN versions v ON v.id = d.version_id
-                                   WHERE d.id = ?)
+                                   WHERE d.id = $4)
             AND s.model_reported IS NOT NULL
           ORDER BY 1, 2",
     )

@@ -1,7 +1,7 @@
 //! `runs` and `run_steps`: a run is inserted when it starts, and finished (status, totals and
 //! every step) in one IMMEDIATE transaction, so a crash never leaves half a record.
 
-use sqlx::SqlitePool;
+use crate::Pool;
 
 use crate::Result;
 
@@ -59,21 +59,21 @@ pub struct RunEnd {
     pub error: Option<String>,
 }
 
-pub async fn insert_started(pool: &SqlitePool, run: &RunRow) -> Result<()> {
+pub async fn insert_started(pool: &Pool, run: &RunRow) -> Result<()> {
     insert(pool, run, None).await
 }
 
 /// Record a run with its owner in one statement (its heartbeat starts at `started_at`).
-pub async fn insert_owned(pool: &SqlitePool, run: &RunRow, owner: &Owner) -> Result<()> {
+pub async fn insert_owned(pool: &Pool, run: &RunRow, owner: &Owner) -> Result<()> {
     insert(pool, run, Some(owner)).await
 }
 
-async fn insert(pool: &SqlitePool, run: &RunRow, owner: Option<&Owner>) -> Result<()> {
+async fn insert(pool: &Pool, run: &RunRow, owner: Option<&Owner>) -> Result<()> {
     sqlx::query(
         "INSERT INTO runs (id, project, chain, env, version_hash, version_tag, deployment_id,
                            status, input_file, run_dir, started_at, triggered_by,
                            owner_host, owner_pid, heartbeat_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&run.id)
     .bind(&run.project)
@@ -97,9 +97,9 @@ async fn insert(pool: &SqlitePool, run: &RunRow, owner: Option<&Owner>) -> Resul
 
 /// A queued run starts: `running` from `at`. False when it is no longer queued (ended meanwhile,
 /// e.g. interrupted by another process that found its owner gone).
-pub async fn set_running(pool: &SqlitePool, id: &str, at: &str) -> Result<bool> {
+pub async fn set_running(pool: &Pool, id: &str, at: &str) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
+        "UPDATE runs SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'queued'",
     )
     .bind(at)
     .bind(id)
@@ -108,12 +108,12 @@ pub async fn set_running(pool: &SqlitePool, id: &str, at: &str) -> Result<bool> 
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub async fn finish(pool: &Pool, id: &str, end: &RunEnd, steps: &[StepRow]) -> Result<()> {
+    let mut tx = crate::begin_write(pool).await?;
     sqlx::query(
-        "UPDATE runs SET status = ?, ended_at = ?, duration_ms = ?, cost = ?, tokens_in = ?,
-                         tokens_out = ?, output = ?, error = ?
-         WHERE id = ?",
+        "UPDATE runs SET status = $1, ended_at = $2, duration_ms = $3, cost = $4, tokens_in = $5,
+                         tokens_out = $6, output = $7, error = $8
+         WHERE id = $9",
     )
     .bind(&end.status)
     .bind(&end.ended_at)
@@ -126,28 +126,33 @@ pub async fn finish(pool: &SqlitePool, id: &str, end: &RunEnd, steps: &[StepRow]
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    // All steps in one statement (SQLite allows 32,766 parameters: 12 per step, chunked).
+    // The steps in few statements (13 parameters a step, 1,000 steps a statement: under
+    // SQLite's 32,766 and PostgreSQL's 65,535 parameters).
     for chunk in steps.chunks(1000) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        let sql = values_sql(
             "INSERT INTO run_steps (run_id, seq, agent, model_requested, model_reported, attempts,
-                                    tokens_in, tokens_out, cost, offset_ms, duration_ms, status, error) ",
+                                    tokens_in, tokens_out, cost, offset_ms, duration_ms, status, error)",
+            chunk.len(),
+            13,
         );
-        insert.push_values(chunk, |mut b, s| {
-            b.push_bind(id)
-                .push_bind(s.seq)
-                .push_bind(&s.agent)
-                .push_bind(&s.model_requested)
-                .push_bind(&s.model_reported)
-                .push_bind(s.attempts)
-                .push_bind(s.tokens_in)
-                .push_bind(s.tokens_out)
-                .push_bind(s.cost)
-                .push_bind(s.offset_ms)
-                .push_bind(s.duration_ms)
-                .push_bind(&s.status)
-                .push_bind(&s.error);
-        });
-        insert.build().execute(&mut *tx).await?;
+        let mut insert = sqlx::query(&sql);
+        for s in chunk {
+            insert = insert
+                .bind(id)
+                .bind(s.seq)
+                .bind(&s.agent)
+                .bind(&s.model_requested)
+                .bind(&s.model_reported)
+                .bind(s.attempts)
+                .bind(s.tokens_in)
+                .bind(s.tokens_out)
+                .bind(s.cost)
+                .bind(s.offset_ms)
+                .bind(s.duration_ms)
+                .bind(&s.status)
+                .bind(&s.error);
+        }
+        insert.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -175,10 +180,13 @@ const RUN_COLUMNS: &str = "id, project, chain, env, version_hash,
 
 /// Runs matching `filter`, newest first. Only the conditions that are set go into the SQL, so
 /// SQLite can pick the index that fits (a version or status filter, not a scan of every run).
-pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<Vec<RunRow>> {
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1"
-    ));
+pub async fn list(pool: &Pool, filter: &RunFilter, limit: i64) -> Result<Vec<RunRow>> {
+    let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    let param = |binds: &mut Vec<String>, v: String| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
     for (column, value) in [
         ("project", &filter.project),
         ("chain", &filter.chain),
@@ -187,41 +195,68 @@ pub async fn list(pool: &SqlitePool, filter: &RunFilter, limit: i64) -> Result<V
         ("triggered_by", &filter.trigger),
     ] {
         if let Some(v) = value {
-            q.push(format!(" AND {column} = ")).push_bind(v.clone());
+            let p = param(&mut binds, v.clone());
+            sql.push_str(&format!(" AND {column} = {p}"));
         }
     }
     if let Some(v) = &filter.version {
         // A tag, or a hash prefix as a range over the hash index (hex digits sort below 'g').
         let prefix = v.to_ascii_lowercase();
-        q.push(" AND (version_tag = ").push_bind(v.clone());
-        q.push(" OR (version_hash >= ").push_bind(prefix.clone());
-        q.push(" AND version_hash < ")
-            .push_bind(format!("{prefix}g"))
-            .push("))");
+        let tag = param(&mut binds, v.clone());
+        let from = param(&mut binds, prefix.clone());
+        let to = param(&mut binds, format!("{prefix}g"));
+        sql.push_str(&format!(
+            " AND (version_tag = {tag} OR (version_hash >= {from} AND version_hash < {to}))"
+        ));
     }
-    q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
-        .push_bind(limit);
-    Ok(q.build_query_as().fetch_all(pool).await?)
+    sql.push_str(&format!(
+        " ORDER BY started_at DESC, id DESC LIMIT ${}",
+        binds.len() + 1
+    ));
+    let mut q = sqlx::query_as(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    Ok(q.bind(limit).fetch_all(pool).await?)
 }
 
-pub async fn last(pool: &SqlitePool, filter: &RunFilter) -> Result<Option<RunRow>> {
+/// `INSERT … VALUES ($1, …, $width), ($width+1, …), …` for `rows` rows.
+pub(crate) fn values_sql(insert: &str, rows: usize, width: usize) -> String {
+    let mut sql = format!("{insert} VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * width + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+pub async fn last(pool: &Pool, filter: &RunFilter) -> Result<Option<RunRow>> {
     Ok(list(pool, filter, 1).await?.into_iter().next())
 }
 
-pub async fn get(pool: &SqlitePool, id: &str) -> Result<Option<RunRow>> {
+pub async fn get(pool: &Pool, id: &str) -> Result<Option<RunRow>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
+        sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
             .bind(id)
             .fetch_optional(pool)
             .await?,
     )
 }
 
-pub async fn steps(pool: &SqlitePool, run_id: &str) -> Result<Vec<StepRow>> {
+pub async fn steps(pool: &Pool, run_id: &str) -> Result<Vec<StepRow>> {
     Ok(sqlx::query_as(
         "SELECT seq, agent, model_requested, model_reported, attempts, tokens_in, tokens_out,
                 cost, offset_ms, duration_ms, status, error
-         FROM run_steps WHERE run_id = ? ORDER BY seq",
+         FROM run_steps WHERE run_id = $1 ORDER BY seq",
     )
     .bind(run_id)
     .fetch_all(pool)
@@ -229,9 +264,9 @@ pub async fn steps(pool: &SqlitePool, run_id: &str) -> Result<Vec<StepRow>> {
 }
 
 /// What runs of a project in an env started at or after `since` cost (known costs only).
-pub async fn cost_since(pool: &SqlitePool, project: &str, env: &str, since: &str) -> Result<f64> {
+pub async fn cost_since(pool: &Pool, project: &str, env: &str, since: &str) -> Result<f64> {
     let total: Option<f64> = sqlx::query_scalar(
-        "SELECT SUM(cost) FROM runs WHERE project = ? AND env = ? AND started_at >= ?",
+        "SELECT SUM(cost) FROM runs WHERE project = $1 AND env = $2 AND started_at >= $3",
     )
     .bind(project)
     .bind(env)
@@ -243,14 +278,14 @@ pub async fn cost_since(pool: &SqlitePool, project: &str, env: &str, since: &str
 
 /// The average known cost of a version's runs of a chain in an env (None: no priced run).
 pub async fn average_cost(
-    pool: &SqlitePool,
+    pool: &Pool,
     project: &str,
     chain: &str,
     env: &str,
     version_hash: &str,
 ) -> Result<Option<f64>> {
     Ok(sqlx::query_scalar(
-        "SELECT AVG(cost) FROM runs WHERE project = ? AND chain = ? AND env = ? AND version_hash = ?
+        "SELECT AVG(cost) FROM runs WHERE project = $1 AND chain = $2 AND env = $3 AND version_hash = $4
            AND cost IS NOT NULL",
     )
     .bind(project)
@@ -269,8 +304,8 @@ pub struct Owner {
 }
 
 /// Record the process that runs `id` and its first heartbeat.
-pub async fn set_owner(pool: &SqlitePool, id: &str, owner: &Owner, at: &str) -> Result<()> {
-    sqlx::query("UPDATE runs SET owner_host = ?, owner_pid = ?, heartbeat_at = ? WHERE id = ?")
+pub async fn set_owner(pool: &Pool, id: &str, owner: &Owner, at: &str) -> Result<()> {
+    sqlx::query("UPDATE runs SET owner_host = $1, owner_pid = $2, heartbeat_at = $3 WHERE id = $4")
         .bind(&owner.host)
         .bind(i64::from(owner.pid))
         .bind(at)
@@ -280,9 +315,9 @@ pub async fn set_owner(pool: &SqlitePool, id: &str, owner: &Owner, at: &str) -> 
     Ok(())
 }
 
-pub async fn heartbeat(pool: &SqlitePool, id: &str, at: &str) -> Result<()> {
+pub async fn heartbeat(pool: &Pool, id: &str, at: &str) -> Result<()> {
     sqlx::query(
-        "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+        "UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status IN ('queued', 'running')",
     )
     .bind(at)
     .bind(id)
@@ -301,7 +336,7 @@ pub struct LiveRun {
     pub started_at: String,
 }
 
-pub async fn live(pool: &SqlitePool) -> Result<Vec<LiveRun>> {
+pub async fn live(pool: &Pool) -> Result<Vec<LiveRun>> {
     Ok(sqlx::query_as(
         "SELECT id, owner_host, owner_pid, heartbeat_at, started_at FROM runs
          WHERE status IN ('queued', 'running')",
@@ -312,10 +347,10 @@ pub async fn live(pool: &SqlitePool) -> Result<Vec<LiveRun>> {
 
 /// End a run whose owner is gone as `interrupted` (only while it is still live: a run that
 /// finished meanwhile keeps its status).
-pub async fn interrupt(pool: &SqlitePool, id: &str, at: &str, why: &str) -> Result<bool> {
+pub async fn interrupt(pool: &Pool, id: &str, at: &str, why: &str) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE runs SET status = 'interrupted', ended_at = ?, error = ?
-         WHERE id = ? AND status IN ('queued', 'running')",
+        "UPDATE runs SET status = 'interrupted', ended_at = $1, error = $2
+         WHERE id = $3 AND status IN ('queued', 'running')",
     )
     .bind(at)
     .bind(why)
@@ -355,7 +390,7 @@ mod tests {
 
     #[tokio::test]
     async fn insert_finish_and_query() -> Result<()> {
-        let pool = crate::open_in_memory().await?;
+        let pool = crate::test_pool().await?;
         insert_started(&pool, &run("r1", "dev", "2026-01-01T00:00:00Z")).await?;
         insert_started(&pool, &run("r2", "staging", "2026-01-02T00:00:00Z")).await?;
         let step = StepRow {
@@ -421,7 +456,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_finish_writes_nothing() -> Result<()> {
-        let pool = crate::open_in_memory().await?;
+        let pool = crate::test_pool().await?;
         insert_started(&pool, &run("r1", "dev", "t")).await?;
         let step = StepRow {
             seq: 0,

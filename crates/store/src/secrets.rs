@@ -1,7 +1,7 @@
 //! `secrets`: which secret names are set per (project, env), and when. Never values.
 
 use serde::Serialize;
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -14,7 +14,7 @@ pub struct SecretRow {
 }
 
 pub async fn mark_set<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     env: &str,
     name: &str,
@@ -22,7 +22,7 @@ pub async fn mark_set<'e>(
     value_hash: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO secrets (project, env, name, set_at, value_hash) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO secrets (project, env, name, set_at, value_hash) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (project, env, name) DO UPDATE
          SET set_at = excluded.set_at, value_hash = excluded.value_hash",
     )
@@ -37,12 +37,12 @@ pub async fn mark_set<'e>(
 }
 
 pub async fn remove<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     env: &str,
     name: &str,
 ) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM secrets WHERE project = ? AND env = ? AND name = ?")
+    let done = sqlx::query("DELETE FROM secrets WHERE project = $1 AND env = $2 AND name = $3")
         .bind(project)
         .bind(env)
         .bind(name)
@@ -52,12 +52,12 @@ pub async fn remove<'e>(
 }
 
 pub async fn list<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     env: &str,
 ) -> Result<Vec<SecretRow>> {
     Ok(sqlx::query_as(
-        "SELECT name, set_at, value_hash FROM secrets WHERE project = ? AND env = ? ORDER BY name",
+        "SELECT name, set_at, value_hash FROM secrets WHERE project = $1 AND env = $2 ORDER BY name",
     )
     .bind(project)
     .bind(env)
@@ -71,7 +71,7 @@ mod tests {
 
     #[tokio::test]
     async fn set_list_remove() -> Result<()> {
-        let pool = crate::open_in_memory().await?;
+        let pool = crate::test_pool().await?;
         mark_set(&pool, "p", "dev", "B", "t1", "h1").await?;
         mark_set(&pool, "p", "dev", "A", "t1", "h1").await?;
         mark_set(&pool, "p", "dev", "A", "t2", "h2").await?;

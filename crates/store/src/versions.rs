@@ -1,6 +1,6 @@
 //! `versions`: immutable, compressed snapshots of a chain's definition.
 
-use sqlx::SqliteExecutor;
+use sqlx::any::AnyExecutor;
 
 use crate::Result;
 
@@ -31,13 +31,13 @@ pub struct NewVersion<'a> {
 }
 
 pub async fn by_hash<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     hash: &str,
 ) -> Result<Option<VersionRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM versions WHERE project = ? AND chain = ? AND hash = ?"
+        "SELECT {COLUMNS} FROM versions WHERE project = $1 AND chain = $2 AND hash = $3"
     ))
     .bind(project)
     .bind(chain)
@@ -47,13 +47,13 @@ pub async fn by_hash<'e>(
 }
 
 pub async fn by_tag<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     tag: &str,
 ) -> Result<Option<VersionRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM versions WHERE project = ? AND chain = ? AND tag = ?"
+        "SELECT {COLUMNS} FROM versions WHERE project = $1 AND chain = $2 AND tag = $3"
     ))
     .bind(project)
     .bind(chain)
@@ -62,9 +62,9 @@ pub async fn by_tag<'e>(
     .await?)
 }
 
-pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: i64) -> Result<Option<VersionRow>> {
+pub async fn get<'e>(db: impl AnyExecutor<'e>, id: i64) -> Result<Option<VersionRow>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM versions WHERE id = ?"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM versions WHERE id = $1"))
             .bind(id)
             .fetch_optional(db)
             .await?,
@@ -73,15 +73,15 @@ pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: i64) -> Result<Option<Vers
 
 /// Versions whose tag is `reference`, or whose hash starts with it.
 pub async fn matching<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
     reference: &str,
 ) -> Result<Vec<VersionRow>> {
     let prefix = reference.to_ascii_lowercase();
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM versions WHERE project = ? AND chain = ?
-           AND (tag = ? OR (hash >= ? AND hash < ?)) ORDER BY seq"
+        "SELECT {COLUMNS} FROM versions WHERE project = $1 AND chain = $2
+           AND (tag = $3 OR (hash >= $4 AND hash < $5)) ORDER BY seq"
     ))
     .bind(project)
     .bind(chain)
@@ -93,12 +93,12 @@ pub async fn matching<'e>(
 }
 
 pub async fn list<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl AnyExecutor<'e>,
     project: &str,
     chain: &str,
 ) -> Result<Vec<VersionRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM versions WHERE project = ? AND chain = ? ORDER BY seq DESC"
+        "SELECT {COLUMNS} FROM versions WHERE project = $1 AND chain = $2 ORDER BY seq DESC"
     ))
     .bind(project)
     .bind(chain)
@@ -107,17 +107,17 @@ pub async fn list<'e>(
 }
 
 /// Insert a version with the next `seq` of its chain (inside the caller's transaction).
-pub async fn insert(db: &mut sqlx::SqliteConnection, v: &NewVersion<'_>) -> Result<VersionRow> {
+pub async fn insert(db: &mut crate::Conn, v: &NewVersion<'_>) -> Result<VersionRow> {
     let seq: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE project = ? AND chain = ?",
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE project = $1 AND chain = $2",
     )
     .bind(v.project)
     .bind(v.chain)
     .fetch_one(&mut *db)
     .await?;
-    let id = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO versions (project, chain, seq, hash, tag, author, note, created_at, files)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(v.project)
     .bind(v.chain)
@@ -128,9 +128,8 @@ pub async fn insert(db: &mut sqlx::SqliteConnection, v: &NewVersion<'_>) -> Resu
     .bind(v.note)
     .bind(v.created_at)
     .bind(v.files)
-    .execute(&mut *db)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *db)
+    .await?;
     Ok(VersionRow {
         id,
         project: v.project.into(),
@@ -144,8 +143,8 @@ pub async fn insert(db: &mut sqlx::SqliteConnection, v: &NewVersion<'_>) -> Resu
     })
 }
 
-pub async fn set_tag<'e>(db: impl SqliteExecutor<'e>, id: i64, tag: &str) -> Result<()> {
-    sqlx::query("UPDATE versions SET tag = ? WHERE id = ? AND tag IS NULL")
+pub async fn set_tag<'e>(db: impl AnyExecutor<'e>, id: i64, tag: &str) -> Result<()> {
+    sqlx::query("UPDATE versions SET tag = $1 WHERE id = $2 AND tag IS NULL")
         .bind(tag)
         .bind(id)
         .execute(db)
@@ -153,9 +152,9 @@ pub async fn set_tag<'e>(db: impl SqliteExecutor<'e>, id: i64, tag: &str) -> Res
     Ok(())
 }
 
-pub async fn files<'e>(db: impl SqliteExecutor<'e>, id: i64) -> Result<Vec<u8>> {
+pub async fn files<'e>(db: impl AnyExecutor<'e>, id: i64) -> Result<Vec<u8>> {
     Ok(
-        sqlx::query_scalar("SELECT files FROM versions WHERE id = ?")
+        sqlx::query_scalar("SELECT files FROM versions WHERE id = $1")
             .bind(id)
             .fetch_one(db)
             .await?,

@@ -34,6 +34,38 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub project: PathBuf,
     pub home: PathBuf,
+    /// The sandbox's own PostgreSQL database when the tests run on PostgreSQL
+    /// (`CHAINLIFT_TEST_DATABASE_URL`, see scripts/with-postgres.sh), else None: SQLite.
+    pub database: Option<String>,
+}
+
+/// A fresh database on the test server of `CHAINLIFT_TEST_DATABASE_URL`, if one is set.
+pub fn scratch_database() -> std::io::Result<Option<String>> {
+    let Ok(admin) = std::env::var("CHAINLIFT_TEST_DATABASE_URL") else {
+        return Ok(None);
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "cli_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let out = std::process::Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()?;
+    if !out.status.success() {
+        return Err(std::io::Error::other(format!(
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Ok(Some(format!("{base}/{name}")))
 }
 
 impl Sandbox {
@@ -43,7 +75,13 @@ impl Sandbox {
         copy_dir(&sample_src(), &project)?;
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home)?;
-        Ok(Sandbox { dir, project, home })
+        let database = scratch_database()?;
+        Ok(Sandbox {
+            dir,
+            project,
+            home,
+            database,
+        })
     }
 
     pub fn chain_dir(&self) -> PathBuf {
@@ -57,8 +95,12 @@ impl Sandbox {
     /// `chainlift` with this sandbox's data folder, run from the project folder.
     pub fn cli(&self) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("chainlift"));
-        cmd.env("CHAINLIFT_HOME", &self.home)
-            .env_remove("CHAINLIFT_SECRETS")
+        cmd.env("CHAINLIFT_HOME", &self.home);
+        match &self.database {
+            Some(url) => cmd.env("CHAINLIFT_DATABASE_URL", url),
+            None => cmd.env_remove("CHAINLIFT_DATABASE_URL"),
+        };
+        cmd.env_remove("CHAINLIFT_SECRETS")
             .env_remove("OPENAI_BASE_URL")
             .env_remove("OPENAI_API_KEY")
             .current_dir(&self.project);
