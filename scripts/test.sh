@@ -44,7 +44,7 @@ step "Rust tests"
 cargo test --workspace --locked
 
 step "PostgreSQL: the store and the seed's promotion flow again, on a throwaway PostgreSQL 15"
-scripts/with-postgres.sh bash -c 'cargo test --locked -p chainlift-store && cargo test --locked -p chainlift-cli --test promotion --test database'
+scripts/with-postgres.sh bash -c 'cargo test --locked -p chainlift-store && cargo test --locked -p chainlift-cli --test promotion --test database --test serve'
 
 step "build the app and the CLI"
 cargo build --locked --bin chainlift-app --bin chainlift

@@ -148,12 +148,18 @@ impl Serve {
         token: bool,
         vars: &[(&str, &str)],
     ) -> Result<Serve, Box<dyn std::error::Error>> {
-        let log = sb
-            .dir
-            .path()
-            .join(format!("serve-{}.log", extra.join("").len()));
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let log = sb.dir.path().join(format!(
+            "serve-{}.log",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("chainlift"));
         cmd.env("CHAINLIFT_HOME", &sb.home)
+            .envs(
+                sb.database
+                    .iter()
+                    .map(|url| ("CHAINLIFT_DATABASE_URL", url)),
+            )
             .env("CHAINLIFT_SECRETS", "env")
             .env("OPENAI_API_KEY", KEY)
             .env("CHAINLIFT_LOG", "debug")
@@ -1170,6 +1176,252 @@ fn a_canary_the_reviewer_scores_low_is_rolled_back_on_quality() -> TestResult {
     assert!(
         why.starts_with("sampled quality 2.00 < 4.00 over "),
         "{why}"
+    );
+    Ok(())
+}
+
+/// DESIGN.md §11: three serve processes on one history (PostgreSQL in the PostgreSQL pass, one
+/// SQLite file otherwise). 1,000 requests spread over the three become 1,000 runs, none run
+/// twice (the provider sees each run's calls once), and an Idempotency-Key sent again to
+/// another replica returns the first run.
+#[test]
+fn three_replicas_run_a_thousand_requests_once_each() -> TestResult {
+    let provider = OpenAiServer::start(support::sample_responder())?;
+    let sb = deployed(Some(&provider))?;
+    let args = ["--env", "dev", "--queue", "1000"];
+    let replicas = [
+        Serve::start(&sb, Some(&provider), &args, false)?,
+        Serve::start(&sb, Some(&provider), &args, false)?,
+        Serve::start(&sb, Some(&provider), &args, false)?,
+    ];
+    let bases: Vec<String> = replicas.iter().map(|r| r.url("")).collect();
+    let input = std::fs::read(sb.input())?;
+    let calls_before = provider.requests().len();
+    const N: usize = 1000;
+    let ids = runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let post = |i: usize, replica: usize| {
+            let http = http.clone();
+            let url = format!(
+                "{}/v1/chains/content-pipeline/runs?wait=120",
+                bases[replica]
+            );
+            let body = input.clone();
+            async move {
+                let r = http
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("order-{i}"))
+                    .body(body)
+                    .send()
+                    .await?;
+                let status = r.status().as_u16();
+                let v: Value = r.json().await?;
+                Ok::<_, Box<dyn std::error::Error>>((i, status, v))
+            }
+        };
+        // 24 at a time, round robin over the replicas.
+        let mut all = Vec::new();
+        let mut pending = futures_util::stream::FuturesUnordered::new();
+        for i in 0..N {
+            pending.push(post(i, i % 3));
+            if pending.len() >= 24 {
+                if let Some(done) = futures_util::StreamExt::next(&mut pending).await {
+                    all.push(done?);
+                }
+            }
+        }
+        while let Some(done) = futures_util::StreamExt::next(&mut pending).await {
+            all.push(done?);
+        }
+        // The first 100 keys again, each to another replica than the first time.
+        let mut again = Vec::new();
+        for i in 0..100 {
+            again.push(post(i, (i + 1) % 3).await?);
+        }
+        Ok::<_, Box<dyn std::error::Error>>((all, again))
+    })?;
+    let (all, again) = ids;
+    let mut first: std::collections::HashMap<usize, String> = std::collections::HashMap::new();
+    for (i, status, v) in &all {
+        assert_eq!(*status, 200, "request {i}: {v}");
+        assert_eq!(v["status"], "completed", "request {i}: {v}");
+        first.insert(*i, v["id"].as_str().unwrap_or("").to_string());
+    }
+    let distinct: std::collections::HashSet<&String> = first.values().collect();
+    assert_eq!(distinct.len(), N, "every request its own run");
+    for (i, _, v) in &again {
+        assert_eq!(
+            v["id"].as_str(),
+            first.get(i).map(String::as_str),
+            "key order-{i} on another replica returns the first run"
+        );
+    }
+    // Each run called the provider once per agent (two), the repeats not at all.
+    assert_eq!(provider.requests().len() - calls_before, 2 * N);
+    let out = sb
+        .cli()
+        .args([
+            "runs",
+            "--trigger",
+            "api",
+            "--limit",
+            "5000",
+            "--format",
+            "json",
+        ])
+        .output()?;
+    let runs: Value = serde_json::from_slice(&out.stdout)?;
+    let runs = runs.as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), N);
+    assert!(runs.iter().all(|r| r["status"] == "completed"));
+    // All three served.
+    let served: Vec<bool> = replicas
+        .iter()
+        .map(|r| r.log().contains("/v1/chains/content-pipeline/runs"))
+        .collect();
+    assert_eq!(served, [true, true, true], "{served:?}");
+    Ok(())
+}
+
+/// DESIGN.md §9, §11: three replicas and a 2 s schedule. Each tick fires once, from the lease
+/// holder; `kill -9` of the holder hands the lease to another replica within the lease time
+/// (10 s) and the ticks go on.
+#[test]
+fn a_schedule_on_three_replicas_fires_once_per_tick_and_survives_its_holder() -> TestResult {
+    let provider = OpenAiServer::start(support::sample_responder())?;
+    let sb = deployed_with(
+        Some(&provider),
+        Some("{cron: \"*/2 * * * * *\", input: test-fixtures/sample-input.json}"),
+    )?;
+    let args = ["--env", "dev"];
+    let mut replicas = vec![
+        Serve::start(&sb, Some(&provider), &args, false)?,
+        Serve::start(&sb, Some(&provider), &args, false)?,
+        Serve::start(&sb, Some(&provider), &args, false)?,
+    ];
+    let holder = |replicas: &[Serve]| {
+        replicas
+            .iter()
+            .position(|r| r.log().contains("scheduling=true"))
+    };
+    let wait_for_holder = |replicas: &[Serve], within: Duration| {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(h) = holder(replicas) {
+                return Ok::<usize, String>(h);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("no replica took the lease".to_string());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let first = wait_for_holder(&replicas, Duration::from_secs(10))?;
+    std::thread::sleep(Duration::from_secs(24));
+    let newest_start = |sb: &Sandbox| -> Result<String, Box<dyn std::error::Error>> {
+        let out = sb
+            .cli()
+            .args([
+                "runs",
+                "--trigger",
+                "schedule",
+                "--limit",
+                "1",
+                "--format",
+                "json",
+            ])
+            .output()?;
+        let runs: Value = serde_json::from_slice(&out.stdout)?;
+        Ok(runs[0]["started_at"].as_str().unwrap_or("").to_string())
+    };
+    let mut killed = replicas.remove(first);
+    killed.child.kill()?; // SIGKILL: no release of the lease
+    killed.child.wait()?;
+    let gone = std::time::Instant::now();
+    let before_kill = newest_start(&sb)?;
+    assert!(!before_kill.is_empty(), "the first holder fired no tick");
+    let next = wait_for_holder(&replicas, Duration::from_secs(15))?;
+    let took = gone.elapsed();
+    assert!(
+        took < Duration::from_secs(12),
+        "the lease moved {took:?} after its holder died (lease 10 s, poll 0.5 s)"
+    );
+    std::thread::sleep(Duration::from_secs(24));
+    for r in &mut replicas {
+        assert!(r.term()?.success(), "{}", r.log());
+    }
+    let out = sb
+        .cli()
+        .args([
+            "runs",
+            "--trigger",
+            "schedule",
+            "--limit",
+            "1000",
+            "--format",
+            "json",
+        ])
+        .output()?;
+    let runs: Value = serde_json::from_slice(&out.stdout)?;
+    let runs = runs.as_array().cloned().unwrap_or_default();
+    // Ticks: one run each, whole even seconds, never two runs for one tick.
+    let mut ticks: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            r["started_at"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(19)
+                .collect()
+        })
+        .collect();
+    ticks.sort();
+    let n = ticks.len();
+    let summary: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["started_at"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .get(11..23)
+                    .unwrap_or("?"),
+                r["status"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    ticks.dedup();
+    assert_eq!(ticks.len(), n, "a tick fired twice: {summary:?}");
+    // ~48 s of ticks every 2 s, less the takeover: at least 15 before and after it together,
+    // and some after it (the new holder fires).
+    assert!(n >= 15, "{n} scheduled runs: {summary:?}");
+    // Every run completed, but for the one the killed holder may have had in flight: that one
+    // ends `interrupted` (its process is gone), and it started before the kill.
+    let unfinished: Vec<&Value> = runs.iter().filter(|r| r["status"] != "completed").collect();
+    assert!(
+        unfinished.len() <= 1
+            && unfinished.iter().all(|r| r["status"] == "interrupted"
+                && r["started_at"]
+                    .as_str()
+                    .is_some_and(|t| t <= before_kill.as_str())),
+        "{summary:?}"
+    );
+    let after = runs
+        .iter()
+        .filter(|r| {
+            r["started_at"]
+                .as_str()
+                .is_some_and(|t| t > before_kill.as_str())
+        })
+        .count();
+    assert!(after >= 6, "{after} ticks after the takeover: {summary:?}");
+    assert!(
+        replicas[next].log().contains("schedule tick"),
+        "the new holder fired: {}",
+        replicas[next].log()
     );
     Ok(())
 }
