@@ -23,6 +23,7 @@ mod runs;
 pub mod sample;
 mod secrets;
 mod serving;
+mod slots;
 mod validate;
 
 use std::path::{Path, PathBuf};

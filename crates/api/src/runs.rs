@@ -714,6 +714,18 @@ impl Chainlift {
             now: &now,
             cancel,
             env_permits: Some(self.env_permits(&project, &env, resolved.concurrency)),
+            shared_slots: (chainlift_store::Engine::of(&self.pool)
+                == chainlift_store::Engine::Postgres)
+                .then(|| {
+                    std::sync::Arc::new(crate::slots::DbSlots {
+                        pool: self.pool.clone(),
+                        clock: self.clock.clone(),
+                        project: project.clone(),
+                        env: env.clone(),
+                        run_id: id.clone(),
+                        limit: i64::from(resolved.concurrency.max(1)),
+                    }) as std::sync::Arc<dyn chainlift_engine::run::SharedSlots>
+                }),
         };
         let outcome = chainlift_engine::run_chain(&ctx).await;
         drop(beat);

@@ -1188,6 +1188,23 @@ fn a_canary_the_reviewer_scores_low_is_rolled_back_on_quality() -> TestResult {
 fn three_replicas_run_a_thousand_requests_once_each() -> TestResult {
     let provider = OpenAiServer::start(support::sample_responder())?;
     let sb = deployed(Some(&provider))?;
+    // Eight agent calls at once in dev (across the replicas on PostgreSQL), not the sample's one.
+    let dev = sb.chain_dir().join("config/dev.env");
+    std::fs::write(
+        &dev,
+        std::fs::read_to_string(&dev)?.replace("CONCURRENCY=1", "CONCURRENCY=8"),
+    )?;
+    cli_ok(
+        &sb,
+        &[
+            "deploy",
+            "content-pipeline",
+            "--env",
+            "dev",
+            "--version",
+            "v1",
+        ],
+    )?;
     let args = ["--env", "dev", "--queue", "1000"];
     let replicas = [
         Serve::start(&sb, Some(&provider), &args, false)?,
@@ -1423,5 +1440,73 @@ fn a_schedule_on_three_replicas_fires_once_per_tick_and_survives_its_holder() ->
         "the new holder fired: {}",
         replicas[next].log()
     );
+    Ok(())
+}
+
+/// DESIGN.md §9, §11: an env's `concurrency` (dev: 1) holds across replicas on one PostgreSQL
+/// history: two replicas with three requests each never run two agent calls at once.
+#[test]
+fn replicas_on_postgres_share_an_envs_concurrency() -> TestResult {
+    let provider = slow(Duration::from_millis(300))?;
+    let sb = deployed(Some(&provider))?;
+    if sb.database.is_none() {
+        eprintln!("on SQLite each process holds its own limit: this runs in the PostgreSQL pass");
+        return Ok(());
+    }
+    let args = ["--env", "dev"];
+    let replicas = [
+        Serve::start(&sb, Some(&provider), &args, false)?,
+        Serve::start(&sb, Some(&provider), &args, false)?,
+    ];
+    let input = std::fs::read(sb.input())?;
+    let runs = runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        let posts = (0..6).map(|i| {
+            let url = replicas[i % 2].url("/v1/chains/content-pipeline/runs?wait=60");
+            let req = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(input.clone());
+            async move {
+                let v: Value = req.send().await?.json().await?;
+                Ok::<_, reqwest::Error>(v)
+            }
+        });
+        futures_util::future::try_join_all(posts).await
+    })?;
+    // Every step's span, in ms of the day, from the runs' own records.
+    let ms = |t: &str| -> Option<f64> {
+        let clock = t.get(11..)?;
+        let (h, rest) = clock.split_once(':')?;
+        let (m, rest) = rest.split_once(':')?;
+        let s: f64 = rest
+            .get(..rest.find('+').unwrap_or(rest.len()))?
+            .parse()
+            .ok()?;
+        Some((h.parse::<f64>().ok()? * 60.0 + m.parse::<f64>().ok()?) * 60_000.0 + s * 1000.0)
+    };
+    let mut spans = Vec::new();
+    for r in &runs {
+        assert_eq!(r["status"], "completed", "{r}");
+        for step in r["steps"].as_array().into_iter().flatten() {
+            let start = step["started_at"]
+                .as_str()
+                .and_then(ms)
+                .ok_or("a step without a start")?;
+            let took = step["duration_ms"]
+                .as_f64()
+                .ok_or("a step without a duration")?;
+            spans.push((start, start + took));
+        }
+    }
+    assert_eq!(spans.len(), 12);
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in spans.windows(2) {
+        // 2 ms of slack: the end is the start plus the rounded duration.
+        assert!(
+            w[1].0 + 2.0 >= w[0].1,
+            "two agent calls at once across replicas: {w:?}"
+        );
+    }
     Ok(())
 }

@@ -70,6 +70,7 @@ fn ctx<'a>(
         now: &NOW,
         cancel: None,
         env_permits,
+        shared_slots: None,
     }
 }
 

@@ -124,6 +124,15 @@ pub struct RunContext<'a> {
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
     /// Slots shared by every run in this environment (its `concurrency`), on top of the run's own.
     pub env_permits: Option<std::sync::Arc<Semaphore>>,
+    /// The same limit held beyond this process (serve replicas on one database, DESIGN.md §11):
+    /// a step takes one of its slots after a local permit.
+    pub shared_slots: Option<std::sync::Arc<dyn SharedSlots>>,
+}
+
+/// A limit shared with other processes: `acquire` waits for a slot and returns what holds it
+/// (dropping it gives the slot back).
+pub trait SharedSlots: Send + Sync {
+    fn acquire(&self) -> futures_util::future::BoxFuture<'_, Box<dyn Send>>;
 }
 
 /// State shared by the agent steps running at once (each borrows the runner immutably).
@@ -512,6 +521,10 @@ impl Runner<'_> {
             None => None,
         };
         let _permit = permits.acquire().await.ok();
+        let _shared_slot = match &self.ctx.shared_slots {
+            Some(slots) => Some(slots.acquire().await),
+            None => None,
+        };
         (self.ctx.progress)(Progress {
             agent: agent.name.clone(),
             state: ProgressState::Started,

@@ -106,6 +106,7 @@ impl Fixture {
             now: &now,
             cancel,
             env_permits: None,
+            shared_slots: None,
         };
         Ok(run_chain(&ctx).await)
     }

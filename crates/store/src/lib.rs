@@ -30,6 +30,7 @@ pub mod promotions;
 pub mod rollouts;
 pub mod runs;
 pub mod secrets;
+pub mod slots;
 pub mod versions;
 
 #[derive(Debug, thiserror::Error)]

@@ -323,6 +323,12 @@ pub async fn heartbeat(pool: &Pool, id: &str, at: &str) -> Result<()> {
     .bind(id)
     .execute(pool)
     .await?;
+    // The env slots its steps hold stay its own while it beats.
+    sqlx::query("UPDATE env_slots SET heartbeat_at = $1 WHERE run_id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -357,6 +363,11 @@ pub async fn interrupt(pool: &Pool, id: &str, at: &str, why: &str) -> Result<boo
     .bind(id)
     .execute(pool)
     .await?;
+    // Its steps hold no env slot any more.
+    sqlx::query("DELETE FROM env_slots WHERE run_id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
