@@ -32,6 +32,7 @@ fn fingerprint(dir: &Path, out: &mut u64) {
 /// `capabilities/default.json` can be called from the webview.
 const COMMANDS: &[&str] = &[
     "open_project",
+    "database_info",
     "run_chain",
     "last_run",
     "versions",

@@ -70,6 +70,13 @@ async fn open_project(
 }
 
 #[tauri::command]
+async fn database_info(
+    state: State<'_, AppState>,
+) -> Result<chainlift_api::DatabaseView, ApiError> {
+    state.api.database().await
+}
+
+#[tauri::command]
 fn recent_projects(state: State<'_, AppState>) -> Vec<String> {
     state.api.recent_projects()
 }
@@ -822,6 +829,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             open_project,
+            database_info,
             run_chain,
             last_run,
             versions,

@@ -847,6 +847,11 @@ uiTest("environments: every env's config in one table, secrets masked", async ()
   await (await byTestId("rollback-staging")).click();
   await (await byTestId("confirm-button")).click();
   await browser.waitUntil(async () => (await deployedIn("staging")) === "v1", { timeout: 10000 });
+  // The top bar says whose history this is: the SQLite file on this computer, its schema current.
+  const badge = await byTestId("history-badge");
+  await badge.waitForExist({ timeout: 10000 });
+  assert.equal((await badge.getProperty("textContent")).trim(), "SQLite · this computer");
+  assert.match(await badge.getAttribute("title"), /^History: SQLite .*chainlift\.db \(schema \d+\)$/);
   await browser.saveScreenshot(path.join(artifacts, "e2e-home.png"));
 });
 

@@ -12,6 +12,7 @@ import type { ServeStatusView } from "./bindings/ServeStatusView";
 import { ChainGraphView } from "./components/ChainGraphView";
 import { ChainMatrix, pending } from "./components/ChainMatrix";
 import { EnvColumns } from "./components/EnvColumns";
+import { HistoryBadge } from "./components/HistoryBadge";
 import { RunPanel, type RunState } from "./components/RunPanel";
 import {
   EditorScreen,
@@ -354,6 +355,7 @@ export default function App() {
               ))}
           </select>
         )}
+        <HistoryBadge />
         <button onClick={() => leave(() => void chooseFolder())}>Open folder…</button>
       </header>
       <nav className="tabs">

@@ -30,6 +30,7 @@ import type { ReviewView } from "./bindings/ReviewView";
 import type { TrendPoint } from "./bindings/TrendPoint";
 import type { QualityCriteria } from "./bindings/QualityCriteria";
 import type { CriteriaChange } from "./bindings/CriteriaChange";
+import type { DatabaseView } from "./bindings/DatabaseView";
 
 /** What the rollout panel's buttons ask of the open rollout. */
 export type RolloutRequest = "promote" | "abort" | "pause" | "resume";
@@ -188,6 +189,11 @@ export function runs(
   trigger: Trigger | null = null,
 ): Promise<RunView[]> {
   return call<RunView[]>("runs", { project, chain, env, status, version, trigger });
+}
+
+/** Which history this app has open (the SQLite file or a PostgreSQL server) and its schema. */
+export function databaseInfo(): Promise<DatabaseView> {
+  return call<DatabaseView>("database_info");
 }
 
 export function recentProjects(): Promise<string[]> {

@@ -66,7 +66,9 @@ pub struct DatabaseView {
     /// The file, or the server's URL without its password.
     pub location: String,
     /// The schema version this history is at, and the newest this build knows.
+    #[ts(type = "number")]
     pub schema: i64,
+    #[ts(type = "number")]
     pub latest: i64,
     /// Migrations this build knows and the history lacks (applied by `db migrate` or opening).
     pub pending: Vec<String>,
@@ -75,6 +77,16 @@ pub struct DatabaseView {
 impl Chainlift {
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// The host a project folder is bound for (DESIGN.md §2): none on SQLite (one machine holds
+    /// the file), this machine's name on a shared PostgreSQL, where each machine binds its own
+    /// checkout to a project's name.
+    pub(crate) fn project_host(&self) -> String {
+        match self.location {
+            Location::Sqlite(_) => String::new(),
+            Location::Postgres(_) => crate::host_name(),
+        }
     }
 
     /// Which history is open and whether its schema is current.

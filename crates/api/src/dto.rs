@@ -102,8 +102,13 @@ dto! {
         pub ended_at: Option<String>,
         /// The output file's path.
         pub output: Option<String>,
-        /// The first part of the output file, for previews.
+        /// The first part of the output file (or of the text the database keeps of it, when
+        /// the files are on another machine), for previews.
         pub output_preview: Option<String>,
+        /// Whether the run's files (events, outputs) are on this machine.
+        pub files_here: bool,
+        /// The host that ran it, where its files are, when that is another machine.
+        pub ran_on: Option<String>,
         pub error: Option<String>,
         pub run_dir: String,
         pub trigger: Trigger,

@@ -106,13 +106,23 @@ impl Chainlift {
         secrets: SecretSource,
         clock: Arc<dyn Clock>,
     ) -> Result<Chainlift> {
+        let location = database::location(data_dir)?;
+        Self::open_at(data_dir, location, secrets, clock).await
+    }
+
+    /// [`Self::open_with`] on the history at `location`, whatever the environment says.
+    pub async fn open_at(
+        data_dir: &Path,
+        location: chainlift_store::Location,
+        secrets: SecretSource,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Chainlift> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             ApiError::new(
                 ErrorCode::BadInput,
                 format!("{}: cannot create the data folder: {e}", data_dir.display()),
             )
         })?;
-        let location = database::location(data_dir)?;
         let pool = chainlift_store::open_location(&location).await?;
         // No redirects: a key must reach only the host it was configured for (DESIGN.md §2).
         let http = reqwest::Client::builder()

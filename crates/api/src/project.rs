@@ -192,8 +192,14 @@ impl Chainlift {
             Some(b) => b,
             None => {
                 let now = self.clock.now().to_rfc3339();
-                let b =
-                    chainlift_store::projects::bind(&self.pool, &project.id, &key.0, &now).await?;
+                let b = chainlift_store::projects::bind(
+                    &self.pool,
+                    &self.project_host(),
+                    &project.id,
+                    &key.0,
+                    &now,
+                )
+                .await?;
                 self.memo.keep_bound(key, b.clone());
                 b
             }

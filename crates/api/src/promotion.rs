@@ -57,7 +57,9 @@ impl Chainlift {
             chain: Some(p.chain.clone()),
             ..at.clone()
         };
-        if let Some(root) = chainlift_store::projects::root_of(&self.pool, &p.project).await? {
+        if let Some(root) =
+            chainlift_store::projects::root_of(&self.pool, &self.project_host(), &p.project).await?
+        {
             at.project = Some(std::path::PathBuf::from(root));
         }
         self.chain_of(&at).await

@@ -136,10 +136,14 @@ impl Chainlift {
         let view: PromotionView = self.promotion(at, id).await?;
         let at = ProjectArgs {
             chain: Some(p.chain.clone()),
-            project: chainlift_store::projects::root_of(&self.pool, &p.project)
-                .await?
-                .map(std::path::PathBuf::from)
-                .or_else(|| at.project.clone()),
+            project: chainlift_store::projects::root_of(
+                &self.pool,
+                &self.project_host(),
+                &p.project,
+            )
+            .await?
+            .map(std::path::PathBuf::from)
+            .or_else(|| at.project.clone()),
             ..at.clone()
         };
         let (project, _) = self.chain_of(&at).await?;

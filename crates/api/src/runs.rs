@@ -155,6 +155,28 @@ fn preview(path: &Path) -> Option<String> {
     Some(text.chars().take(PREVIEW_CHARS).collect())
 }
 
+/// The first [`table::MAX_OUTPUT_TEXT`] bytes of an output file (None when it cannot be read).
+fn output_head(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(table::MAX_OUTPUT_TEXT as u64)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        // Cut inside a character: keep the whole characters before it.
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).ok()?
+        }
+    };
+    Some(table::bounded_output(&text))
+}
+
 fn view(row: RunRow, steps: Vec<StepRow>) -> Result<RunView> {
     let status = RunStatus::parse(&row.status).ok_or_else(|| {
         ApiError::new(
@@ -170,8 +192,20 @@ fn view(row: RunRow, steps: Vec<StepRow>) -> Result<RunView> {
         .clone()
         .unwrap_or_else(|| row.version_hash.chars().take(12).collect());
     let run_started = row.started_at.clone();
+    // The files are on this machine, else on the host that ran it (or removed).
+    let files_here = Path::new(&row.run_dir).is_dir();
     Ok(RunView {
-        output_preview: row.output.as_deref().and_then(|p| preview(Path::new(p))),
+        output_preview: row
+            .output
+            .as_deref()
+            .and_then(|p| preview(Path::new(p)))
+            .or_else(|| {
+                row.output_text
+                    .as_deref()
+                    .map(|t| t.chars().take(PREVIEW_CHARS).collect())
+            }),
+        files_here,
+        ran_on: row.owner_host.clone().filter(|h| *h != crate::host_name()),
         id: row.id,
         project: row.project,
         chain: row.chain,
@@ -589,6 +623,8 @@ impl Chainlift {
             output: None,
             error: None,
             triggered_by: args.trigger.as_str().into(),
+            owner_host: Some(crate::host_name()),
+            output_text: None,
         };
         let version = row
             .version_tag
@@ -638,6 +674,7 @@ impl Chainlift {
             tokens_in: 0,
             tokens_out: 0,
             output: None,
+            output_text: None,
             error: Some(why.to_string()),
         };
         table::finish(&self.pool, &run.id, &end, &[]).await?;
@@ -741,6 +778,8 @@ impl Chainlift {
                 .output_file
                 .as_ref()
                 .map(|p| p.display().to_string()),
+            // The database keeps the output's text too, for other machines (DESIGN.md §11).
+            output_text: outcome.output_file.as_deref().and_then(output_head),
             error: outcome.error.clone(),
         };
         let steps: Vec<StepRow> = outcome

@@ -41,6 +41,8 @@ async fn a_heartbeat_after_the_sweeps_clock_is_fresh() -> Result<(), Box<dyn std
         output: None,
         error: None,
         triggered_by: "manual".into(),
+        owner_host: None,
+        output_text: None,
     };
     runs::insert_started(&pool, &row).await?;
     // Owned by a live process of this host that is not the sweeper (pid 1 always exists).

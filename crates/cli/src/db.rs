@@ -73,6 +73,10 @@ pub(crate) async fn run(action: &DbCommand, json: bool) -> Result<u8> {
                     ),
                     other => ApiError::from(other),
                 })?;
+            // This machine's folders keep their project ids on the shared history.
+            if location.engine() == Engine::Sqlite {
+                chainlift_store::projects::adopt(&dest, &chainlift_api::host_name()).await?;
+            }
             // The copy's chain is walked from its first row; its head must be the source's.
             let (rows, problem) = chainlift_store::audit::verify(&dest, None).await?;
             let source_head = chainlift_store::audit::last_seq(&from).await?;

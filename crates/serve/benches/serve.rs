@@ -10,7 +10,10 @@
 //! `SERVE_BENCH_REQUESTS` / `SERVE_BENCH_CLIENTS` override 2000 / 100,
 //! `SERVE_BENCH_QUIET_REQUESTS` / `SERVE_BENCH_QUIET_CLIENTS` 400 / 20; `SERVE_BENCH_DIR` picks
 //! the scratch folder (e.g. /dev/shm, to tell the disk's cost from Chainlift's);
-//! `SERVE_BENCH_CLOSE=1` makes the provider close each connection.
+//! `SERVE_BENCH_CLOSE=1` makes the provider close each connection. `SERVE_BENCH_REPLICAS=3` serves
+//! from three serve instances on one history (each with its own api and pool, requests spread
+//! round robin): with `CHAINLIFT_DATABASE_URL=postgres://…` the replicas of DESIGN.md §11, whose
+//! env concurrency (still 50 in all) is held in the database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,7 +74,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
 /// latencies of the ones answered 200, and how many were not.
 async fn load(
     http: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     input: &[u8],
     requests: usize,
     clients: usize,
@@ -79,15 +82,18 @@ async fn load(
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (http, url, input, next) =
-            (http.clone(), url.to_string(), input.to_vec(), next.clone());
+        let (http, urls, input, next) = (http.clone(), urls.to_vec(), input.to_vec(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failed = 0usize;
-            while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < requests {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= requests {
+                    break;
+                }
                 let t = Instant::now();
                 let r = http
-                    .post(&url)
+                    .post(&urls[n % urls.len()])
                     .header("content-type", "application/json")
                     .body(input.clone())
                     .send()
@@ -122,6 +128,7 @@ fn env_number(key: &str, default: usize) -> usize {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let requests = env_number("SERVE_BENCH_REQUESTS", 2000);
+    let replicas = env_number("SERVE_BENCH_REPLICAS", 1).max(1);
     let clients = env_number("SERVE_BENCH_CLIENTS", 100);
     // Kept-alive connections, as a provider's API keeps them (SERVE_BENCH_CLOSE=1: one per call).
     let start = if std::env::var_os("SERVE_BENCH_CLOSE").is_some() {
@@ -176,23 +183,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         api.version_create(&at, Some("v1"), None).await?;
         api.deploy(&at, "v1", "dev", None).await?;
         let (api2, at2) = (api.clone(), at.clone());
-        let server = chainlift_serve::prepare(
-            api,
-            chainlift_serve::ServeConfig {
-                at: ProjectArgs { chain: None, ..at },
-                envs: vec!["dev".into()],
-                listen: "127.0.0.1:0".parse()?,
-                drain: Duration::from_secs(5),
-                max_body: chainlift_serve::DEFAULT_MAX_BODY,
-                queue: requests,
-            },
-        )
-        .await?;
-        let url = format!("http://{}/v1/chains/content-pipeline/runs?wait=120", server.local);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(server.run(async move {
-            let _ = stop_rx.await;
-        }));
+        let engine = api2.database().await?.engine;
+        let mut urls = Vec::new();
+        let mut stops = Vec::new();
+        let mut servings = Vec::new();
+        for r in 0..replicas {
+            let api = if r == 0 {
+                api.clone()
+            } else {
+                Arc::new(
+                    // On PostgreSQL each replica has a data folder of its own (its run files), as
+                    // on separate machines; on SQLite they share the one with the database.
+                    Chainlift::open_with(
+                        &tmp.path().join(if engine == "PostgreSQL" { format!("home-{r}") } else { "home".into() }),
+                        SecretSource::Env,
+                        Arc::new(SystemClock),
+                    )
+                        .await?,
+                )
+            };
+            let server = chainlift_serve::prepare(
+                api,
+                chainlift_serve::ServeConfig {
+                    at: ProjectArgs { chain: None, ..at.clone() },
+                    envs: vec!["dev".into()],
+                    listen: "127.0.0.1:0".parse()?,
+                    drain: Duration::from_secs(5),
+                    max_body: chainlift_serve::DEFAULT_MAX_BODY,
+                    queue: requests,
+                },
+            )
+            .await?;
+            urls.push(format!("http://{}/v1/chains/content-pipeline/runs?wait=120", server.local));
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            stops.push(stop_tx);
+            servings.push(tokio::spawn(server.run(async move {
+                let _ = stop_rx.await;
+            })));
+        }
+        let url = urls[0].clone();
         let input = std::fs::read(project.join("chains/content-pipeline/test-fixtures/sample-input.json"))?;
         let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
         // Warm up: the version's copy, the connection pool.
@@ -202,13 +231,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cpu0 = cpu_seconds();
         let steal0 = steal_seconds();
         let started = Instant::now();
-        let (mut latencies, failed) = load(&http, &url, &input, requests, clients).await?;
+        let (mut latencies, failed) = load(&http, &urls, &input, requests, clients).await?;
         let wall = started.elapsed();
         let cpu = cpu_seconds() - cpu0;
         let steal = steal_seconds() - steal0;
         latencies.sort();
         // Below the env's concurrency nothing queues: what is left beyond the provider is serve's.
-        let (mut unqueued, _) = load(&http, &url, &input, env_number("SERVE_BENCH_QUIET_REQUESTS", 400), env_number("SERVE_BENCH_QUIET_CLIENTS", 20)).await?;
+        let (mut unqueued, _) = load(&http, &urls, &input, env_number("SERVE_BENCH_QUIET_REQUESTS", 400), env_number("SERVE_BENCH_QUIET_CLIENTS", 20)).await?;
         unqueued.sort();
         let calls = 2.0;
         let ideal = Duration::from_secs_f64(requests as f64 * calls * PROVIDER.as_secs_f64() / 50.0);
@@ -218,7 +247,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .get(i)
                 .map_or(0.0, |l| (l.as_secs_f64() - calls * PROVIDER.as_secs_f64()) * 1e3)
         };
-        println!("serve: {requests} requests from {clients} clients, env concurrency 50, provider {} ms per call", PROVIDER.as_millis());
+        println!("serve: {replicas} replica(s) on {engine}, {requests} requests from {clients} clients, env concurrency 50, provider {} ms per call", PROVIDER.as_millis());
         println!("  wall {:.2} s  ideal {:.2} s  ratio {:.2}×  failed {failed}", wall.as_secs_f64(), ideal.as_secs_f64(), wall.as_secs_f64() / ideal.as_secs_f64());
         println!("  latency per request beyond the provider's 100 ms (includes queueing): p50 {:.1} ms  p99 {:.1} ms", added(&latencies, 0.5), added(&latencies, 0.99));
         println!("  serve's added latency with nothing queued: p50 {:.1} ms  p99 {:.1} ms", added(&unqueued, 0.5), added(&unqueued, 0.99));
@@ -240,8 +269,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         println!("  deploy commit → first request served by the new version: {:.2} ms", delay.as_secs_f64() * 1e3);
-        let _ = stop_tx.send(());
-        serving.await??;
+        for stop in stops {
+            let _ = stop.send(());
+        }
+        for serving in servings {
+            serving.await??;
+        }
         Ok::<_, Box<dyn std::error::Error>>(())
     })
 }

@@ -24,8 +24,9 @@ type Table = (&'static str, &'static str, &'static [(&'static str, Kind)]);
 const TABLES: &[Table] = &[
     (
         "projects",
-        "id",
+        "host, root",
         &[
+            ("host", Text),
             ("id", Text),
             ("name", Text),
             ("root", Text),

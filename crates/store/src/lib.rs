@@ -251,6 +251,33 @@ pub async fn begin_write(pool: &Pool) -> Result<Tx> {
     }
 }
 
+/// Begin a write transaction that needs no other writer kept out: on PostgreSQL its row locks
+/// are enough (a run's end and its steps touch that run's rows only); on SQLite it begins
+/// IMMEDIATE like every write.
+pub async fn begin_rows(pool: &Pool) -> Result<Tx> {
+    match Engine::of(pool) {
+        Engine::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+        Engine::Postgres => Ok(pool.begin().await?),
+    }
+}
+
+/// Begin a write transaction kept apart from the others of the same `key` only (on PostgreSQL
+/// a transaction-scoped advisory lock on the key's hash; on SQLite IMMEDIATE like every write):
+/// for read-then-write changes of one small set of rows, such as one env's slots.
+pub async fn begin_keyed(pool: &Pool, key: &str) -> Result<Tx> {
+    match Engine::of(pool) {
+        Engine::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+        Engine::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
 /// A migration of an engine's schema and whether this history has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationState {

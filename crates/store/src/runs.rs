@@ -27,7 +27,16 @@ pub struct RunRow {
     pub error: Option<String>,
     /// manual | api | schedule | gate
     pub triggered_by: String,
+    /// The host of the process that ran it: where its files are.
+    #[sqlx(default)]
+    pub owner_host: Option<String>,
+    /// The output's text (at most [`MAX_OUTPUT_TEXT`] bytes), read by [`get`] only.
+    #[sqlx(default)]
+    pub output_text: Option<String>,
 }
+
+/// The most of a run's output the database keeps (the whole output stays in the run's files).
+pub const MAX_OUTPUT_TEXT: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StepRow {
@@ -56,7 +65,18 @@ pub struct RunEnd {
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub output: Option<String>,
+    /// The output's text, cut to [`MAX_OUTPUT_TEXT`] bytes at a character boundary.
+    pub output_text: Option<String>,
     pub error: Option<String>,
+}
+
+/// `text` cut to at most [`MAX_OUTPUT_TEXT`] bytes, at a character boundary.
+pub fn bounded_output(text: &str) -> String {
+    let mut end = text.len().min(MAX_OUTPUT_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 pub async fn insert_started(pool: &Pool, run: &RunRow) -> Result<()> {
@@ -109,10 +129,10 @@ pub async fn set_running(pool: &Pool, id: &str, at: &str) -> Result<bool> {
 }
 
 pub async fn finish(pool: &Pool, id: &str, end: &RunEnd, steps: &[StepRow]) -> Result<()> {
-    let mut tx = crate::begin_write(pool).await?;
+    let mut tx = crate::begin_rows(pool).await?;
     sqlx::query(
         "UPDATE runs SET status = $1, ended_at = $2, duration_ms = $3, cost = $4, tokens_in = $5,
-                         tokens_out = $6, output = $7, error = $8
+                         tokens_out = $6, output = $7, error = $8, output_text = $10
          WHERE id = $9",
     )
     .bind(&end.status)
@@ -124,6 +144,7 @@ pub async fn finish(pool: &Pool, id: &str, end: &RunEnd, steps: &[StepRow]) -> R
     .bind(&end.output)
     .bind(&end.error)
     .bind(id)
+    .bind(end.output_text.as_deref().map(bounded_output))
     .execute(&mut *tx)
     .await?;
     // The steps in few statements (13 parameters a step, 1,000 steps a statement: under
@@ -176,7 +197,7 @@ const RUN_COLUMNS: &str = "id, project, chain, env, version_hash,
     COALESCE(version_tag, (SELECT tag FROM versions v WHERE v.project = runs.project
                            AND v.chain = runs.chain AND v.hash = runs.version_hash)) AS version_tag,
     deployment_id, status, input_file, run_dir, started_at, ended_at, duration_ms, cost,
-    tokens_in, tokens_out, output, error, triggered_by";
+    tokens_in, tokens_out, output, error, triggered_by, owner_host";
 
 /// Runs matching `filter`, newest first. Only the conditions that are set go into the SQL, so
 /// SQLite can pick the index that fits (a version or status filter, not a scan of every run).
@@ -244,12 +265,12 @@ pub async fn last(pool: &Pool, filter: &RunFilter) -> Result<Option<RunRow>> {
 }
 
 pub async fn get(pool: &Pool, id: &str) -> Result<Option<RunRow>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS}, output_text FROM runs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn steps(pool: &Pool, run_id: &str) -> Result<Vec<StepRow>> {
@@ -396,6 +417,8 @@ mod tests {
             output: None,
             error: None,
             triggered_by: "manual".into(),
+            owner_host: None,
+            output_text: None,
         }
     }
 
@@ -426,6 +449,7 @@ mod tests {
             tokens_in: 10,
             tokens_out: 5,
             output: Some("/tmp/x/report.md".into()),
+            output_text: Some("# Report".into()),
             error: None,
         };
         finish(&pool, "r1", &end, std::slice::from_ref(&step)).await?;
@@ -441,6 +465,16 @@ mod tests {
         assert_eq!(r1.and_then(|r| r.cost), None, "unknown cost stays null");
         assert_eq!(steps(&pool, "r1").await?, vec![step]);
         assert!(get(&pool, "nope").await?.is_none());
+        let got = get(&pool, "r1").await?.ok_or(sqlx::Error::RowNotFound)?;
+        assert_eq!(
+            got.output_text.as_deref(),
+            Some("# Report"),
+            "the output's text is kept"
+        );
+        assert_eq!(
+            bounded_output(&"é".repeat(MAX_OUTPUT_TEXT)).len(),
+            MAX_OUTPUT_TEXT
+        );
         let by_version = RunFilter {
             version: Some("ABC".into()),
             ..RunFilter::default()
@@ -491,6 +525,7 @@ mod tests {
             tokens_in: 0,
             tokens_out: 0,
             output: None,
+            output_text: None,
             error: None,
         };
         // The same step twice violates the primary key: the whole finish must roll back.

@@ -17,7 +17,8 @@ pub struct Claim<'a> {
 
 /// Take a free slot of the env if fewer than `limit` are held: its number, or None when all are.
 pub async fn try_take(pool: &Pool, c: &Claim<'_>, limit: i64) -> Result<Option<i64>> {
-    let mut tx = crate::begin_write(pool).await?;
+    // Only takers of this env's slots wait for each other.
+    let mut tx = crate::begin_keyed(pool, &format!("env_slots/{}/{}", c.project, c.env)).await?;
     sqlx::query("DELETE FROM env_slots WHERE project = $1 AND env = $2 AND heartbeat_at < $3")
         .bind(c.project)
         .bind(c.env)

@@ -15,7 +15,7 @@ location: string,
 /**
  * The schema version this history is at, and the newest this build knows.
  */
-schema: bigint, latest: bigint, 
+schema: number, latest: number, 
 /**
  * Migrations this build knows and the history lacks (applied by `db migrate` or opening).
  */

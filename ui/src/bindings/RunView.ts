@@ -16,6 +16,15 @@ version: string, version_hash: string, deployment_id: string | null, status: Run
  */
 output: string | null, 
 /**
- * The first part of the output file, for previews.
+ * The first part of the output file (or of the text the database keeps of it, when
+ * the files are on another machine), for previews.
  */
-output_preview: string | null, error: string | null, run_dir: string, trigger: Trigger, steps: Array<StepView>, };
+output_preview: string | null, 
+/**
+ * Whether the run's files (events, outputs) are on this machine.
+ */
+files_here: boolean, 
+/**
+ * The host that ran it, where its files are, when that is another machine.
+ */
+ran_on: string | null, error: string | null, run_dir: string, trigger: Trigger, steps: Array<StepView>, };

@@ -37,6 +37,8 @@ const run = (id: string, trigger: Trigger): RunView => ({
   ended_at: "2026-12-02T10:00:01Z",
   output: null,
   output_preview: null,
+  files_here: true,
+  ran_on: null,
   error: null,
   run_dir: "/tmp/r",
   trigger,

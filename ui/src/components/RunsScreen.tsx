@@ -194,6 +194,13 @@ export function RunsScreen({ environments, load, runner, refreshKey, loadEvents 
             })}
           </div>
           <p className="muted small">longest step {duration(total)}</p>
+          {!selected.files_here && (
+            <p className="muted small" data-testid="run-files-elsewhere">
+              {selected.ran_on
+                ? `This run's files (events, outputs) are on ${selected.ran_on}, the machine that ran it; the output below is the copy the history keeps.`
+                : "This run's files are no longer in the data folder; the output below is the copy the history keeps."}
+            </p>
+          )}
           {selected.output_preview && <pre className="output" tabIndex={0} aria-label="the run's output">{selected.output_preview}</pre>}
           <details data-testid="run-events">
             <summary>Events ({events.length})</summary>
