@@ -64,4 +64,17 @@ ARTIFACTS_DIR="$artifacts" \
   }
 echo "screenshot: $artifacts/e2e-run-completed.png"
 
+step "end to end on PostgreSQL: the app on a shared history, beside the CLI"
+CHAINLIFT_APP="$CARGO_TARGET_DIR/debug/chainlift-app" \
+CHAINLIFT_CLI="$CARGO_TARGET_DIR/debug/chainlift" \
+ARTIFACTS_DIR="$artifacts" \
+  scripts/with-postgres.sh bash -c '
+    psql "$CHAINLIFT_TEST_DATABASE_URL" -qc "CREATE DATABASE e2e"
+    CHAINLIFT_DATABASE_URL="${CHAINLIFT_TEST_DATABASE_URL%/*}/e2e" CHAINLIFT_HOME=$(mktemp -d) \
+      timeout 300 xvfb-run -a -s "-screen 0 1280x800x24" npm --prefix tests/e2e run --silent postgres' || {
+    echo "the PostgreSQL end-to-end test failed; the app's log:" >&2
+    tail -n 60 "$artifacts/tauri-driver.log" >&2 || true
+    exit 1
+  }
+
 step "all tests passed in $(( $(date +%s) - start )) s"

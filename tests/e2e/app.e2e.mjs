@@ -22,8 +22,8 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { remote } from "webdriverio";
 import puppeteer from "puppeteer-core";
+import { endSession, openBrowser, startSession } from "./driver.mjs";
 import { startProviders } from "./providers.mjs";
 
 const app = process.env.CHAINLIFT_APP;
@@ -34,26 +34,9 @@ assert.ok(app && path.isAbsolute(app), "CHAINLIFT_APP must be the absolute path 
 assert.ok(cli, "CHAINLIFT_CLI must name the chainlift binary");
 assert.ok(process.env.CHAINLIFT_HOME, "CHAINLIFT_HOME must point at a scratch data folder");
 
-const capabilities = {
-  "tauri:options": { application: app },
-  "wdio:enforceWebDriverClassic": true,
-};
-let driver;
+let session = {};
 let browser;
 let providers;
-
-async function waitForDriver() {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/status`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("tauri-driver did not start on port " + port);
-}
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
@@ -65,23 +48,12 @@ before(async () => {
   // mode WebKitWebDriver's screenshot of some screens never returns; the tests use WebKit's
   // default (composited) path, which every machine with a GPU takes. See docs/DECISIONS.md.
   process.env.WEBKIT_DISABLE_COMPOSITING_MODE ??= "0";
-  // Its output goes to a file, and it leads its own process group: WebKitWebDriver and the app
-  // it starts must neither hold this process's pipes open nor outlive the tests.
-  const log = openSync(path.join(artifacts, "tauri-driver.log"), "a");
-  driver = spawn("tauri-driver", ["--port", String(port)], { stdio: ["ignore", log, log], detached: true });
-  await waitForDriver();
-  browser = await remote({ hostname: "127.0.0.1", port, logLevel: "warn", capabilities });
+  session = await startSession({ app, port, artifacts });
+  browser = session.browser;
 });
 
 after(async () => {
-  if (browser) await browser.deleteSession().catch(() => {});
-  if (driver) {
-    try {
-      process.kill(-driver.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
+  await endSession(session);
   if (providers) providers.server.close();
 });
 
@@ -574,7 +546,7 @@ uiTest("promotion: staging then production; a ticked item survives a restart; de
 
   // Restart the app: the ticks are in the database, not in the window.
   await browser.deleteSession();
-  browser = await remote({ hostname: "127.0.0.1", port, logLevel: "warn", capabilities });
+  browser = session.browser = await openBrowser({ app, port });
   const col = await byTestId("env-column-production");
   await col.waitForDisplayed({ timeout: 20000 });
   await (await col.$("button.link")).click();
