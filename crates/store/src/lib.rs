@@ -407,3 +407,32 @@ pub(crate) async fn test_pool() -> Result<Pool> {
         _ => open_in_memory().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        let url = "postgres://dana:s3cret-pw@db.internal:5432/chainlift?sslmode=require";
+        let shown = redact_url(url);
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert_eq!(
+            shown,
+            "postgres://dana:***@db.internal:5432/chainlift?sslmode=require"
+        );
+        assert_eq!(
+            Location::from_url(url).map(|l| l.display()),
+            Ok(shown.clone())
+        );
+        // Not a URL at all: nothing after the scheme is shown.
+        assert_eq!(redact_url("postgres://dana:s3cret pw@[bad"), "postgres://…");
+        match Location::from_url("mysql://dana:s3cret-pw@db/x") {
+            Err(refused) => assert!(
+                !refused.contains("s3cret-pw") && refused.contains("postgres://"),
+                "{refused}"
+            ),
+            Ok(l) => panic!("a MySQL URL was accepted: {l:?}"),
+        }
+    }
+}
