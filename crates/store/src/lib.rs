@@ -320,12 +320,6 @@ pub async fn migrations(pool: &Pool) -> Result<Vec<MigrationState>> {
         .collect())
 }
 
-/// Bring a history to the current schema (what opening it does; `db migrate` says so).
-pub async fn migrate(pool: &Pool) -> Result<()> {
-    Engine::of(pool).migrator().run(pool).await?;
-    Ok(())
-}
-
 /// An in-memory SQLite database for tests.
 pub async fn open_in_memory() -> Result<Pool> {
     sqlx::any::install_default_drivers();

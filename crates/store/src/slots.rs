@@ -69,20 +69,20 @@ pub async fn release(pool: &Pool, project: &str, env: &str, slot: i64, holder: &
     Ok(())
 }
 
-/// How many slots of the env are held now.
-pub async fn held(pool: &Pool, project: &str, env: &str) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM env_slots WHERE project = $1 AND env = $2")
-            .bind(project)
-            .bind(env)
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How many slots of the env are held now.
+    async fn held(pool: &Pool, project: &str, env: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM env_slots WHERE project = $1 AND env = $2")
+                .bind(project)
+                .bind(env)
+                .fetch_one(pool)
+                .await?,
+        )
+    }
 
     #[tokio::test]
     async fn a_limit_of_two_gives_two_slots_and_takes_back_stale_ones() -> Result<()> {
